@@ -1,0 +1,172 @@
+"""Client settings: keyword arguments first, then environment variables, then defaults.
+
+Reading the environment happens when a ``Client`` is built, never at import.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+import attrs
+
+from sequin_orm.errors import ConfigurationError
+
+DEFAULT_BASE_URL = "https://api.sequin.io"
+TOKEN_ENV = "SEQUIN_API_TOKEN"
+BASE_URL_ENV = "SEQUIN_BASE_URL"
+SYNC_ENV_PREFIX = "SEQUIN_SYNC_"
+
+#: Records per mutation request, per provider (design §3); others use ``DEFAULT_BATCH_SIZE``.
+PROVIDER_BATCH_SIZES: Mapping[str, int] = {"salesforce": 200, "airtable": 10}
+DEFAULT_BATCH_SIZE = 100
+
+#: Default await_consumers_timeout of the API, in milliseconds.
+DEFAULT_AWAIT_TIMEOUT_MS = 30_000
+
+
+@attrs.frozen
+class Timeouts:
+    """HTTP timeouts in seconds. Never unbounded."""
+
+    connect: float = 5.0
+    read: float = 60.0
+    write: float = 30.0
+    pool: float = 10.0
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How failed requests are retried (design §3).
+
+    ``max_retries`` retries at most; exponential backoff from ``initial_delay`` capped at
+    ``max_delay`` with jitter; a server ``Retry-After`` longer than ``max_retry_after`` is not
+    waited for; no retry starts after ``deadline`` seconds from the first attempt.
+    """
+
+    max_retries: int = 2
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+    deadline: float = 120.0
+
+
+@attrs.frozen
+class Settings:
+    """Everything a ``Client`` needs, resolved from kwargs and the environment."""
+
+    api_token: str | None = attrs.field(repr=False)
+    base_url: str
+    default_syncs: Mapping[str, str]
+    timeouts: Timeouts
+    retry: RetryPolicy
+    batch_size: int | Mapping[str, int] | None
+
+    def batch_size_for(self, provider: str, model_batch_size: int | None = None) -> int:
+        """Chunk limit for one provider: client override, then model, then provider default."""
+        if isinstance(self.batch_size, int):
+            return self.batch_size
+        if self.batch_size is not None and provider in self.batch_size:
+            return self.batch_size[provider]
+        if model_batch_size is not None:
+            return model_batch_size
+        return PROVIDER_BATCH_SIZES.get(provider, DEFAULT_BATCH_SIZE)
+
+    def require_token(self) -> str:
+        if not self.api_token:
+            raise ConfigurationError(
+                f"No Sequin API token: pass Client(api_token=...) or set {TOKEN_ENV}."
+            )
+        return self.api_token
+
+    def sync_for(self, provider: str) -> str:
+        """The default sync id of a provider, or a ConfigurationError naming what to set."""
+        sync_id = self.default_syncs.get(provider)
+        if not sync_id:
+            raise ConfigurationError(
+                f"No sync id for provider {provider!r}: pass save(sync_id=...), "
+                f"Session(sync_id=...), Client(syncs={{{provider!r}: ...}}) "
+                f"or set {SYNC_ENV_PREFIX}{provider.upper()}."
+            )
+        return sync_id
+
+
+def resolve_settings(
+    *,
+    api_token: str | None,
+    base_url: str | None,
+    syncs: Mapping[str, str] | None,
+    timeout: float | Timeouts | None,
+    max_retries: int | None,
+    batch_size: int | Mapping[str, int] | None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Merge keyword arguments with the environment into validated ``Settings``."""
+    env = os.environ if environ is None else environ
+    url = normalize_base_url(base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+    return Settings(
+        api_token=api_token or env.get(TOKEN_ENV) or None,
+        base_url=url,
+        default_syncs={**_syncs_from_env(env), **(syncs or {})},
+        timeouts=_timeouts(timeout),
+        retry=RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries),
+        batch_size=_checked_batch_size(batch_size),
+    )
+
+
+def normalize_base_url(url: str) -> str:
+    """Validate a base URL: https (or http on loopback), no credentials, path or query."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"Invalid Sequin base URL {url!r}: expected https://host[:port]")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigurationError("The Sequin base URL must not carry credentials or a query")
+    if parts.path not in ("", "/"):
+        raise ConfigurationError(
+            f"The Sequin base URL must not have a path (got {parts.path!r}); paths start at /v1"
+        )
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"Refusing to send the API token over plain http to {parts.hostname!r}: "
+            "use https (plain http is allowed only for loopback addresses)"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback IP addresses."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _syncs_from_env(env: Mapping[str, str]) -> dict[str, str]:
+    return {
+        key[len(SYNC_ENV_PREFIX) :].lower(): value
+        for key, value in env.items()
+        if key.startswith(SYNC_ENV_PREFIX) and value
+    }
+
+
+def _timeouts(timeout: float | Timeouts | None) -> Timeouts:
+    if timeout is None:
+        return Timeouts()
+    if isinstance(timeout, Timeouts):
+        return timeout
+    if timeout <= 0:
+        raise ConfigurationError("timeout must be a positive number of seconds")
+    return Timeouts(connect=min(5.0, timeout), read=timeout, write=timeout, pool=timeout)
+
+
+def _checked_batch_size(
+    batch_size: int | Mapping[str, int] | None,
+) -> int | Mapping[str, int] | None:
+    sizes = [batch_size] if isinstance(batch_size, int) else list((batch_size or {}).values())
+    if any(size < 1 for size in sizes):
+        raise ConfigurationError("batch_size must be at least 1")
+    return batch_size

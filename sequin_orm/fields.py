@@ -1,0 +1,210 @@
+"""Field specifications of model classes: wire names, types, read-only and reference flags.
+
+A model declares fields as plain attrs attributes; ``meta(...)`` puts what the wire needs in
+the attribute's ``metadata``. ``specs_of(cls)`` compiles, once per class, the table that
+loading, type checks and serialization use.
+"""
+
+from __future__ import annotations
+
+import datetime
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, Literal, Union
+
+import attrs
+
+from sequin_orm.errors import ModelError
+
+_META_KEY = "sequin"
+
+
+def meta(
+    *,
+    wire: str | None = None,
+    read_only: bool = False,
+    references: str | None = None,
+    required: bool = False,
+) -> dict[str, Any]:
+    """Metadata for ``attrs.field(metadata=...)`` on a model field.
+
+    ``wire`` is the key in the record's ``data`` when it differs from the attribute name; a
+    dotted key (``"properties.email"``) addresses a nested object. ``references`` names the
+    collection a reference field points to.
+    """
+    return {
+        _META_KEY: {
+            "wire": wire,
+            "read_only": read_only,
+            "references": references,
+            "required": required,
+        }
+    }
+
+
+@attrs.frozen
+class FieldSpec:
+    """One model field, compiled: how to check, load and send it."""
+
+    name: str
+    path: tuple[str, ...]
+    types: tuple[type, ...] | None  # None: any value accepted
+    read_only: bool
+    required: bool
+    references: str | None
+    kind: Literal["plain", "date", "datetime", "reference"]
+    mutable: bool  # list/dict values: in-place changes are tracked by comparison
+
+    @property
+    def wire_name(self) -> str:
+        return ".".join(self.path)
+
+
+@attrs.frozen
+class ClassSpec:
+    """All fields of a model class, by attribute name and in declaration order."""
+
+    fields: tuple[FieldSpec, ...]
+    by_name: Mapping[str, FieldSpec]
+    top_level_keys: frozenset[str]  # first path elements of declared fields
+    nested_keys: frozenset[str]  # first path elements of dotted fields ("properties")
+
+
+_SPECS: dict[type, ClassSpec] = {}
+
+
+def specs_of(cls: type) -> ClassSpec:
+    """The compiled field table of a model class (built on first use, then cached)."""
+    spec = _SPECS.get(cls)
+    if spec is None:
+        spec = _SPECS[cls] = _compile(cls)
+    return spec
+
+
+def _compile(cls: type) -> ClassSpec:
+    hints = typing.get_type_hints(cls)
+    fields = tuple(_field_spec(a, hints[a.name]) for a in attrs.fields(cls))
+    return ClassSpec(
+        fields=fields,
+        by_name={f.name: f for f in fields},
+        top_level_keys=frozenset(f.path[0] for f in fields),
+        nested_keys=frozenset(f.path[0] for f in fields if len(f.path) > 1),
+    )
+
+
+def _field_spec(attribute: attrs.Attribute[Any], hint: Any) -> FieldSpec:
+    info: Mapping[str, Any] = attribute.metadata.get(_META_KEY, {})
+    allowed, kind = _allowed_types(hint)
+    if info.get("references") and kind == "plain":
+        kind = "reference"
+    return FieldSpec(
+        name=attribute.name,
+        path=tuple((info.get("wire") or attribute.name).split(".")),
+        types=allowed,
+        read_only=bool(info.get("read_only")),
+        required=bool(info.get("required")),
+        references=info.get("references"),
+        kind=kind,
+        mutable=allowed is not None and any(t in (list, dict) for t in allowed),
+    )
+
+
+def _allowed_types(
+    hint: Any,
+) -> tuple[tuple[type, ...] | None, Literal["plain", "date", "datetime", "reference"]]:
+    """Runtime ``isinstance`` types for an annotation, and how its values convert."""
+    members = _union_members(hint)
+    allowed: list[type] = []
+    kind: Literal["plain", "date", "datetime", "reference"] = "plain"
+    for member in members:
+        if member is type(None):
+            continue
+        if member is Any:
+            return None, kind
+        origin = typing.get_origin(member)
+        if origin is Literal:
+            allowed.extend({type(v) for v in typing.get_args(member)})
+        elif origin is not None:
+            allowed.append(origin)
+        elif member is float:
+            allowed.extend((int, float))
+        elif isinstance(member, type):
+            allowed.append(member)
+            if member is datetime.datetime:
+                kind = "datetime"
+            elif member is datetime.date and kind != "datetime":
+                kind = "date"
+            elif _is_model(member):
+                kind = "reference"
+    return tuple(dict.fromkeys(allowed)), kind
+
+
+def _union_members(hint: Any) -> tuple[Any, ...]:
+    origin = typing.get_origin(hint)
+    if origin is Union or origin is types.UnionType:
+        return typing.get_args(hint)
+    return (hint,)
+
+
+def _is_model(tp: type) -> bool:
+    from sequin_orm.model import Model
+
+    return issubclass(tp, Model)
+
+
+# --- values between the wire (JSON) and Python -------------------------------------------
+
+
+def from_wire(spec: FieldSpec, value: Any) -> Any:
+    """The Python value for a wire value; a value that does not parse is kept as sent."""
+    if isinstance(value, str):
+        if spec.kind == "datetime":
+            return parse_datetime(value) or value
+        if spec.kind == "date":
+            return parse_date(value) or value
+    return value
+
+
+def to_wire(spec: FieldSpec, value: Any) -> Any:
+    """The JSON value for a Python field value."""
+    if isinstance(value, datetime.datetime):
+        return format_datetime(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if spec.kind == "reference" and _is_model(type(value)):
+        upstream_id: str | None = value.upstream_id
+        if upstream_id is None:
+            raise ModelError(
+                f"{spec.name} references an unsaved {type(value).__name__}: save it first, "
+                "or commit both in one Session"
+            )
+        return upstream_id
+    return value
+
+
+def parse_datetime(value: str) -> datetime.datetime | None:
+    """Parse ISO 8601 as the API sends it (``Z``, ``+0000``, space separator); None if not."""
+    text = value.strip()
+    if len(text) < 10:
+        return None
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    elif len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit() and text[-3] != ":":
+        text = f"{text[:-2]}:{text[-2:]}"  # Salesforce's +0000
+    try:
+        return datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def parse_date(value: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def format_datetime(value: datetime.datetime) -> str:
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

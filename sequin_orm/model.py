@@ -1,0 +1,471 @@
+"""The ``Model`` base class: typed fields, dirty tracking, ``extra`` keys, save and delete.
+
+A model class is a plain attrs class over ``Model``::
+
+    @attrs.define(kw_only=True, eq=False)
+    class Contact(Model):
+        collection_id: ClassVar[str] = "salesforce:contact"
+        provider: ClassVar[str] = "salesforce"
+
+        FirstName: str | None = None
+        Id: str | None = attrs.field(default=None, init=False, metadata=meta(read_only=True))
+
+Each object remembers the record ``data`` last seen from the API (``_raw``), which attributes
+were assigned since (``_changed``), and undeclared keys (``extra``). Nothing here does I/O:
+``save()`` and ``delete()`` hand the object to a ``Session``.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import attrs
+
+from sequin_orm import fields as _fields
+from sequin_orm.errors import (
+    FieldTypeError,
+    ModelError,
+    ReadOnlyFieldError,
+    UnknownFieldError,
+)
+from sequin_orm.fields import ClassSpec, FieldSpec, specs_of
+from sequin_orm.records import RecordMeta
+
+if TYPE_CHECKING:
+    from sequin_orm.results import SaveResult
+
+__all__ = ["Model", "State"]
+
+_M = TypeVar("_M", bound="Model")
+
+
+class State(enum.Enum):
+    """Where an object stands relative to the API."""
+
+    INIT = "init"  # inside the constructor
+    NEW = "new"  # never created upstream
+    PERSISTENT = "persistent"  # has an upstream_id
+    DELETED = "deleted"  # a delete was applied
+    UNKNOWN = "unknown"  # a create may or may not have been applied
+
+
+_METADATA_NAMES = frozenset(
+    {
+        "upstream_id",
+        "upstream_created_at",
+        "upstream_updated_at",
+        "updated_idx",
+        "deleted",
+        "sync_id",
+        "record_id",
+    }
+)
+
+
+class Model:
+    """Base class of every Sequin model (generated or hand-written)."""
+
+    __slots__ = ("_changed", "_extra", "_meta", "_raw", "_state", "_sync_id")
+
+    collection_id: ClassVar[str] = ""
+    provider: ClassVar[str] = ""
+    #: Records per mutation request for this model; None = the provider default.
+    batch_size: ClassVar[int | None] = None
+
+    _changed: set[str] | None
+    _extra: dict[str, Any] | None
+    _meta: RecordMeta | None
+    _raw: dict[str, Any] | None
+    _state: State
+    _sync_id: str | None
+
+    @classmethod
+    def __attrs_init_subclass__(cls) -> None:
+        if cls.__hash__ is None:
+            raise TypeError(f"{cls.__name__}: declare models with @attrs.define(eq=False)")
+        if cls.collection_id:
+            from sequin_orm.registry import register
+
+            register(cls)
+
+    # -- construction -------------------------------------------------------------------
+
+    def __attrs_pre_init__(self) -> None:
+        object.__setattr__(self, "_state", State.INIT)
+        object.__setattr__(self, "_changed", None)
+        object.__setattr__(self, "_extra", None)
+        object.__setattr__(self, "_meta", None)
+        object.__setattr__(self, "_raw", None)
+        object.__setattr__(self, "_sync_id", None)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_state", State.NEW)
+
+    @classmethod
+    def from_record(cls: type[_M], record: Mapping[str, Any]) -> _M:
+        """A clean object from a Sequin record (from a mutation, ``/v1/records`` or a consumer).
+
+        No request is made. Every key of ``record["data"]`` is kept: declared ones in fields,
+        the rest in ``extra``.
+        """
+        obj = cls.__new__(cls)
+        obj.__attrs_pre_init__()
+        spec = specs_of(cls)
+        for field in spec.fields:
+            object.__setattr__(obj, field.name, _default_of(cls, field))
+        obj._absorb_record(record)
+        return obj
+
+    # -- attribute assignment: type checks and dirty tracking ------------------------------
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name[0] == "_":
+            object.__setattr__(self, name, value)
+            return
+        field = specs_of(type(self)).by_name.get(name)
+        if field is None:
+            self._set_non_field(name, value)
+            return
+        _check_type(type(self), field, value)
+        state = self._state
+        if state is not State.INIT:
+            if field.read_only:
+                raise ReadOnlyFieldError(f"{type(self).__name__}.{name} is read-only")
+            if self._changed is None:
+                object.__setattr__(self, "_changed", {name})
+            else:
+                self._changed.add(name)
+        object.__setattr__(self, name, value)
+
+    def _set_non_field(self, name: str, value: Any) -> None:
+        if name == "extra":
+            if not isinstance(value, dict):
+                raise FieldTypeError("extra must be a dict of record data keys")
+            object.__setattr__(self, "_extra", value)
+        elif name in _METADATA_NAMES:
+            raise ReadOnlyFieldError(f"{name} is record metadata, set by the API")
+        elif hasattr(type(self), name):
+            raise ReadOnlyFieldError(f"{type(self).__name__}.{name} cannot be assigned")
+        else:
+            raise UnknownFieldError(
+                f"{type(self).__name__} has no field {name!r}; undeclared record keys go in "
+                f"obj.extra[{name!r}]"
+            )
+
+    # -- record metadata (read-only) -----------------------------------------------------
+
+    @property
+    def upstream_id(self) -> str | None:
+        """The record's id in the upstream API (e.g. a Salesforce id); None until created."""
+        return self._meta.upstream_id if self._meta else None
+
+    @property
+    def record_id(self) -> str | None:
+        """Sequin's id of the record."""
+        return self._meta.record_id if self._meta else None
+
+    @property
+    def sync_id(self) -> str | None:
+        """The sync the record belongs to."""
+        return self._meta.sync_id if self._meta and self._meta.sync_id else self._sync_id
+
+    @property
+    def upstream_created_at(self) -> str | None:
+        return self._meta.upstream_created_at if self._meta else None
+
+    @property
+    def upstream_updated_at(self) -> str | None:
+        return self._meta.upstream_updated_at if self._meta else None
+
+    @property
+    def updated_idx(self) -> int | None:
+        """Version of the record: increases on every change."""
+        return self._meta.updated_idx if self._meta else None
+
+    @property
+    def deleted(self) -> bool | None:
+        """True once a delete was applied; None until the record is known."""
+        if self._state is State.DELETED:
+            return True
+        return self._meta.deleted if self._meta else None
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Record ``data`` keys the model does not declare; saved back unchanged."""
+        if self._extra is None:
+            object.__setattr__(self, "_extra", {})
+        return self._extra  # type: ignore[return-value]
+
+    # -- change tracking -----------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def is_new(self) -> bool:
+        """True until a create was applied (False too while its outcome is unknown)."""
+        return self._state is State.NEW
+
+    @property
+    def is_unknown(self) -> bool:
+        """True when a create may have been applied but no answer came back."""
+        return self._state is State.UNKNOWN
+
+    @property
+    def changed_fields(self) -> set[str]:
+        """Names of fields (and ``extra`` keys) changed since the last load or save."""
+        if self._state is State.NEW:
+            return set(self._create_data_names())
+        changed = set(self._changed or ())
+        raw = self._raw or {}
+        spec = specs_of(type(self))
+        for field in spec.fields:
+            if field.mutable and field.name not in changed:
+                value = getattr(self, field.name)
+                if value is not None and value != _lookup(raw, field.path):
+                    changed.add(field.name)
+        changed.update(self._changed_extra_keys(spec))
+        return changed
+
+    @property
+    def is_dirty(self) -> bool:
+        """True when the object has anything to send: a create or changed fields."""
+        if self._state is State.NEW:
+            return True
+        if self._state is not State.PERSISTENT:
+            return False
+        return bool(self.changed_fields)
+
+    def _changed_extra_keys(self, spec: ClassSpec) -> list[str]:
+        if not self._extra:
+            return []
+        raw_extra = _residual(self._raw or {}, spec)
+        return [k for k, v in self._extra.items() if raw_extra.get(k, _MISSING) != v]
+
+    def _create_data_names(self) -> Iterator[str]:
+        changed = self._changed or ()
+        for field in specs_of(type(self)).fields:
+            if not field.read_only and (
+                getattr(self, field.name) is not None or field.name in changed
+            ):
+                yield field.name
+        yield from self.extra
+
+    # -- what to send (pure) -------------------------------------------------------------
+
+    def create_data(self) -> dict[str, Any]:
+        """The ``data`` of a create: every set field and every ``extra`` key."""
+        spec = specs_of(type(self))
+        data = copy.deepcopy(self._extra) if self._extra else {}
+        for name in self._create_data_names():
+            field = spec.by_name.get(name)
+            if field is not None:
+                _assign(data, field.path, _fields.to_wire(field, getattr(self, name)))
+        self._check_required(data, spec)
+        return data
+
+    def update_data(self) -> dict[str, Any]:
+        """The ``data`` of an update: only changed fields and changed ``extra`` keys (PATCH)."""
+        spec = specs_of(type(self))
+        data: dict[str, Any] = {}
+        changed = self.changed_fields
+        for key in self._changed_extra_keys(spec):
+            data[key] = copy.deepcopy(self.extra[key])
+        for field in spec.fields:
+            if field.name in changed:
+                _assign(data, field.path, _fields.to_wire(field, getattr(self, field.name)))
+        return data
+
+    def to_data(self) -> dict[str, Any]:
+        """The full record ``data`` as it stands locally: last known data, then local values."""
+        spec = specs_of(type(self))
+        data = copy.deepcopy(self._raw) if self._raw else {}
+        _merge(data, copy.deepcopy(self._extra) if self._extra else {}, spec.nested_keys)
+        raw = self._raw or {}
+        for field in spec.fields:
+            value = getattr(self, field.name)
+            unchanged = field.name not in (self._changed or ()) and not field.mutable
+            if unchanged and _lookup(raw, field.path) is not _MISSING:
+                continue  # keep the wire form exactly as received
+            if value is not None or field.name in (self._changed or ()):
+                _assign(data, field.path, _fields.to_wire(field, value))
+        return data
+
+    def _check_required(self, data: dict[str, Any], spec: ClassSpec) -> None:
+        missing = [f.name for f in spec.fields if f.required and _lookup(data, f.path) is None]
+        if missing:
+            raise ModelError(
+                f"{type(self).__name__} is missing required field(s) {', '.join(missing)}"
+            )
+
+    # -- applying what the API said (pure, called by the session) ------------------------
+
+    def _absorb_record(
+        self, record: Mapping[str, Any], sent: Mapping[str, Any] | None = None
+    ) -> None:
+        """Make the object clean and equal to ``record`` (plus ``sent`` data it may omit)."""
+        spec = specs_of(type(self))
+        raw: dict[str, Any] = dict(self._raw) if self._raw else {}
+        if sent:
+            _merge(raw, copy.deepcopy(dict(sent)), spec.nested_keys)
+        data = record.get("data")
+        if isinstance(data, Mapping):
+            _merge(raw, dict(data), spec.nested_keys)
+        for field in spec.fields:
+            value = _lookup(raw, field.path)
+            if value is not _MISSING:
+                loaded = copy.deepcopy(value) if isinstance(value, list | dict) else value
+                object.__setattr__(self, field.name, _fields.from_wire(field, loaded))
+        object.__setattr__(self, "_raw", raw)
+        object.__setattr__(self, "_extra", copy.deepcopy(_residual(raw, spec)) or None)
+        object.__setattr__(self, "_changed", None)
+        meta = RecordMeta.from_record(record, previous=self._meta)
+        object.__setattr__(self, "_meta", meta)
+        object.__setattr__(self, "_state", State.DELETED if meta.deleted else State.PERSISTENT)
+
+    def _absorb_sent_update(self, sent: Mapping[str, Any]) -> None:
+        """An update was applied but no record came back: what was sent is now clean."""
+        self._absorb_record({}, sent)
+
+    def _absorb_delete(self) -> None:
+        object.__setattr__(self, "_state", State.DELETED)
+        object.__setattr__(self, "_changed", None)
+        if self._meta is not None:
+            object.__setattr__(self, "_meta", attrs.evolve(self._meta, deleted=True))
+
+    def _mark_unknown(self) -> None:
+        object.__setattr__(self, "_state", State.UNKNOWN)
+
+    def reset_unknown(self) -> None:
+        """Declare that a create whose outcome was unknown did not happen upstream.
+
+        Check the upstream system first: the next ``save()`` sends the create again.
+        """
+        if self._state is not State.UNKNOWN:
+            raise ModelError("reset_unknown() is only for objects whose create is unknown")
+        object.__setattr__(self, "_state", State.NEW)
+
+    def _revert(self) -> None:
+        """Throw away local changes: fields go back to the last data seen from the API."""
+        if self._raw is None:
+            return
+        cls = type(self)
+        for field in specs_of(cls).fields:
+            if _lookup(self._raw, field.path) is _MISSING:
+                object.__setattr__(self, field.name, _default_of(cls, field))
+        self._absorb_record({})
+
+    def _bind_sync(self, sync_id: str | None) -> None:
+        if sync_id is not None and self._meta is None:
+            object.__setattr__(self, "_sync_id", sync_id)
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def save(
+        self,
+        *,
+        sync_id: str | None = None,
+        await_consumer_ids: list[str] | None = None,
+        await_consumers_timeout: int | None = None,
+    ) -> SaveResult:
+        """Create or update the record (hits the network outside a session).
+
+        Outside a session: one mutation now, or none when nothing changed. Inside an active
+        ``Session``: enqueue and return at once (``result.pending``).
+        """
+        from sequin_orm.session import save_object
+
+        return save_object(
+            self,
+            sync_id=sync_id,
+            await_consumer_ids=await_consumer_ids,
+            await_consumers_timeout=await_consumers_timeout,
+        )
+
+    def delete(
+        self,
+        *,
+        sync_id: str | None = None,
+        await_consumer_ids: list[str] | None = None,
+        await_consumers_timeout: int | None = None,
+    ) -> SaveResult:
+        """Delete the record (hits the network outside a session; enqueues inside one)."""
+        from sequin_orm.session import delete_object
+
+        return delete_object(
+            self,
+            sync_id=sync_id,
+            await_consumer_ids=await_consumer_ids,
+            await_consumers_timeout=await_consumers_timeout,
+        )
+
+
+# --- helpers over record data --------------------------------------------------------------
+
+_MISSING: Any = object()
+
+
+def _default_of(cls: type, field: FieldSpec) -> Any:
+    default: Any = attrs.fields_dict(cls)[field.name].default
+    factory = getattr(default, "factory", None)
+    if factory is not None and getattr(default, "takes_self", False) is False:
+        return factory()
+    return None if default is attrs.NOTHING else default
+
+
+def _check_type(cls: type, field: FieldSpec, value: Any) -> None:
+    if value is None or field.types is None or isinstance(value, field.types):
+        return
+    expected = " | ".join(t.__name__ for t in field.types)
+    raise FieldTypeError(
+        f"{cls.__name__}.{field.name} takes {expected} or None, got {type(value).__name__}"
+    )
+
+
+def _lookup(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = data
+    for key in path:
+        if not isinstance(value, Mapping) or key not in value:
+            return _MISSING
+        value = value[key]
+    return value
+
+
+def _assign(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        inner = data.get(key)
+        if not isinstance(inner, dict):
+            inner = data[key] = {}
+        data = inner
+    data[path[-1]] = value
+
+
+def _merge(target: dict[str, Any], new: Mapping[str, Any], nested: frozenset[str]) -> None:
+    """Merge ``new`` into ``target``; objects under keys in ``nested`` merge one level down."""
+    for key, value in new.items():
+        inner = target.get(key)
+        if key in nested and isinstance(inner, dict) and isinstance(value, Mapping):
+            inner.update(value)
+        else:
+            target[key] = value
+
+
+def _residual(data: Mapping[str, Any], spec: ClassSpec) -> dict[str, Any]:
+    """The part of ``data`` that no declared field covers (what goes to ``extra``)."""
+    declared: dict[str, set[str]] = {}
+    for field in spec.fields:
+        if len(field.path) > 1:
+            declared.setdefault(field.path[0], set()).add(field.path[1])
+    residual: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in declared and isinstance(value, Mapping):
+            rest = {k: v for k, v in value.items() if k not in declared[key]}
+            if rest:
+                residual[key] = rest
+        elif key not in spec.top_level_keys:
+            residual[key] = value
+    return residual

@@ -1,0 +1,163 @@
+"""Planning a commit: which mutation requests to send, in which order (pure: no I/O).
+
+Per ``(sync_id, collection_id)``: at most one create, one update and one delete request,
+chunked by the provider's limit. Creates come in dependency waves (an object referenced by
+another new object is created first), then updates, then deletes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal
+
+import attrs
+
+from sequin_orm.errors import ModelError
+from sequin_orm.fields import specs_of
+from sequin_orm.model import Model, State
+
+Kind = Literal["create", "update", "delete"]
+
+
+@attrs.frozen
+class Await:
+    """Consumers a request waits for (``await_consumer_ids``/``await_consumers_timeout``)."""
+
+    consumer_ids: tuple[str, ...] = ()
+    timeout_ms: int | None = None
+
+    def merged(self, other: Await | None) -> Await:
+        if other is None:
+            return self
+        ids = tuple(dict.fromkeys(self.consumer_ids + other.consumer_ids))
+        timeouts = [t for t in (self.timeout_ms, other.timeout_ms) if t is not None]
+        return Await(ids, max(timeouts) if timeouts else None)
+
+
+@attrs.frozen
+class Pending:
+    """An object waiting in a session, with the options it was saved or deleted with."""
+
+    obj: Model
+    sync_id: str
+    awaiting: Await | None = None
+
+
+@attrs.frozen
+class Step:
+    """One mutation request: a chunk of objects of one kind, sync and collection."""
+
+    kind: Kind
+    sync_id: str
+    collection_id: str
+    objects: tuple[Model, ...]
+    awaiting: Await | None = None
+
+
+def plan_commit(
+    saves: Sequence[Pending],
+    deletes: Sequence[Pending],
+    *,
+    batch_size: Callable[[type[Model]], int],
+    awaiting: Await | None = None,
+) -> list[Step]:
+    """The ordered requests of a commit. Raises ``ModelError`` for a reference cycle."""
+    creates = [p for p in saves if p.obj.state is State.NEW]
+    updates = [p for p in saves if p.obj.state is State.PERSISTENT]
+    steps: list[Step] = []
+    for wave in _create_waves(creates):
+        steps += _chunked("create", wave, batch_size, awaiting)
+    steps += _chunked("update", updates, batch_size, awaiting)
+    steps += _chunked("delete", deletes, batch_size, awaiting)
+    return steps
+
+
+def unsaved_references(obj: Model) -> list[Model]:
+    """Objects ``obj`` references through reference fields that have no upstream id yet."""
+    refs: list[Model] = []
+    for field in specs_of(type(obj)).fields:
+        if field.kind == "reference":
+            value = getattr(obj, field.name)
+            if isinstance(value, Model) and value.upstream_id is None:
+                refs.append(value)
+    return refs
+
+
+def mutation_body(step: Step, payloads: Sequence[dict[str, Any]] | None) -> dict[str, Any]:
+    """The JSON body of ``POST /v1/mutations/run`` for a step.
+
+    ``payloads`` are the ``data`` objects of a create or update, one per object.
+    """
+    body: dict[str, Any] = {
+        "kind": step.kind,
+        "sync_id": step.sync_id,
+        "collection_id": step.collection_id,
+    }
+    if step.kind == "delete":
+        body["upstream_ids"] = [obj.upstream_id for obj in step.objects]
+    elif step.kind == "create":
+        body["records"] = [{"data": data} for data in payloads or ()]
+    else:
+        body["records"] = [
+            {"upstream_id": obj.upstream_id, "data": data}
+            for obj, data in zip(step.objects, payloads or (), strict=True)
+        ]
+    if step.awaiting is not None and step.awaiting.consumer_ids:
+        body["await_consumer_ids"] = list(step.awaiting.consumer_ids)
+        if step.awaiting.timeout_ms is not None:
+            body["await_consumers_timeout"] = step.awaiting.timeout_ms
+    return body
+
+
+def payloads_of(step: Step) -> list[dict[str, Any]] | None:
+    """The ``data`` to send for each object of a create or update step (None for deletes)."""
+    if step.kind == "create":
+        return [obj.create_data() for obj in step.objects]
+    if step.kind == "update":
+        return [obj.update_data() for obj in step.objects]
+    return None
+
+
+def _create_waves(creates: Sequence[Pending]) -> list[list[Pending]]:
+    """Split creates into waves; every object's unsaved references are in earlier waves."""
+    by_obj = {p.obj: p for p in creates}
+    remaining = dict(by_obj)
+    waves: list[list[Pending]] = []
+    done: set[Model] = set()
+    while remaining:
+        wave = [
+            p
+            for obj, p in remaining.items()
+            if all(ref in done or ref not in by_obj for ref in unsaved_references(obj))
+        ]
+        if not wave:
+            names = ", ".join(sorted({type(o).__name__ for o in remaining}))
+            raise ModelError(f"Reference cycle among new objects ({names}): nothing was sent")
+        waves.append(wave)
+        for p in wave:
+            done.add(p.obj)
+            del remaining[p.obj]
+    return waves
+
+
+def _chunked(
+    kind: Kind,
+    pending: Iterable[Pending],
+    batch_size: Callable[[type[Model]], int],
+    awaiting: Await | None,
+) -> list[Step]:
+    groups: dict[tuple[str, str], list[Pending]] = {}
+    for p in pending:
+        groups.setdefault((p.sync_id, p.obj.collection_id), []).append(p)
+    steps: list[Step] = []
+    for (sync_id, collection_id), members in groups.items():
+        size = batch_size(type(members[0].obj))
+        for start in range(0, len(members), size):
+            chunk = members[start : start + size]
+            step_await = awaiting
+            for p in chunk:
+                if p.awaiting is not None:
+                    step_await = p.awaiting.merged(step_await)
+            objects = tuple(p.obj for p in chunk)
+            steps.append(Step(kind, sync_id, collection_id, objects, step_await))
+    return steps

@@ -1,0 +1,79 @@
+"""Which model class serves which collection: generated, user-defined or dynamic."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import attrs
+
+from sequin_orm.errors import ModelError
+from sequin_orm.model import Model
+
+__all__ = ["DynamicModel", "model_for", "register"]
+
+#: Providers with a bundled module in ``sequin_orm.models``.
+BUNDLED_PROVIDERS = frozenset({"salesforce", "hubspot", "stripe", "shopify", "github", "linear"})
+_BUNDLED_PACKAGE = "sequin_orm.models"
+
+_registry: dict[str, type[Model]] = {}
+_dynamic: dict[str, type[DynamicModel]] = {}
+
+
+def register(cls: type[Model]) -> None:
+    """Make ``cls`` the model of its collection (called for every model class defined).
+
+    A user's own model wins over the bundled one for the same collection.
+    """
+    bundled = cls.__module__.startswith(_BUNDLED_PACKAGE + ".")
+    if bundled:
+        _registry.setdefault(cls.collection_id, cls)
+    else:
+        _registry[cls.collection_id] = cls
+
+
+def model_for(collection_id: str) -> type[Model]:
+    """The model class of a collection id such as ``"salesforce:contact"``.
+
+    Imports the bundled provider module on first use; for collections without a generated
+    model, returns a ``DynamicModel`` subclass that keeps every key of ``data``.
+    """
+    provider, sep, name = collection_id.partition(":")
+    if not sep or not provider or not name:
+        raise ModelError(f"A collection id looks like 'provider:collection', got {collection_id!r}")
+    cls = _registry.get(collection_id)
+    if cls is None and provider in BUNDLED_PROVIDERS:
+        importlib.import_module(f"{_BUNDLED_PACKAGE}.{provider}")
+        cls = _registry.get(collection_id)
+    return cls if cls is not None else _dynamic_model(collection_id, provider)
+
+
+@attrs.define(eq=False, init=False)
+class DynamicModel(Model):
+    """A model without declared fields: every ``data`` key lives in ``extra``.
+
+    ``obj["Name"]`` reads and writes ``extra["Name"]``.
+    """
+
+    def __init__(self, **data: Any) -> None:
+        self.__attrs_pre_init__()
+        object.__setattr__(self, "_extra", dict(data))
+        self.__attrs_post_init__()
+
+    def __getitem__(self, key: str) -> Any:
+        return self.extra[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.extra[key] = value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.extra.get(key, default)
+
+
+def _dynamic_model(collection_id: str, provider: str) -> type[DynamicModel]:
+    cls = _dynamic.get(collection_id)
+    if cls is None:
+        name = "".join(part.capitalize() for part in collection_id.split(":", 1)[1].split("_"))
+        namespace = {"collection_id": collection_id, "provider": provider, "__slots__": ()}
+        cls = _dynamic[collection_id] = type(name or "Record", (DynamicModel,), namespace)
+    return cls

@@ -1,0 +1,445 @@
+"""The unit of work: collect changes, then send them as the fewest mutation requests.
+
+``plan.py`` decides what to send and ``apply.py`` what the answers mean; this module keeps the
+session's bookkeeping and is the only one that calls the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextvars import ContextVar, Token
+from types import TracebackType
+from typing import Any, TypeVar
+
+import attrs
+
+from sequin_orm.apply import apply_failure, apply_response
+from sequin_orm.client import MUTATIONS_PATH, Client, get_client
+from sequin_orm.config import DEFAULT_AWAIT_TIMEOUT_MS
+from sequin_orm.errors import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    CommitError,
+    ConfigurationError,
+    ModelError,
+    PermissionDeniedError,
+    SequinError,
+)
+from sequin_orm.fields import specs_of
+from sequin_orm.model import Model, State
+from sequin_orm.plan import (
+    Await,
+    Pending,
+    Step,
+    mutation_body,
+    payloads_of,
+    plan_commit,
+    unsaved_references,
+)
+from sequin_orm.results import CommitResult, ObjectOutcome, Outcome, SaveResult
+
+__all__ = ["Session", "current_session"]
+
+_M = TypeVar("_M", bound=Model)
+_current: ContextVar[Session | None] = ContextVar("sequin_orm_session", default=None)
+_IdentityKey = tuple[str, str, str]
+
+
+def current_session() -> Session | None:
+    """The session of the current context (thread or asyncio task), if one is active."""
+    return _current.get()
+
+
+@attrs.frozen
+class _Entry:
+    sync_id: str | None = None
+    awaiting: Await | None = None
+
+
+def _await_of(consumer_ids: list[str] | None, timeout_ms: int | None) -> Await | None:
+    if not consumer_ids:
+        if timeout_ms is not None:
+            raise ModelError("await_consumers_timeout needs await_consumer_ids")
+        return None
+    if timeout_ms is not None and timeout_ms < 0:
+        raise ModelError("await_consumers_timeout is a number of milliseconds >= 0")
+    return Await(tuple(consumer_ids), timeout_ms)
+
+
+class Session:
+    """A unit of work over one client.
+
+    ``with Session() as s:`` makes it the current session: ``obj.save()`` and ``obj.delete()``
+    only enqueue, and the block commits on a clean exit and rolls back on an exception.
+    """
+
+    def __init__(self, client: Client | None = None, *, sync_id: str | None = None) -> None:
+        self._client = client
+        self.sync_id = sync_id
+        self._tracked: dict[Model, _Entry] = {}
+        self._deletes: dict[Model, _Entry] = {}
+        self._identity: dict[_IdentityKey, Model] = {}
+        self._tokens: list[Token[Session | None]] = []
+
+    @property
+    def client(self) -> Client:
+        return self._client if self._client is not None else get_client()
+
+    # -- context -------------------------------------------------------------------------
+
+    def __enter__(self) -> Session:
+        self._tokens.append(_current.set(self))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.commit()
+            else:
+                self.rollback()
+        finally:
+            _current.reset(self._tokens.pop())
+
+    # -- adding and removing objects -----------------------------------------------------
+
+    def add(
+        self,
+        obj: Model,
+        *,
+        sync_id: str | None = None,
+        await_consumer_ids: list[str] | None = None,
+        await_consumers_timeout: int | None = None,
+    ) -> None:
+        """Track ``obj``: it is created or updated at the next commit (no request now)."""
+        _check_savable(obj)
+        _bind_sync(obj, sync_id)
+        if obj.state is State.PERSISTENT:
+            self._remember_identity(obj)
+        self._deletes.pop(obj, None)
+        self._tracked[obj] = _Entry(sync_id, _await_of(await_consumer_ids, await_consumers_timeout))
+
+    def delete(
+        self,
+        obj: Model,
+        *,
+        sync_id: str | None = None,
+        await_consumer_ids: list[str] | None = None,
+        await_consumers_timeout: int | None = None,
+    ) -> None:
+        """Mark ``obj`` for deletion at the next commit; a new object is simply dropped."""
+        if obj.state is State.DELETED:
+            raise ModelError(f"This {type(obj).__name__} is already deleted")
+        if obj.state is State.UNKNOWN:
+            raise ModelError(_UNKNOWN_MESSAGE)
+        if obj.state is State.NEW:
+            if obj not in self._tracked:
+                raise ModelError(f"Cannot delete a {type(obj).__name__} that was never saved")
+            del self._tracked[obj]
+            return
+        _bind_sync(obj, sync_id)
+        self._remember_identity(obj)
+        self._tracked.pop(obj, None)
+        self._deletes[obj] = _Entry(sync_id, _await_of(await_consumer_ids, await_consumers_timeout))
+
+    def expunge(self, obj: Model) -> None:
+        """Stop tracking ``obj`` (its pending changes are not sent by this session)."""
+        self._tracked.pop(obj, None)
+        self._deletes.pop(obj, None)
+        self._identity = {k: v for k, v in self._identity.items() if v is not obj}
+
+    def get(self, collection_id: str, upstream_id: str, sync_id: str) -> Model | None:
+        """The tracked object with this identity, if any (no request)."""
+        return self._identity.get((sync_id, collection_id, upstream_id))
+
+    def load(self, cls: type[_M], record: Mapping[str, Any]) -> _M:
+        """The object for a record, through the identity map (no request).
+
+        A record already tracked refreshes the tracked object unless it has local changes.
+        """
+        obj = cls.from_record(record)
+        key = _identity_key(obj)
+        existing = self._identity.get(key) if key else None
+        if isinstance(existing, cls):
+            if not existing.is_dirty:
+                existing._absorb_record(record)
+            return existing
+        self.add(obj)
+        return obj
+
+    # -- views ---------------------------------------------------------------------------
+
+    @property
+    def new(self) -> tuple[Model, ...]:
+        """Objects to create at the next commit."""
+        return tuple(o for o in self._tracked if o.state is State.NEW)
+
+    @property
+    def dirty(self) -> tuple[Model, ...]:
+        """Persistent objects with changes to send."""
+        return tuple(o for o in self._tracked if o.state is State.PERSISTENT and o.is_dirty)
+
+    @property
+    def deleted(self) -> tuple[Model, ...]:
+        """Objects to delete at the next commit."""
+        return tuple(self._deletes)
+
+    def __contains__(self, obj: object) -> bool:
+        return obj in self._tracked or obj in self._deletes
+
+    # -- commit and rollback -------------------------------------------------------------
+
+    def commit(
+        self,
+        *,
+        await_consumer_ids: list[str] | None = None,
+        await_consumers_timeout: int | None = None,
+    ) -> CommitResult:
+        """Send every pending change (hits the network) and return each object's outcome.
+
+        Raises ``ModelError``/``ConfigurationError`` before any request for bad input, and
+        ``CommitError`` (carrying the result) when some request failed.
+        """
+        result = self.flush(_await_of(await_consumer_ids, await_consumers_timeout))
+        if not result.ok:
+            raise CommitError(f"Commit incomplete: {result.summary()}", result)
+        return result
+
+    def flush(self, awaiting: Await | None = None) -> CommitResult:
+        """Like ``commit()`` but returns failures in the result instead of raising."""
+        steps = self._plan(awaiting)
+        outcomes: list[ObjectOutcome] = []
+        sent = 0
+        stop: SequinError | None = None
+        not_created: set[Model] = set()
+        for step in steps:
+            step_outcomes, sent_now, fatal = self._run_step(step, not_created, stop)
+            sent += sent_now
+            stop = stop or fatal
+            outcomes += step_outcomes
+            not_created.update(
+                o.obj for o in step_outcomes if o.outcome in (Outcome.FAILED, Outcome.UNKNOWN)
+            )
+        self._settle(outcomes)
+        return CommitResult(tuple(outcomes), sent)
+
+    def rollback(self) -> None:
+        """Forget pending changes: new objects leave the session, others revert (no request)."""
+        for obj in list(self._tracked):
+            if obj.state is State.NEW:
+                del self._tracked[obj]
+            else:
+                obj._revert()
+        for obj in self._deletes:
+            obj._revert()
+        self._deletes.clear()
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _plan(self, awaiting: Await | None) -> list[Step]:
+        self._cascade_references()
+        saves = [
+            Pending(obj, self._sync_for(obj, entry), entry.awaiting)
+            for obj, entry in self._tracked.items()
+            if obj.is_dirty
+        ]
+        deletes = [
+            Pending(obj, self._sync_for(obj, entry), entry.awaiting)
+            for obj, entry in self._deletes.items()
+        ]
+        for pending in saves:
+            if pending.obj.state is State.NEW:
+                _check_required(pending.obj)
+        settings = self.client.settings
+        return plan_commit(
+            saves,
+            deletes,
+            batch_size=lambda cls: settings.batch_size_for(cls.provider, cls.batch_size),
+            awaiting=awaiting,
+        )
+
+    def _run_step(
+        self, step: Step, not_created: set[Model], stop: SequinError | None
+    ) -> tuple[list[ObjectOutcome], int, SequinError | None]:
+        """Send one step; returns its outcomes, requests sent, and an error that stops all."""
+        if stop is not None:
+            return [ObjectOutcome(o, Outcome.FAILED, stop) for o in step.objects], 0, None
+        outcomes: list[ObjectOutcome] = []
+        ready: list[Model] = []
+        for obj in step.objects:
+            if any(ref in not_created for ref in unsaved_references(obj)):
+                error = ModelError(
+                    f"Not sent: a {type(obj).__name__} it references was not created"
+                )
+                outcomes.append(ObjectOutcome(obj, Outcome.FAILED, error))
+            else:
+                ready.append(obj)
+        if not ready:
+            return outcomes, 0, None
+        step = attrs.evolve(step, objects=tuple(ready))
+        payloads = payloads_of(step)
+        body = mutation_body(step, payloads)
+        try:
+            response = self.client.run_mutation(body, await_timeout_ms=_await_timeout(step))
+        except APIError as error:
+            fatal = error if _stops_commit(error) else None
+            sent = 0 if isinstance(error, APIConnectionError) and not error.request_sent else 1
+            return outcomes + apply_failure(step, payloads, error), sent, fatal
+        return outcomes + apply_response(step, payloads, response, path=MUTATIONS_PATH), 1, None
+
+    def _settle(self, outcomes: list[ObjectOutcome]) -> None:
+        for outcome in outcomes:
+            obj = outcome.obj
+            if obj.state is State.DELETED:
+                self.expunge(obj)
+            elif obj.state is State.PERSISTENT and outcome.outcome is Outcome.CREATED:
+                self._remember_identity(obj)
+
+    def _cascade_references(self) -> None:
+        """Unsaved objects referenced by tracked ones are created too (save-update cascade)."""
+        queue = list(self._tracked)
+        while queue:
+            for ref in unsaved_references(queue.pop()):
+                if ref.state is State.UNKNOWN:
+                    raise ModelError(_UNKNOWN_MESSAGE)
+                if ref not in self._tracked:
+                    self._tracked[ref] = _Entry()
+                    queue.append(ref)
+
+    def _sync_for(self, obj: Model, entry: _Entry) -> str:
+        sync_id = obj.sync_id or entry.sync_id or self.sync_id
+        if sync_id:
+            return sync_id
+        if not obj.provider:
+            raise ConfigurationError(f"{type(obj).__name__} has no provider: pass sync_id=")
+        return self.client.settings.sync_for(obj.provider)
+
+    def _remember_identity(self, obj: Model) -> None:
+        key = _identity_key(obj)
+        if key is None:
+            return
+        existing = self._identity.setdefault(key, obj)
+        if existing is not obj:
+            raise ModelError(
+                f"Another {type(obj).__name__} with upstream_id {obj.upstream_id!r} is already "
+                "in this session"
+            )
+
+
+_UNKNOWN_MESSAGE = (
+    "The create of this object may have been applied but no answer came back; check upstream, "
+    "then call obj.reset_unknown() to send it again (or load the created record)"
+)
+
+
+def _identity_key(obj: Model) -> _IdentityKey | None:
+    if obj.upstream_id is None or obj.sync_id is None:
+        return None
+    return (obj.sync_id, obj.collection_id, obj.upstream_id)
+
+
+def _check_savable(obj: Model) -> None:
+    if obj.state is State.DELETED:
+        raise ModelError(f"This {type(obj).__name__} was deleted; it cannot be saved again")
+    if obj.state is State.UNKNOWN:
+        raise ModelError(_UNKNOWN_MESSAGE)
+
+
+def _check_required(obj: Model) -> None:
+    missing = [
+        f.name for f in specs_of(type(obj)).fields if f.required and getattr(obj, f.name) is None
+    ]
+    if missing:
+        raise ModelError(f"{type(obj).__name__} is missing required field(s) {', '.join(missing)}")
+
+
+def _bind_sync(obj: Model, sync_id: str | None) -> None:
+    if sync_id is None:
+        return
+    if obj.state is not State.NEW and obj.sync_id not in (None, sync_id):
+        raise ModelError(f"This {type(obj).__name__} belongs to sync {obj.sync_id}, not {sync_id}")
+    obj._bind_sync(sync_id)
+
+
+def _await_timeout(step: Step) -> int | None:
+    if step.awaiting is None or not step.awaiting.consumer_ids:
+        return None
+    return (
+        step.awaiting.timeout_ms
+        if step.awaiting.timeout_ms is not None
+        else (DEFAULT_AWAIT_TIMEOUT_MS)
+    )
+
+
+def _stops_commit(error: APIError) -> bool:
+    """Errors that every later request would hit too: stop sending."""
+    if isinstance(error, AuthenticationError | PermissionDeniedError):
+        return True
+    return isinstance(error, APIConnectionError) and not error.request_sent
+
+
+# --- save() and delete() of a single object --------------------------------------------------
+
+
+def save_object(
+    obj: Model,
+    *,
+    sync_id: str | None,
+    await_consumer_ids: list[str] | None,
+    await_consumers_timeout: int | None,
+) -> SaveResult:
+    """``Model.save()``: enqueue in the current session, or send one mutation now."""
+    options: dict[str, Any] = {
+        "sync_id": sync_id,
+        "await_consumer_ids": await_consumer_ids,
+        "await_consumers_timeout": await_consumers_timeout,
+    }
+    session = current_session()
+    if session is not None:
+        session.add(obj, **options)
+        return SaveResult(obj.upstream_id, pending=True)
+    _check_savable(obj)
+    if not obj.is_dirty:
+        return SaveResult(obj.upstream_id)
+    was_new = obj.is_new
+    names = frozenset(obj.changed_fields)
+    once = Session()
+    once.add(obj, **options)
+    _raise_first_error(once.flush())
+    return SaveResult(obj.upstream_id, created=was_new, updated=not was_new, field_names=names)
+
+
+def delete_object(
+    obj: Model,
+    *,
+    sync_id: str | None,
+    await_consumer_ids: list[str] | None,
+    await_consumers_timeout: int | None,
+) -> SaveResult:
+    """``Model.delete()``: enqueue in the current session, or send one delete now."""
+    options: dict[str, Any] = {
+        "sync_id": sync_id,
+        "await_consumer_ids": await_consumer_ids,
+        "await_consumers_timeout": await_consumers_timeout,
+    }
+    session = current_session()
+    if session is not None:
+        session.delete(obj, **options)
+        return SaveResult(obj.upstream_id, pending=True)
+    if obj.state is State.NEW:
+        raise ModelError(f"Cannot delete a {type(obj).__name__} that was never saved")
+    once = Session()
+    once.delete(obj, **options)
+    _raise_first_error(once.flush())
+    return SaveResult(obj.upstream_id, deleted=True)
+
+
+def _raise_first_error(result: CommitResult) -> None:
+    errors = result.errors
+    if errors:
+        raise errors[0]
