@@ -65,8 +65,8 @@ class HTTPSession:
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.settings = settings
-        self._sleep = sleep
-        self._jitter = jitter
+        self.sleep = sleep
+        self.jitter = jitter
         t = settings.timeouts
         self._timeout = httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool)
         self._client = httpx.Client(
@@ -116,13 +116,13 @@ class HTTPSession:
                     policy=self.settings.retry,
                     retries_done=retries,
                     elapsed=time.monotonic() - started,
-                    jitter=self._jitter(),
+                    jitter=self.jitter(),
                 )
                 if delay is None:
                     raise
                 retries += 1
                 logger.info("retrying %s %s in %.2fs after: %s", method, path, delay, error)
-                self._sleep(delay)
+                self.sleep(delay)
 
     def _timeout_for(self, await_timeout_ms: int | None) -> httpx.Timeout:
         if await_timeout_ms is None:

@@ -296,7 +296,9 @@ class Model:
         return data
 
     def _check_required(self, data: dict[str, Any], spec: ClassSpec) -> None:
-        missing = [f.name for f in spec.fields if f.required and _lookup(data, f.path) is None]
+        missing = [
+            f.name for f in spec.fields if f.required and _lookup(data, f.path) in (None, _MISSING)
+        ]
         if missing:
             raise ModelError(
                 f"{type(self).__name__} is missing required field(s) {', '.join(missing)}"

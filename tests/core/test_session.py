@@ -1,0 +1,248 @@
+"""Session semantics against the emulator: batching, ordering, partial failure, rollback."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar
+
+import pytest
+from attrs import define, field
+
+import sequin_orm
+from sequin_orm import CommitResult, Model, Session, State
+from sequin_orm.emulator import Emulator
+from sequin_orm.errors import BadRequestError, CommitError, ModelError
+from sequin_orm.fields import meta
+from sequin_orm.models import salesforce
+
+from ..conftest import SYNCS, TOKEN
+
+
+def _mutations(emu: Emulator, kind: str | None = None) -> list[dict[str, Any]]:
+    return [r.json for r in emu.mutation_requests(kind)]
+
+
+def _contacts(n: int, start: int = 0) -> list[salesforce.Contact]:
+    return [
+        salesforce.Contact(LastName=f"Fremen {i}", Email=f"f{i}@sietch.org")
+        for i in range(start, start + n)
+    ]
+
+
+def test_one_request_per_kind_chunked_by_the_provider_limit(
+    client: sequin_orm.Client, emulator: Emulator
+) -> None:
+    existing = _contacts(320)
+    with Session(client):
+        for contact in existing:
+            contact.save()
+    emulator.clear_requests()
+
+    with Session(client) as session:
+        for contact in existing[:300]:
+            contact.Title = "Naib"
+            contact.save()
+        for contact in existing[300:]:
+            contact.delete()
+        for contact in _contacts(450, start=1000):
+            contact.save()
+        assert (len(session.new), len(session.dirty), len(session.deleted)) == (450, 300, 20)
+
+    kinds = [b["kind"] for b in _mutations(emulator)]
+    assert kinds == ["create"] * 3 + ["update"] * 2 + ["delete"]
+    assert [len(b["records"]) for b in _mutations(emulator, "create")] == [200, 200, 50]
+    assert all(
+        r["data"] == {"Title": "Naib"} for b in _mutations(emulator, "update") for r in b["records"]
+    )
+    live = [r for r in emulator.records("salesforce:contact") if not r["deleted"]]
+    assert len(live) == 300 + 450
+
+
+def test_nothing_changed_sends_nothing(client: sequin_orm.Client, emulator: Emulator) -> None:
+    contact = salesforce.Contact(LastName="Idaho")
+    with Session(client):
+        contact.save()
+    emulator.clear_requests()
+    with Session(client) as session:
+        contact.save()
+        result = session.commit()
+    assert result.requests_sent == 0 and len(result) == 0
+    assert emulator.mutation_requests() == []
+
+
+def test_second_chunk_fails_first_chunk_is_clean_rest_stays_dirty(
+    client: sequin_orm.Client, emulator: Emulator
+) -> None:
+    contacts = _contacts(250)
+    contacts[210].Email = "not-an-email"
+    session = Session(client)
+    for contact in contacts:
+        session.add(contact)
+    with pytest.raises(CommitError) as raised:
+        session.commit()
+    result: CommitResult = raised.value.result
+    assert result.created == contacts[:200]
+    assert result.failed == contacts[200:]
+    assert all(c.upstream_id and not c.is_dirty for c in contacts[:200])
+    assert all(c.is_new and c.upstream_id is None for c in contacts[200:])
+    assert "Invalid email" in str(result.errors[0])
+
+    contacts[210].Email = "stilgar@sietch.org"
+    emulator.clear_requests()
+    retry = session.commit()
+    assert retry.created == contacts[200:]
+    assert [len(b["records"]) for b in _mutations(emulator)] == [50]
+    assert len(emulator.records("salesforce:contact")) == 250
+
+
+def test_referenced_objects_are_created_first_and_ids_filled_in(
+    client: sequin_orm.Client, emulator: Emulator
+) -> None:
+    account = salesforce.Account(Name="House Atreides")
+    contacts = [salesforce.Contact(LastName=n, AccountId=account) for n in ("Paul", "Jessica")]
+    task = salesforce.Task(Subject="Train", WhoId=contacts[0])
+    with Session(client):
+        task.save()
+        for contact in contacts:
+            contact.save()  # the account itself was never added: it is cascaded
+    sent = [(b["kind"], b["collection_id"]) for b in _mutations(emulator)]
+    assert sent == [
+        ("create", "salesforce:account"),
+        ("create", "salesforce:contact"),
+        ("create", "salesforce:task"),
+    ]
+    stored = {r["upstream_id"]: r["data"] for r in emulator.records("salesforce:contact")}
+    assert {d["AccountId"] for d in stored.values()} == {account.upstream_id}
+    assert emulator.records("salesforce:task")[0]["data"]["WhoId"] == contacts[0].upstream_id
+
+
+@define(kw_only=True, eq=False)
+class Node(Model):
+    collection_id: ClassVar[str] = "salesforce:node__c"
+    provider: ClassVar[str] = "salesforce"
+
+    Name: str | None = None
+    Parent__c: str | Node | None = field(
+        default=None, metadata=meta(references="salesforce:node__c")
+    )
+
+
+def test_reference_cycle_is_refused_before_any_request(
+    client: sequin_orm.Client, emulator: Emulator
+) -> None:
+    a, b = Node(Name="a"), Node(Name="b")
+    a.Parent__c, b.Parent__c = b, a
+    session = Session(client)
+    session.add(a)
+    with pytest.raises(ModelError, match="cycle"):
+        session.commit()
+    assert emulator.requests == []
+
+
+def test_created_then_deleted_sends_nothing_updated_then_deleted_sends_delete(
+    client: sequin_orm.Client, emulator: Emulator
+) -> None:
+    kept = salesforce.Contact(LastName="Gurney")
+    with Session(client):
+        kept.save()
+    emulator.clear_requests()
+    with Session(client):
+        ghost = salesforce.Contact(LastName="Ghost")
+        ghost.save()
+        ghost.delete()
+        kept.Title = "Warmaster"
+        kept.save()
+        kept.delete()
+    assert [b["kind"] for b in _mutations(emulator)] == ["delete"]
+    assert kept.deleted is True
+    with pytest.raises(ModelError, match="deleted"):
+        kept.save()
+
+
+def test_exception_in_block_rolls_back_and_sends_nothing(
+    client: sequin_orm.Client, emulator: Emulator
+) -> None:
+    contact = salesforce.Contact(LastName="Yueh")
+    with Session(client):
+        contact.save()
+    emulator.clear_requests()
+    with pytest.raises(RuntimeError), Session(client) as session:
+        contact.Title = "Traitor"
+        contact.save()
+        salesforce.Contact(LastName="New").save()
+        raise RuntimeError("view failed")
+    assert emulator.requests == []
+    assert contact.Title is None and not contact.is_dirty
+    assert session.new == () and session.dirty == ()
+
+
+def test_sessions_are_per_thread(client: sequin_orm.Client, emulator: Emulator) -> None:
+    seen: dict[int, tuple[Session | None, int]] = {}
+
+    def work(n: int) -> None:
+        with Session(client) as session:
+            for contact in _contacts(5, start=n * 100):
+                contact.save()
+            seen[n] = (sequin_orm.current_session(), len(session.new))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sequin_orm.current_session() is None
+    assert {n: count for n, (_, count) in seen.items()} == dict.fromkeys(range(4), 5)
+    assert len({id(s) for s, _ in seen.values()}) == 4
+    assert all(len(b["records"]) == 5 for b in _mutations(emulator))
+
+
+def test_identity_map_refuses_a_second_copy(client: sequin_orm.Client) -> None:
+    original = salesforce.Contact(LastName="Leto")
+    with Session(client):
+        original.save()
+    record = {"upstream_id": original.upstream_id, "sync_id": original.sync_id, "data": {}}
+    with Session(client) as session:
+        session.add(original)
+        assert (
+            session.get("salesforce:contact", original.upstream_id or "", original.sync_id or "")
+            is original
+        )
+        assert session.load(salesforce.Contact, record) is original
+        with pytest.raises(ModelError, match="already"):
+            session.add(salesforce.Contact.from_record(record))
+
+
+def test_save_and_delete_outside_a_session_are_immediate(
+    client: sequin_orm.Client, emulator: Emulator
+) -> None:
+    sequin_orm.configure(TOKEN, "http://127.0.0.1", syncs=SYNCS, transport=emulator.transport())
+    contact = salesforce.Contact(LastName="Harkonnen", Email="v@giedi.prime")
+    created = contact.save()
+    assert created.created and created.upstream_id == contact.upstream_id is not None
+    assert contact.state is State.PERSISTENT and not contact.is_dirty
+
+    assert contact.save().saved is False  # nothing changed: no request
+    contact.Email = "baron@giedi.prime"
+    updated = contact.save()
+    assert updated.updated and updated.field_names == {"Email"}
+    assert _mutations(emulator, "update")[-1]["records"] == [
+        {"upstream_id": contact.upstream_id, "data": {"Email": "baron@giedi.prime"}}
+    ]
+    assert contact.delete().deleted and contact.deleted is True
+    assert [b["kind"] for b in _mutations(emulator)] == ["create", "update", "delete"]
+    stored = emulator.records("salesforce:contact")[0]
+    assert stored["deleted"] is True and stored["data"]["Email"] == "baron@giedi.prime"
+
+
+def test_bad_email_is_the_documented_400_and_nothing_is_lost(
+    client: sequin_orm.Client, emulator: Emulator
+) -> None:
+    contact = salesforce.Contact(LastName="Feyd", Email="feyd-at-giedi")
+    session = Session(client)
+    session.add(contact)
+    with pytest.raises(CommitError) as raised:
+        session.commit()
+    error = raised.value.result.errors[0]
+    assert isinstance(error, BadRequestError) and error.status_code == 400
+    assert error.message == "Error: Salesforce validation error: `Invalid email`"
+    assert contact.is_new and contact.Email == "feyd-at-giedi" and session.new == (contact,)

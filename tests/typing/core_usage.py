@@ -1,0 +1,57 @@
+"""Typed usage of the core API: checked by `mypy --strict` and pyright, never executed.
+
+Each `# type: ignore[code]` marks a line that MUST be a type error: mypy's
+`warn_unused_ignores` (part of --strict) fails the check if it stops being one.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from typing_extensions import assert_type
+
+import sequin_orm
+from sequin_orm import CommitResult, SaveResult, Session
+from sequin_orm.errors import CommitError, UnprocessableEntityError
+from sequin_orm.models import salesforce
+
+
+def typed_constructor_and_fields() -> None:
+    contact = salesforce.Contact(FirstName="Paul", LastName="Atreides", Email="p@arrakis.org")
+    assert_type(contact.FirstName, str | None)
+    assert_type(contact.Birthdate, datetime.date | None)
+    assert_type(contact.upstream_id, str | None)
+    assert_type(contact.deleted, bool | None)
+    assert_type(contact.changed_fields, set[str])
+    salesforce.Contact(Email=5)  # type: ignore[arg-type]
+    salesforce.Contact(Nickname="Usul")  # type: ignore[call-arg]
+    salesforce.Contact("Paul")  # type: ignore[call-arg]
+    contact.DoNotCall = "yes"  # type: ignore[assignment]
+
+
+def references_accept_models() -> None:
+    account = salesforce.Account(Name="Atreides")
+    contact = salesforce.Contact(LastName="Paul", AccountId=account)
+    contact.AccountId = "001000000000001AAA"
+    contact.AccountId = salesforce.Contact(LastName="x")  # type: ignore[assignment]
+
+
+def results_are_typed(client: sequin_orm.Client) -> None:
+    contact = salesforce.Contact(LastName="Atreides")
+    assert_type(contact.save(), SaveResult)
+    assert_type(contact.save(await_consumer_ids=["c"], await_consumers_timeout=1000), SaveResult)
+    with Session(client) as session:
+        contact.save()
+        assert_type(session.new, tuple[sequin_orm.Model, ...])
+    assert_type(session.commit(), CommitResult)
+    try:
+        session.commit()
+    except CommitError as error:
+        assert_type(error.result, CommitResult)
+    loaded = salesforce.Contact.from_record({"upstream_id": "003", "data": {}})
+    assert_type(loaded, salesforce.Contact)
+
+
+def errors_are_typed(error: UnprocessableEntityError) -> None:
+    assert_type(error.status_code, int)
+    assert_type(error.validation_errors, dict[str, list[str]])
