@@ -4,7 +4,7 @@ Our exception hierarchy::
 
     SequinError
     ├── ConfigurationError            a setting or environment variable is missing or wrong
-    ├── ModelError                    misuse of a model: unknown field, wrong type, save after delete
+    ├── ModelError                    misuse of a model: unknown field, wrong type, deleted …
     │   ├── UnknownFieldError         (also an AttributeError)
     │   ├── FieldTypeError            (also a TypeError)
     │   └── ReadOnlyFieldError        (also an AttributeError)
