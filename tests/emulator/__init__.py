@@ -1,0 +1,1 @@
+"""Tests of the embedded Sequin emulator (plain httpx, never the client library)."""
