@@ -5,13 +5,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from sequin_orm.config import Settings, Timeouts, resolve_settings
 from sequin_orm.http import HTTPSession
 from sequin_orm.retry import Safety
+
+if TYPE_CHECKING:
+    from sequin_orm.consumers import ConsumerManager
+    from sequin_orm.credentials import CredentialManager
+    from sequin_orm.streams import StreamManager
+    from sequin_orm.syncs import SyncManager
 
 __all__ = ["Client", "configure", "get_client"]
 
@@ -59,6 +65,34 @@ class Client:
     def default_syncs(self) -> Mapping[str, str]:
         """Default sync id per provider."""
         return self.settings.default_syncs
+
+    @property
+    def syncs(self) -> SyncManager:
+        """Syncs (``/v1/syncs``) through this client: ``client.syncs.create(...)``."""
+        from sequin_orm.syncs import SyncManager
+
+        return SyncManager(self)
+
+    @property
+    def credentials(self) -> CredentialManager:
+        """Credentials (``/v1/credentials``) through this client."""
+        from sequin_orm.credentials import CredentialManager
+
+        return CredentialManager(self)
+
+    @property
+    def consumers(self) -> ConsumerManager:
+        """HTTP consumers (``/v1/http-consumers``) through this client."""
+        from sequin_orm.consumers import ConsumerManager
+
+        return ConsumerManager(self)
+
+    @property
+    def streams(self) -> StreamManager:
+        """Streams (``/v1/streams``) through this client."""
+        from sequin_orm.streams import StreamManager
+
+        return StreamManager(self)
 
     def run_mutation(self, body: Mapping[str, Any], *, await_timeout_ms: int | None = None) -> Any:
         """``POST /v1/mutations/run`` (hits the network); retried only where safe."""

@@ -91,17 +91,19 @@ class HTTPSession:
         params: Mapping[str, Any] | None = None,
         safety: Safety = Safety.READ,
         await_timeout_ms: int | None = None,
+        long_poll_ms: int | None = None,
     ) -> Any:
         """Send a request (hits the network), retrying as design §3 allows.
 
-        ``await_timeout_ms`` is set when the request awaits consumers: the read timeout grows
-        by it so the client never gives up before the server does.
+        ``await_timeout_ms`` is set when the request awaits consumers, ``long_poll_ms`` when the
+        server may hold the answer back (consumer ``next``): the read timeout grows by it so
+        the client never gives up before the server does.
         """
         self.settings.require_token()
         if not path.startswith("/"):
             raise ConfigurationError(f"API paths are relative to the base URL, got {path!r}")
         content = None if json_body is None else _encode(json_body)
-        timeout = self._timeout_for(await_timeout_ms)
+        timeout = self._timeout_for((await_timeout_ms or 0) + (long_poll_ms or 0))
         started = time.monotonic()
         retries = 0
         while True:
@@ -121,15 +123,15 @@ class HTTPSession:
                 if delay is None:
                     raise
                 retries += 1
-                logger.info("retrying %s %s in %.2fs after: %s", method, path, delay, error)
+                logger.info("retrying %s %s in %.2fs after %s", method, path, delay, _reason(error))
                 self.sleep(delay)
 
-    def _timeout_for(self, await_timeout_ms: int | None) -> httpx.Timeout:
-        if await_timeout_ms is None:
+    def _timeout_for(self, server_wait_ms: int) -> httpx.Timeout:
+        if not server_wait_ms:
             return self._timeout
         t = self.settings.timeouts
         return httpx.Timeout(
-            connect=t.connect, read=t.read + await_timeout_ms / 1000, write=t.write, pool=t.pool
+            connect=t.connect, read=t.read + server_wait_ms / 1000, write=t.write, pool=t.pool
         )
 
     def _send_once(
@@ -162,6 +164,12 @@ class HTTPSession:
             (time.perf_counter() - started) * 1000,
         )
         return _decode(response, method, path, awaiting=awaiting)
+
+
+def _reason(error: APIError) -> str:
+    """Why a request is retried, without the server's message (it may echo request data)."""
+    status = getattr(error, "status_code", None)
+    return f"HTTP {status}" if status is not None else type(error).__name__
 
 
 def _encode(body: Any) -> bytes:

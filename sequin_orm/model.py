@@ -35,6 +35,7 @@ from sequin_orm.fields import ClassSpec, FieldSpec, specs_of
 from sequin_orm.records import RecordMeta
 
 if TYPE_CHECKING:
+    from sequin_orm.reading import RecordManager
     from sequin_orm.results import SaveResult
 
 __all__ = ["Model", "State"]
@@ -65,6 +66,15 @@ _METADATA_NAMES = frozenset(
 )
 
 
+class _RecordsAccessor:
+    """``Model.objects``: the ``RecordManager`` (reading.py) of the class it is read from."""
+
+    def __get__(self, obj: object, owner: type[_M]) -> RecordManager[_M]:
+        from sequin_orm.reading import RecordManager
+
+        return RecordManager(owner)
+
+
 class Model:
     """Base class of every Sequin model (generated or hand-written)."""
 
@@ -74,6 +84,8 @@ class Model:
     provider: ClassVar[str] = ""
     #: Records per mutation request for this model; None = the provider default.
     batch_size: ClassVar[int | None] = None
+    #: Reads records of this model's collection: ``Contact.objects.iter(...)`` (reading.py).
+    objects: ClassVar[_RecordsAccessor] = _RecordsAccessor()
 
     _changed: set[str] | None
     _extra: dict[str, Any] | None

@@ -97,12 +97,12 @@ def test_hubspot_properties_are_nested_on_the_wire_and_extra_properties_survive(
         "data": {
             "id": "51",
             "properties": {"firstname": "Chani", "email": "c@sietch.org", "custom_x": "1"},
-            "archived": False,
+            "associations": {"companies": []},
         },
     }
     contact = hubspot.Contact.from_record(record)
     assert (contact.firstname, contact.email) == ("Chani", "c@sietch.org")
-    assert contact.extra == {"properties": {"custom_x": "1"}, "archived": False}
+    assert contact.extra == {"properties": {"custom_x": "1"}, "associations": {"companies": []}}
     assert contact.to_data() == record["data"]
     contact.email = "chani@sietch.org"
     assert contact.update_data() == {"properties": {"email": "chani@sietch.org"}}
