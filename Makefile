@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck docs unit bench clean
+.PHONY: demo test lint typecheck generated docs unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-## Everything CI checks: lint, format, types, docs, then the whole test suite.
-test: lint typecheck docs unit
+## Everything CI checks: lint, format, types, generated models, docs, then the test suite.
+test: lint typecheck generated docs unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -29,11 +29,19 @@ typecheck: $(STAMP)
 	$(BIN)/mypy --strict sequin_orm tests/typing
 	$(BIN)/pyright
 
+## The committed model modules must be what the bundled schemas generate.
+generated: $(STAMP)
+	$(BIN)/python -m sequin_orm.codegen.regenerate --check
+
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
+
+## Benchmarks (not tests): prints a table and writes bench/results.md.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
