@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sequin_orm.streams import StreamManager
     from sequin_orm.syncs import SyncManager
 
-__all__ = ["Client", "configure", "get_client"]
+__all__ = ["Client", "ClientBound", "configure", "get_client"]
 
 MUTATIONS_PATH = "/v1/mutations/run"
 
@@ -115,6 +115,23 @@ class Client:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class ClientBound:
+    """Base of managers and consumers: bound to a client, or to the default client.
+
+    The default client is looked up at each use, so a later ``configure()`` still applies.
+    """
+
+    _bound: Client | None
+
+    def __init__(self, client: Client | None = None) -> None:
+        self._bound = client
+
+    @property
+    def client(self) -> Client:
+        """The bound client, else the default one."""
+        return self._bound if self._bound is not None else get_client()
 
 
 _default_client: Client | None = None

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from sequin_orm.client import Client, get_client
+from sequin_orm.client import Client, ClientBound
 from sequin_orm.credentials import Health, metadata_contains
 from sequin_orm.errors import APIResponseValidationError, ModelError, SequinError
 from sequin_orm.model import Model
@@ -180,17 +180,9 @@ def consumer_update_body(**changes: Any) -> dict[str, Any]:
     return body
 
 
-class ConsumerManager:
+class ConsumerManager(ClientBound):
     """``/v1/http-consumers``: create, get, list, update and delete. Each method hits the
     network."""
-
-    def __init__(self, client: Client | None) -> None:
-        self._bound = client
-
-    @property
-    def client(self) -> Client:
-        """The bound client, else the default one."""
-        return self._bound if self._bound is not None else get_client()
 
     def create(
         self,
@@ -379,7 +371,7 @@ class MessageBatch:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-class Consumer:
+class Consumer(ClientBound):
     """Receive messages from an HTTP consumer and ack or nack them.
 
     Every method except ``stream`` (which is lazy) hits the network. ``Consumer.objects``
@@ -395,11 +387,6 @@ class Consumer:
 
     def __repr__(self) -> str:
         return f"Consumer({self.id!r})"
-
-    @property
-    def client(self) -> Client:
-        """The bound client, else the default one."""
-        return self._bound if self._bound is not None else get_client()
 
     def receive_batch(
         self, batch_size: int = DEFAULT_BATCH_SIZE, wait_for: int = 0

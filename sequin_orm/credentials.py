@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from sequin_orm.client import Client, get_client
+from sequin_orm.client import ClientBound
 from sequin_orm.errors import ModelError
 from sequin_orm.retry import Safety
 from sequin_orm.secrets import redact_errors, reveal, wrap_secrets
@@ -189,16 +189,8 @@ def credential_update_body(*, name: Any = _UNSET, metadata: Any = _UNSET) -> dic
 # --- the manager (the only part that does I/O) ------------------------------------------------
 
 
-class CredentialManager:
+class CredentialManager(ClientBound):
     """``/v1/credentials``: list, get, create (import) and update. Every method hits the network."""
-
-    def __init__(self, client: Client | None) -> None:
-        self._bound = client
-
-    @property
-    def client(self) -> Client:
-        """The bound client, else the default one."""
-        return self._bound if self._bound is not None else get_client()
 
     def list(
         self,

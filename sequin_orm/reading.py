@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from sequin_orm.client import Client, get_client
+from sequin_orm.client import Client, ClientBound
 from sequin_orm.errors import APIResponseValidationError, ModelError, NotFoundError
 from sequin_orm.model import Model
 from sequin_orm.session import current_session
@@ -84,7 +84,7 @@ def load_record(cls: type[_M], record: Mapping[str, Any]) -> _M:
     return session.load(cls, record)
 
 
-class RecordManager(Generic[_M]):
+class RecordManager(ClientBound, Generic[_M]):
     """``Model.objects``: read the records of one model's collection.
 
     Bound to the default client unless made with ``using(client)``. ``iter``, ``iter_records``,
@@ -97,11 +97,6 @@ class RecordManager(Generic[_M]):
 
     def __repr__(self) -> str:
         return f"<RecordManager of {self.model.__name__} ({self.model.collection_id})>"
-
-    @property
-    def client(self) -> Client:
-        """The bound client, else the default one."""
-        return self._bound if self._bound is not None else get_client()
 
     def using(self, client: Client) -> RecordManager[_M]:
         """The same manager over another client."""

@@ -394,11 +394,7 @@ def save_object(
     await_consumers_timeout: int | None,
 ) -> SaveResult:
     """``Model.save()``: enqueue in the current session, or send one mutation now."""
-    options: dict[str, Any] = {
-        "sync_id": sync_id,
-        "await_consumer_ids": await_consumer_ids,
-        "await_consumers_timeout": await_consumers_timeout,
-    }
+    options = _options(sync_id, await_consumer_ids, await_consumers_timeout)
     session = current_session()
     if session is not None:
         session.add(obj, **options)
@@ -422,11 +418,7 @@ def delete_object(
     await_consumers_timeout: int | None,
 ) -> SaveResult:
     """``Model.delete()``: enqueue in the current session, or send one delete now."""
-    options: dict[str, Any] = {
-        "sync_id": sync_id,
-        "await_consumer_ids": await_consumer_ids,
-        "await_consumers_timeout": await_consumers_timeout,
-    }
+    options = _options(sync_id, await_consumer_ids, await_consumers_timeout)
     session = current_session()
     if session is not None:
         session.delete(obj, **options)
@@ -437,6 +429,16 @@ def delete_object(
     once.delete(obj, **options)
     _raise_first_error(once.flush())
     return SaveResult(obj.upstream_id, deleted=True)
+
+
+def _options(
+    sync_id: str | None, await_consumer_ids: list[str] | None, await_consumers_timeout: int | None
+) -> dict[str, Any]:
+    return {
+        "sync_id": sync_id,
+        "await_consumer_ids": await_consumer_ids,
+        "await_consumers_timeout": await_consumers_timeout,
+    }
 
 
 def _raise_first_error(result: CommitResult) -> None:

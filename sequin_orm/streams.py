@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from sequin_orm.client import Client, get_client
+from sequin_orm.client import ClientBound
 from sequin_orm.errors import ModelError
 from sequin_orm.retry import Safety
 from sequin_orm.wire import ClassManager, decode, decode_list
@@ -43,16 +43,8 @@ def stream_create_body(slug: str) -> dict[str, Any]:
     return {"slug": slug}
 
 
-class StreamManager:
+class StreamManager(ClientBound):
     """``/v1/streams``: create and list. Every method hits the network."""
-
-    def __init__(self, client: Client | None) -> None:
-        self._bound = client
-
-    @property
-    def client(self) -> Client:
-        """The bound client, else the default one."""
-        return self._bound if self._bound is not None else get_client()
 
     def create(self, slug: str) -> Stream:
         """``POST /v1/streams``; the slug is unique per account (a second create fails)."""

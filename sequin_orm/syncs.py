@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import attrs
 
-from sequin_orm.client import Client, get_client
+from sequin_orm.client import Client, ClientBound
 from sequin_orm.credentials import Credential, Health, credential_body, metadata_contains
 from sequin_orm.errors import ModelError, ReadOnlyFieldError
 from sequin_orm.retry import Safety
@@ -406,20 +406,12 @@ def sync_update_body(sync: Sync) -> dict[str, Any]:
 # --- the manager (the only part that does I/O) ------------------------------------------------
 
 
-class SyncManager:
+class SyncManager(ClientBound):
     """``/v1/syncs``: create, list, get, update and delete syncs. Every method hits the network.
 
     ``Sync.objects`` is bound to the default client (looked up at each call); ``client.syncs``
     to that client.
     """
-
-    def __init__(self, client: Client | None) -> None:
-        self._bound = client
-
-    @property
-    def client(self) -> Client:
-        """The bound client, else the default one."""
-        return self._bound if self._bound is not None else get_client()
 
     def create(
         self,

@@ -13,7 +13,7 @@ Fixtures:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -56,11 +56,18 @@ def vcr_config() -> dict[str, Any]:
     return sequin_vcr_config()
 
 
-def sequin_vcr_config() -> dict[str, Any]:
-    """The settings of the ``vcr_config`` fixture, for use outside pytest-recording."""
+def sequin_vcr_config(record_as: str | None = None) -> dict[str, Any]:
+    """The settings of the ``vcr_config`` fixture, for use outside pytest-recording.
+
+    ``record_as`` (e.g. ``"https://api.sequin.io"``) stores every request under that base URL:
+    cassettes recorded from an emulator on a random port then replay anywhere.
+    """
+    before_record_request: Callable[[Any], Any] = scrub_request
+    if record_as is not None:
+        before_record_request = _rebased(record_as.rstrip("/"))
     return {
         "filter_headers": [("authorization", f"Bearer {REDACTED}"), "cookie", "set-cookie"],
-        "before_record_request": scrub_request,
+        "before_record_request": before_record_request,
         "before_record_response": scrub_response,
         "decode_compressed_response": True,
         "match_on": ["method", "uri", "body"],
@@ -74,6 +81,15 @@ def scrub_request(request: Any) -> Any:
     if scrubbed is not None:
         request.body = scrubbed
     return request
+
+
+def _rebased(base_url: str) -> Callable[[Any], Any]:
+    def before_record_request(request: Any) -> Any:
+        _, _, path = request.uri.partition("/v1/")
+        request.uri = f"{base_url}/v1/{path}"
+        return scrub_request(request)
+
+    return before_record_request
 
 
 def scrub_response(response: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ token scrubbed). The cassettes were recorded from the emulator over real HTTP; r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from sequin_orm import Session, State
 from sequin_orm.emulator import Emulator
 from sequin_orm.errors import AwaitConsumersTimeoutError
 from sequin_orm.models import salesforce
-from sequin_orm.testing import scrub_request, sequin_vcr_config
+from sequin_orm.testing import sequin_vcr_config
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes" / "core"
 DOCS_URL = "https://api.sequin.io"
@@ -36,20 +36,7 @@ def vcr_cassette_dir() -> str:
 
 @pytest.fixture
 def vcr_config() -> dict[str, Any]:
-    config = sequin_vcr_config()
-    config["before_record_request"] = _canonical(config["before_record_request"])
-    return config
-
-
-def _canonical(scrub: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Record the emulator's random port as the documented host, so replays match anywhere."""
-
-    def before_record_request(request: Any) -> Any:
-        path = request.uri.split("/v1/", 1)[1]
-        request.uri = f"{DOCS_URL}/v1/{path}"
-        return scrub(request)
-
-    return before_record_request
+    return sequin_vcr_config(record_as=DOCS_URL)
 
 
 @pytest.fixture
@@ -186,4 +173,3 @@ def test_await_consumers_timeout_is_the_documented_500(
 def test_cassettes_hold_no_token() -> None:
     text = "".join(p.read_text() for p in CASSETTES.glob("*.yaml"))
     assert "REDACTED" in text and TOKEN not in text
-    assert scrub_request is not None

@@ -16,7 +16,7 @@ must still match. That the unscrubbed body is the seed's, secret included, is ch
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,19 +44,7 @@ def vcr_cassette_dir() -> str:
 
 @pytest.fixture
 def vcr_config() -> dict[str, Any]:
-    config = sequin_vcr_config()
-    config["before_record_request"] = _on_docs_host(config["before_record_request"])
-    return config
-
-
-def _on_docs_host(scrub: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Store the emulator's random port as the documented host, so replays match anywhere."""
-
-    def before_record_request(request: Any) -> Any:
-        request.uri = f"{DOCS_URL}/v1/{request.uri.split('/v1/', 1)[1]}"
-        return scrub(request)
-
-    return before_record_request
+    return sequin_vcr_config(record_as=DOCS_URL)
 
 
 @pytest.fixture
