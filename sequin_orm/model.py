@@ -238,7 +238,7 @@ class Model:
         for field in spec.fields:
             if field.mutable and field.name not in changed:
                 value = getattr(self, field.name)
-                if value is not None and value != _lookup(raw, field.path):
+                if value is not None and not _same_json(value, _lookup(raw, field.path)):
                     changed.add(field.name)
         changed.update(self._changed_extra_keys(spec))
         return changed
@@ -256,7 +256,7 @@ class Model:
         if not self._extra:
             return []
         raw_extra = _residual(self._raw or {}, spec)
-        return [k for k, v in self._extra.items() if raw_extra.get(k, _MISSING) != v]
+        return [k for k, v in self._extra.items() if not _same_json(v, raw_extra.get(k, _MISSING))]
 
     def _create_data_names(self) -> Iterator[str]:
         changed = self._changed or ()
@@ -438,6 +438,17 @@ def _check_type(cls: type, field: FieldSpec, value: Any) -> None:
     raise FieldTypeError(
         f"{cls.__name__}.{field.name} takes {expected} or None, got {type(value).__name__}"
     )
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """Equality of JSON values that tells ``0`` from ``False`` and ``1`` from ``1.0``."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def _lookup(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
