@@ -19,7 +19,14 @@ if TYPE_CHECKING:
     from sequin_orm.streams import StreamManager
     from sequin_orm.syncs import SyncManager
 
-__all__ = ["Client", "ClientBound", "configure", "get_client"]
+__all__ = [
+    "Client",
+    "ClientBound",
+    "configure",
+    "get_client",
+    "peek_default_client",
+    "reset_default_client",
+]
 
 MUTATIONS_PATH = "/v1/mutations/run"
 
@@ -172,6 +179,12 @@ def get_client() -> Client:
     with _default_lock:
         if _default_client is None:
             _default_client = Client()
+        return _default_client
+
+
+def peek_default_client() -> Client | None:
+    """The default client if one is set, without building one."""
+    with _default_lock:
         return _default_client
 
 

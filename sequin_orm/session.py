@@ -89,7 +89,7 @@ class Session:
     # -- context -------------------------------------------------------------------------
 
     def __enter__(self) -> Session:
-        self._tokens.append(_current.set(self))
+        self.activate()
         return self
 
     def __exit__(
@@ -104,7 +104,19 @@ class Session:
             else:
                 self.rollback()
         finally:
-            _current.reset(self._tokens.pop())
+            self.deactivate()
+
+    def activate(self) -> None:
+        """Make this the current session, without the commit or rollback of a ``with`` block.
+
+        For integrations that decide themselves what happens to pending changes (a request,
+        an app context). Pair every call with ``deactivate()`` in the same context.
+        """
+        self._tokens.append(_current.set(self))
+
+    def deactivate(self) -> None:
+        """Undo the last ``activate()``: the previous session is current again; sends nothing."""
+        _current.reset(self._tokens.pop())
 
     # -- adding and removing objects -----------------------------------------------------
 

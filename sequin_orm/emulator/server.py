@@ -14,6 +14,8 @@ from sequin_orm.emulator.transport import HandleFn
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # The default listen backlog (5) refuses bursts of concurrent clients (tests under load).
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], handle: HandleFn) -> None:
         super().__init__(address, _RequestHandler)

@@ -1,0 +1,1 @@
+"""A contact form that creates Salesforce contacts, and a page listing them."""
