@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, Union
 
 import attrs
@@ -50,25 +50,44 @@ class FieldSpec:
     name: str
     path: tuple[str, ...]
     types: tuple[type, ...] | None  # None: any value accepted
+    nullable: bool
     read_only: bool
     required: bool
     references: str | None
     kind: Literal["plain", "date", "datetime", "reference"]
     mutable: bool  # list/dict values: in-place changes are tracked by comparison
+    default: Any  # the value of an absent key
+    factory: Callable[[], Any] | None  # or a factory for it
 
     @property
     def wire_name(self) -> str:
         return ".".join(self.path)
 
+    @property
+    def simple(self) -> bool:
+        """Sent as is under one top-level key (no conversion, no nesting)."""
+        return self.kind == "plain" and len(self.path) == 1
+
+    def default_value(self) -> Any:
+        return self.factory() if self.factory is not None else self.default
+
 
 @attrs.frozen
 class ClassSpec:
-    """All fields of a model class, by attribute name and in declaration order."""
+    """All fields of a model class, indexed for the hot paths (built once per class)."""
 
     fields: tuple[FieldSpec, ...]
     by_name: Mapping[str, FieldSpec]
+    by_wire: Mapping[str, FieldSpec]  # top-level data key -> field (undotted fields)
+    nested: tuple[FieldSpec, ...]  # dotted fields ("properties.email")
+    references: tuple[FieldSpec, ...]
+    required: tuple[FieldSpec, ...]
+    mutable: tuple[FieldSpec, ...]
+    writable: tuple[FieldSpec, ...]  # not read-only: what a create may send
+    non_nullable: tuple[FieldSpec, ...]
     top_level_keys: frozenset[str]  # first path elements of declared fields
     nested_keys: frozenset[str]  # first path elements of dotted fields ("properties")
+    nested_leaves: Mapping[str, frozenset[str]]  # "properties" -> {"email", ...}
 
 
 _SPECS: dict[type, ClassSpec] = {}
@@ -88,9 +107,25 @@ def _compile(cls: type) -> ClassSpec:
     return ClassSpec(
         fields=fields,
         by_name={f.name: f for f in fields},
+        by_wire={f.path[0]: f for f in fields if len(f.path) == 1},
+        nested=tuple(f for f in fields if len(f.path) > 1),
+        references=tuple(f for f in fields if f.kind == "reference"),
+        required=tuple(f for f in fields if f.required),
+        mutable=tuple(f for f in fields if f.mutable),
+        writable=tuple(f for f in fields if not f.read_only),
+        non_nullable=tuple(f for f in fields if not f.nullable),
         top_level_keys=frozenset(f.path[0] for f in fields),
         nested_keys=frozenset(f.path[0] for f in fields if len(f.path) > 1),
+        nested_leaves=_nested_leaves(fields),
     )
+
+
+def _nested_leaves(fields: tuple[FieldSpec, ...]) -> dict[str, frozenset[str]]:
+    leaves: dict[str, set[str]] = {}
+    for f in fields:
+        if len(f.path) > 1:
+            leaves.setdefault(f.path[0], set()).add(f.path[1])
+    return {key: frozenset(names) for key, names in leaves.items()}
 
 
 def _field_spec(attribute: attrs.Attribute[Any], hint: Any) -> FieldSpec:
@@ -98,15 +133,22 @@ def _field_spec(attribute: attrs.Attribute[Any], hint: Any) -> FieldSpec:
     allowed, kind = _allowed_types(hint)
     if info.get("references") and kind == "plain":
         kind = "reference"
+    default: Any = attribute.default
+    factory = getattr(default, "factory", None)
+    if factory is not None and getattr(default, "takes_self", False):
+        raise ModelError(f"{attribute.name}: model fields cannot use takes_self factories")
     return FieldSpec(
         name=attribute.name,
         path=tuple((info.get("wire") or attribute.name).split(".")),
         types=allowed,
+        nullable=type(None) in _union_members(hint) or allowed is None,
         read_only=bool(info.get("read_only")),
         required=bool(info.get("required")),
         references=info.get("references"),
         kind=kind,
         mutable=allowed is not None and any(t in (list, dict) for t in allowed),
+        default=None if default is attrs.NOTHING or factory is not None else default,
+        factory=factory,
     )
 
 

@@ -17,12 +17,9 @@ were assigned since (``_changed``), and undeclared keys (``extra``). Nothing her
 
 from __future__ import annotations
 
-import copy
 import enum
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-
-import attrs
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 from sequin_orm import fields as _fields
 from sequin_orm.errors import (
@@ -52,6 +49,8 @@ class State(enum.Enum):
     DELETED = "deleted"  # a delete was applied
     UNKNOWN = "unknown"  # a create may or may not have been applied
 
+
+_INIT = State.INIT
 
 _METADATA_NAMES = frozenset(
     {
@@ -114,6 +113,9 @@ class Model:
         object.__setattr__(self, "_sync_id", None)
 
     def __attrs_post_init__(self) -> None:
+        for field in specs_of(type(self)).non_nullable:  # None defaults skipped the check
+            if getattr(self, field.name) is None:
+                _raise_type_error(type(self), field, None)
         object.__setattr__(self, "_state", State.NEW)
 
     @classmethod
@@ -123,29 +125,43 @@ class Model:
         No request is made. Every key of ``record["data"]`` is kept: declared ones in fields,
         the rest in ``extra``.
         """
+        return cls._load(record, adopt=False)
+
+    @classmethod
+    def _load(cls: type[_M], record: Mapping[str, Any], *, adopt: bool) -> _M:
+        """``from_record``; with ``adopt`` the object keeps ``record["data"]`` itself as its
+        last-known data instead of a copy (only for JSON the library parsed and owns)."""
         obj = cls.__new__(cls)
         obj.__attrs_pre_init__()
-        spec = specs_of(cls)
-        for field in spec.fields:
-            object.__setattr__(obj, field.name, _default_of(cls, field))
-        obj._absorb_record(record)
+        for field in specs_of(cls).fields:
+            object.__setattr__(obj, field.name, field.default_value())
+        data = record.get("data")
+        if adopt and isinstance(data, dict):
+            object.__setattr__(obj, "_raw", data)
+            obj._absorb_record({k: v for k, v in record.items() if k != "data"})
+        else:
+            obj._absorb_record(record)
         return obj
 
     # -- attribute assignment: type checks and dirty tracking ------------------------------
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name[0] == "_":
-            object.__setattr__(self, name, value)
+        if value is None and self._state is _INIT:
+            object.__setattr__(self, name, value)  # a constructor default: the fast path
             return
-        field = specs_of(type(self)).by_name.get(name)
+        cls = type(self)
+        field = specs_of(cls).by_name.get(name)
         if field is None:
             self._set_non_field(name, value)
             return
-        _check_type(type(self), field, value)
-        state = self._state
-        if state is not State.INIT:
+        if value is None:
+            if not field.nullable:
+                _raise_type_error(cls, field, value)
+        elif field.types is not None and not isinstance(value, field.types):
+            _raise_type_error(cls, field, value)
+        if self._state is not State.INIT:
             if field.read_only:
-                raise ReadOnlyFieldError(f"{type(self).__name__}.{name} is read-only")
+                raise ReadOnlyFieldError(f"{cls.__name__}.{name} is read-only")
             if self._changed is None:
                 object.__setattr__(self, "_changed", {name})
             else:
@@ -153,7 +169,9 @@ class Model:
         object.__setattr__(self, name, value)
 
     def _set_non_field(self, name: str, value: Any) -> None:
-        if name == "extra":
+        if name[0] == "_":
+            object.__setattr__(self, name, value)
+        elif name == "extra":
             if not isinstance(value, dict):
                 raise FieldTypeError("extra must be a dict of record data keys")
             object.__setattr__(self, "_extra", value)
@@ -235,10 +253,13 @@ class Model:
         changed = set(self._changed or ())
         raw = self._raw or {}
         spec = specs_of(type(self))
-        for field in spec.fields:
-            if field.mutable and field.name not in changed:
+        for field in spec.mutable:
+            if field.name not in changed:
                 value = getattr(self, field.name)
-                if value is not None and not _same_json(value, _lookup(raw, field.path)):
+                known = _lookup(raw, field.path)
+                if known is _MISSING:
+                    known = field.default_value()  # an absent key holds the default
+                if value is not None and not _same_json(value, known):
                     changed.add(field.name)
         changed.update(self._changed_extra_keys(spec))
         return changed
@@ -260,10 +281,8 @@ class Model:
 
     def _create_data_names(self) -> Iterator[str]:
         changed = self._changed or ()
-        for field in specs_of(type(self)).fields:
-            if not field.read_only and (
-                getattr(self, field.name) is not None or field.name in changed
-            ):
+        for field in specs_of(type(self)).writable:
+            if getattr(self, field.name) is not None or field.name in changed:
                 yield field.name
         yield from self.extra
 
@@ -272,11 +291,16 @@ class Model:
     def create_data(self) -> dict[str, Any]:
         """The ``data`` of a create: every set field and every ``extra`` key."""
         spec = specs_of(type(self))
-        data = copy.deepcopy(self._extra) if self._extra else {}
-        for name in self._create_data_names():
-            field = spec.by_name.get(name)
-            if field is not None:
-                _assign(data, field.path, _fields.to_wire(field, getattr(self, name)))
+        changed = self._changed or ()
+        data = _copy_json(self._extra) if self._extra else {}
+        for field in spec.writable:
+            value = getattr(self, field.name)
+            if value is None and field.name not in changed:
+                continue
+            if field.simple:
+                data[field.path[0]] = value
+            else:
+                _assign(data, field.path, _fields.to_wire(field, value))
         self._check_required(data, spec)
         return data
 
@@ -286,7 +310,7 @@ class Model:
         data: dict[str, Any] = {}
         changed = self.changed_fields
         for key in self._changed_extra_keys(spec):
-            data[key] = copy.deepcopy(self.extra[key])
+            data[key] = _copy_json(self.extra[key])
         for field in spec.fields:
             if field.name in changed:
                 _assign(data, field.path, _fields.to_wire(field, getattr(self, field.name)))
@@ -295,8 +319,8 @@ class Model:
     def to_data(self) -> dict[str, Any]:
         """The full record ``data`` as it stands locally: last known data, then local values."""
         spec = specs_of(type(self))
-        data = copy.deepcopy(self._raw) if self._raw else {}
-        _merge(data, copy.deepcopy(self._extra) if self._extra else {}, spec.nested_keys)
+        data = _copy_json(self._raw) if self._raw else {}
+        _merge(data, _copy_json(self._extra) if self._extra else {}, spec.nested_keys)
         raw = self._raw or {}
         for field in spec.fields:
             value = getattr(self, field.name)
@@ -308,9 +332,7 @@ class Model:
         return data
 
     def _check_required(self, data: dict[str, Any], spec: ClassSpec) -> None:
-        missing = [
-            f.name for f in spec.fields if f.required and _lookup(data, f.path) in (None, _MISSING)
-        ]
+        missing = [f.name for f in spec.required if _lookup(data, f.path) in (None, _MISSING)]
         if missing:
             raise ModelError(
                 f"{type(self).__name__} is missing required field(s) {', '.join(missing)}"
@@ -323,19 +345,25 @@ class Model:
     ) -> None:
         """Make the object clean and equal to ``record`` (plus ``sent`` data it may omit)."""
         spec = specs_of(type(self))
-        raw: dict[str, Any] = dict(self._raw) if self._raw else {}
-        if sent:
-            _merge(raw, copy.deepcopy(dict(sent)), spec.nested_keys)
         data = record.get("data")
-        if isinstance(data, Mapping):
-            _merge(raw, dict(data), spec.nested_keys)
-        for field in spec.fields:
+        raw: dict[str, Any] = self._raw if self._raw is not None else {}
+        if sent or isinstance(data, Mapping):
+            raw = dict(raw)  # never change a dict another object or the caller may hold
+            if sent:
+                _merge(raw, _copy_json(sent), spec.nested_keys)
+            if isinstance(data, Mapping):
+                _merge(raw, data, spec.nested_keys)
+        by_wire = spec.by_wire
+        for key, value in raw.items():
+            field = by_wire.get(key)
+            if field is not None:
+                object.__setattr__(self, field.name, _loaded(field, value))
+        for field in spec.nested:
             value = _lookup(raw, field.path)
             if value is not _MISSING:
-                loaded = copy.deepcopy(value) if isinstance(value, list | dict) else value
-                object.__setattr__(self, field.name, _fields.from_wire(field, loaded))
+                object.__setattr__(self, field.name, _loaded(field, value))
         object.__setattr__(self, "_raw", raw)
-        object.__setattr__(self, "_extra", copy.deepcopy(_residual(raw, spec)) or None)
+        object.__setattr__(self, "_extra", _copy_json(_residual(raw, spec)) or None)
         object.__setattr__(self, "_changed", None)
         meta = RecordMeta.from_record(record, previous=self._meta)
         object.__setattr__(self, "_meta", meta)
@@ -349,7 +377,7 @@ class Model:
         object.__setattr__(self, "_state", State.DELETED)
         object.__setattr__(self, "_changed", None)
         if self._meta is not None:
-            object.__setattr__(self, "_meta", attrs.evolve(self._meta, deleted=True))
+            object.__setattr__(self, "_meta", self._meta._replace(deleted=True))
 
     def _mark_unknown(self) -> None:
         object.__setattr__(self, "_state", State.UNKNOWN)
@@ -367,10 +395,9 @@ class Model:
         """Throw away local changes: fields go back to the last data seen from the API."""
         if self._raw is None:
             return
-        cls = type(self)
-        for field in specs_of(cls).fields:
+        for field in specs_of(type(self)).fields:
             if _lookup(self._raw, field.path) is _MISSING:
-                object.__setattr__(self, field.name, _default_of(cls, field))
+                object.__setattr__(self, field.name, field.default_value())
         self._absorb_record({})
 
     def _bind_sync(self, sync_id: str | None) -> None:
@@ -423,21 +450,29 @@ class Model:
 _MISSING: Any = object()
 
 
-def _default_of(cls: type, field: FieldSpec) -> Any:
-    default: Any = attrs.fields_dict(cls)[field.name].default
-    factory = getattr(default, "factory", None)
-    if factory is not None and getattr(default, "takes_self", False) is False:
-        return factory()
-    return None if default is attrs.NOTHING else default
+def _raise_type_error(cls: type, field: FieldSpec, value: Any) -> NoReturn:
+    expected = " | ".join(t.__name__ for t in field.types or ())
+    if field.nullable:
+        expected += " or None"
+    got = type(value).__name__
+    raise FieldTypeError(f"{cls.__name__}.{field.name} takes {expected}, got {got}")
 
 
-def _check_type(cls: type, field: FieldSpec, value: Any) -> None:
-    if value is None or field.types is None or isinstance(value, field.types):
-        return
-    expected = " | ".join(t.__name__ for t in field.types)
-    raise FieldTypeError(
-        f"{cls.__name__}.{field.name} takes {expected} or None, got {type(value).__name__}"
-    )
+def _loaded(field: FieldSpec, value: Any) -> Any:
+    """A field's value from last-known data: converted, and never sharing a list or dict."""
+    if isinstance(value, (list, dict)):
+        return _copy_json(value)
+    return value if field.simple else _fields.from_wire(field, value)
+
+
+def _copy_json(value: Any) -> Any:
+    """A copy of a JSON value: new lists and dicts, shared immutable leaves (cheaper than
+    ``copy.deepcopy``)."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
 
 
 def _same_json(a: Any, b: Any) -> bool:
@@ -474,23 +509,19 @@ def _merge(target: dict[str, Any], new: Mapping[str, Any], nested: frozenset[str
     for key, value in new.items():
         inner = target.get(key)
         if key in nested and isinstance(inner, dict) and isinstance(value, Mapping):
-            inner.update(value)
+            target[key] = {**inner, **value}
         else:
             target[key] = value
 
 
 def _residual(data: Mapping[str, Any], spec: ClassSpec) -> dict[str, Any]:
     """The part of ``data`` that no declared field covers (what goes to ``extra``)."""
-    declared: dict[str, set[str]] = {}
-    for field in spec.fields:
-        if len(field.path) > 1:
-            declared.setdefault(field.path[0], set()).add(field.path[1])
-    residual: dict[str, Any] = {}
-    for key, value in data.items():
-        if key in declared and isinstance(value, Mapping):
-            rest = {k: v for k, v in value.items() if k not in declared[key]}
+    declared = spec.top_level_keys
+    residual = {k: v for k, v in data.items() if k not in declared}
+    for key, leaves in spec.nested_leaves.items():
+        value = data.get(key)
+        if isinstance(value, Mapping):
+            rest = {k: v for k, v in value.items() if k not in leaves}
             if rest:
                 residual[key] = rest
-        elif key not in spec.top_level_keys:
-            residual[key] = value
     return residual

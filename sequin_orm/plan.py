@@ -75,11 +75,10 @@ def plan_commit(
 def unsaved_references(obj: Model) -> list[Model]:
     """Objects ``obj`` references through reference fields that have no upstream id yet."""
     refs: list[Model] = []
-    for field in specs_of(type(obj)).fields:
-        if field.kind == "reference":
-            value = getattr(obj, field.name)
-            if isinstance(value, Model) and value.upstream_id is None:
-                refs.append(value)
+    for field in specs_of(type(obj)).references:
+        value = getattr(obj, field.name)
+        if isinstance(value, Model) and value.upstream_id is None:
+            refs.append(value)
     return refs
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 
-@attrs.frozen
-class RecordMeta:
-    """What Sequin says about a record besides its data (read-only on models)."""
+class RecordMeta(NamedTuple):
+    """What Sequin says about a record besides its data (read-only on models).
+
+    A tuple: small and cheap to build, since every loaded object holds one.
+    """
 
     upstream_id: str | None = None
     record_id: str | None = None
@@ -29,7 +29,7 @@ class RecordMeta:
 
         Tolerates the documented drift: a flat ``sync_id`` or a nested ``sync`` object.
         """
-        base = previous or cls()
+        base = previous or _EMPTY
         sync = record.get("sync")
         sync_id = record.get("sync_id") or (sync.get("id") if isinstance(sync, Mapping) else None)
         updated_idx = record.get("updated_idx")
@@ -43,6 +43,9 @@ class RecordMeta:
             updated_idx=updated_idx if isinstance(updated_idx, int) else base.updated_idx,
             deleted=bool(record.get("deleted", base.deleted)),
         )
+
+
+_EMPTY = RecordMeta()
 
 
 def _str(value: Any) -> str | None:

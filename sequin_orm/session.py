@@ -57,6 +57,13 @@ class _Entry:
     awaiting: Await | None = None
 
 
+_PLAIN = _Entry()  # shared by every object saved without options
+
+
+def _entry(sync_id: str | None, awaiting: Await | None) -> _Entry:
+    return _PLAIN if sync_id is None and awaiting is None else _Entry(sync_id, awaiting)
+
+
 def _await_of(consumer_ids: list[str] | None, timeout_ms: int | None) -> Await | None:
     if not consumer_ids:
         if timeout_ms is not None:
@@ -134,7 +141,7 @@ class Session:
         if obj.state is State.PERSISTENT:
             self._remember_identity(obj)
         self._deletes.pop(obj, None)
-        self._tracked[obj] = _Entry(sync_id, _await_of(await_consumer_ids, await_consumers_timeout))
+        self._tracked[obj] = _entry(sync_id, _await_of(await_consumer_ids, await_consumers_timeout))
 
     def delete(
         self,
@@ -157,7 +164,7 @@ class Session:
         _bind_sync(obj, sync_id)
         self._remember_identity(obj)
         self._tracked.pop(obj, None)
-        self._deletes[obj] = _Entry(sync_id, _await_of(await_consumer_ids, await_consumers_timeout))
+        self._deletes[obj] = _entry(sync_id, _await_of(await_consumer_ids, await_consumers_timeout))
 
     def expunge(self, obj: Model) -> None:
         """Stop tracking ``obj`` (its pending changes are not sent by this session)."""
@@ -172,9 +179,10 @@ class Session:
     def load(self, cls: type[_M], record: Mapping[str, Any]) -> _M:
         """The object for a record, through the identity map (no request).
 
-        A record already tracked refreshes the tracked object unless it has local changes.
+        A record already tracked refreshes the tracked object unless it has local changes. The
+        object keeps ``record["data"]`` as its last-known data (no copy): do not change it.
         """
-        obj = cls.from_record(record)
+        obj = cls._load(record, adopt=True)
         key = _identity_key(obj)
         existing = self._identity.get(key) if key else None
         if isinstance(existing, cls):
@@ -320,7 +328,7 @@ class Session:
                 if ref.state is State.UNKNOWN:
                     raise ModelError(_UNKNOWN_MESSAGE)
                 if ref not in self._tracked:
-                    self._tracked[ref] = _Entry()
+                    self._tracked[ref] = _PLAIN
                     queue.append(ref)
 
     def _sync_for(self, obj: Model, entry: _Entry) -> str:
@@ -363,9 +371,7 @@ def _check_savable(obj: Model) -> None:
 
 
 def _check_required(obj: Model) -> None:
-    missing = [
-        f.name for f in specs_of(type(obj)).fields if f.required and getattr(obj, f.name) is None
-    ]
+    missing = [f.name for f in specs_of(type(obj)).required if getattr(obj, f.name) is None]
     if missing:
         raise ModelError(f"{type(obj).__name__} is missing required field(s) {', '.join(missing)}")
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
+from attrs import define, field
 
-from sequin_orm import DynamicModel, model_for
+from sequin_orm import DynamicModel, Model, model_for
 from sequin_orm.errors import FieldTypeError, ModelError, ReadOnlyFieldError, UnknownFieldError
 from sequin_orm.models import hubspot, salesforce, stripe
 
@@ -171,3 +172,24 @@ def test_models_are_hashable_by_identity() -> None:
     a = salesforce.Contact(LastName="x")
     b = salesforce.Contact(LastName="x")
     assert a != b and len({a, b}) == 2
+
+
+@define(kw_only=True, eq=False)
+class Counter(Model):
+    collection_id: ClassVar[str] = "salesforce:counter__c"
+    provider: ClassVar[str] = "salesforce"
+
+    Count__c: int = 0
+    Tags__c: list[str] = field(factory=list)
+
+
+def test_user_defined_models_keep_defaults_and_reject_none_for_non_nullable_fields() -> None:
+    counter = Counter()
+    assert counter.Count__c == 0 and counter.Tags__c == []
+    assert counter.create_data() == {"Count__c": 0, "Tags__c": []}
+    with pytest.raises(FieldTypeError, match="Count__c takes int, got NoneType"):
+        Counter(Count__c=None)  # type: ignore[arg-type]
+    with pytest.raises(FieldTypeError):
+        counter.Count__c = None  # type: ignore[assignment]
+    loaded = Counter.from_record({"upstream_id": "a01", "data": {"Count__c": 3}})
+    assert loaded.Tags__c == [] and loaded.Count__c == 3 and not loaded.is_dirty
