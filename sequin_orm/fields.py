@@ -8,6 +8,7 @@ loading, type checks and serialization use.
 from __future__ import annotations
 
 import datetime
+import functools
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -225,8 +226,13 @@ def to_wire(spec: FieldSpec, value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_datetime(value: str) -> datetime.datetime | None:
-    """Parse ISO 8601 as the API sends it (``Z``, ``+0000``, space separator); None if not."""
+    """Parse ISO 8601 as the API sends it (``Z``, ``+0000``, space separator); None if not.
+
+    Cached: records repeat timestamps (Salesforce's LastModifiedDate and SystemModstamp), and
+    the results are immutable, so equal strings share one object.
+    """
     text = value.strip()
     if len(text) < 10:
         return None
@@ -240,6 +246,7 @@ def parse_datetime(value: str) -> datetime.datetime | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_date(value: str) -> datetime.date | None:
     try:
         return datetime.date.fromisoformat(value.strip())

@@ -43,7 +43,6 @@ __all__ = ["Session", "current_session"]
 
 _M = TypeVar("_M", bound=Model)
 _current: ContextVar[Session | None] = ContextVar("sequin_orm_session", default=None)
-_IdentityKey = tuple[str, str, str]
 
 
 def current_session() -> Session | None:
@@ -86,7 +85,7 @@ class Session:
         self.sync_id = sync_id
         self._tracked: dict[Model, _Entry] = {}
         self._deletes: dict[Model, _Entry] = {}
-        self._identity: dict[_IdentityKey, Model] = {}
+        self._identity = IdentityMap()
         self._tokens: list[Token[Session | None]] = []
 
     @property
@@ -170,11 +169,11 @@ class Session:
         """Stop tracking ``obj`` (its pending changes are not sent by this session)."""
         self._tracked.pop(obj, None)
         self._deletes.pop(obj, None)
-        self._identity = {k: v for k, v in self._identity.items() if v is not obj}
+        self._identity.discard(obj)
 
     def get(self, collection_id: str, upstream_id: str, sync_id: str) -> Model | None:
         """The tracked object with this identity, if any (no request)."""
-        return self._identity.get((sync_id, collection_id, upstream_id))
+        return self._identity.get(sync_id, collection_id, upstream_id)
 
     def load(self, cls: type[_M], record: Mapping[str, Any]) -> _M:
         """The object for a record, through the identity map (no request).
@@ -183,8 +182,7 @@ class Session:
         object keeps ``record["data"]`` as its last-known data (no copy): do not change it.
         """
         obj = cls._load(record, adopt=True)
-        key = _identity_key(obj)
-        existing = self._identity.get(key) if key else None
+        existing = self._identity.get_like(obj)
         if isinstance(existing, cls):
             if not existing.is_dirty:
                 existing._absorb_record(record)
@@ -340,10 +338,7 @@ class Session:
         return self.client.settings.sync_for(obj.provider)
 
     def _remember_identity(self, obj: Model) -> None:
-        key = _identity_key(obj)
-        if key is None:
-            return
-        existing = self._identity.setdefault(key, obj)
+        existing = self._identity.add(obj)
         if existing is not obj:
             raise ModelError(
                 f"Another {type(obj).__name__} with upstream_id {obj.upstream_id!r} is already "
@@ -357,10 +352,38 @@ _UNKNOWN_MESSAGE = (
 )
 
 
-def _identity_key(obj: Model) -> _IdentityKey | None:
-    if obj.upstream_id is None or obj.sync_id is None:
-        return None
-    return (obj.sync_id, obj.collection_id, obj.upstream_id)
+class IdentityMap:
+    """Tracked persistent objects by ``(sync_id, collection_id, upstream_id)``.
+
+    Nested by ``(sync_id, collection_id)`` so that each object costs one dict entry.
+    """
+
+    def __init__(self) -> None:
+        self._by_collection: dict[tuple[str, str], dict[str, Model]] = {}
+
+    def get(self, sync_id: str, collection_id: str, upstream_id: str) -> Model | None:
+        return self._by_collection.get((sync_id, collection_id), {}).get(upstream_id)
+
+    def get_like(self, obj: Model) -> Model | None:
+        """The tracked object with ``obj``'s identity, if any."""
+        if obj.upstream_id is None or obj.sync_id is None:
+            return None
+        return self.get(obj.sync_id, obj.collection_id, obj.upstream_id)
+
+    def add(self, obj: Model) -> Model | None:
+        """Track ``obj``; returns the object tracked under its identity (None: no identity)."""
+        if obj.upstream_id is None or obj.sync_id is None:
+            return obj
+        members = self._by_collection.setdefault((obj.sync_id, obj.collection_id), {})
+        return members.setdefault(obj.upstream_id, obj)
+
+    def discard(self, obj: Model) -> None:
+        existing = self.get_like(obj)
+        if existing is obj and obj.upstream_id is not None and obj.sync_id is not None:
+            del self._by_collection[(obj.sync_id, obj.collection_id)][obj.upstream_id]
+
+    def __len__(self) -> int:
+        return sum(len(members) for members in self._by_collection.values())
 
 
 def _check_savable(obj: Model) -> None:
