@@ -76,7 +76,10 @@ class HTTPSession:
             timeout=self._timeout,
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            # as many kept alive as allowed: httpcore 1.0 closes an idle connection whenever the
+            # pool holds more than max_keepalive_connections in all (not only idle ones), so a
+            # lower value reconnects on every burst past it
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
         )
 
     def close(self) -> None:

@@ -13,7 +13,7 @@ Fixtures:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -62,13 +62,21 @@ def sequin_vcr_config(record_as: str | None = None) -> dict[str, Any]:
     ``record_as`` (e.g. ``"https://api.sequin.io"``) stores every request under that base URL:
     cassettes recorded from an emulator on a random port then replay anywhere.
     """
-    before_record_request: Callable[[Any], Any] = scrub_request
-    if record_as is not None:
-        before_record_request = _rebased(record_as.rstrip("/"))
+    seen: set[str] = set()  # secrets sent so far: a server may quote them back
+
+    def before_record_request(request: Any) -> Any:
+        if record_as is not None:
+            _, _, path = request.uri.partition("/v1/")
+            request.uri = f"{record_as.rstrip('/')}/v1/{path}"
+        return _scrub_request(request, seen)
+
+    def before_record_response(response: dict[str, Any]) -> dict[str, Any]:
+        return _scrub_response(response, seen)
+
     return {
         "filter_headers": [("authorization", f"Bearer {REDACTED}"), "cookie", "set-cookie"],
         "before_record_request": before_record_request,
-        "before_record_response": scrub_response,
+        "before_record_response": before_record_response,
         "decode_compressed_response": True,
         "match_on": ["method", "uri", "body"],
     }
@@ -76,39 +84,55 @@ def sequin_vcr_config(record_as: str | None = None) -> dict[str, Any]:
 
 def scrub_request(request: Any) -> Any:
     """Mask credential secrets in a vcrpy request's JSON body (also applied when matching)."""
-    body = getattr(request, "body", None)
-    scrubbed = _scrub_json_bytes(body)
-    if scrubbed is not None:
-        request.body = scrubbed
-    return request
-
-
-def _rebased(base_url: str) -> Callable[[Any], Any]:
-    def before_record_request(request: Any) -> Any:
-        _, _, path = request.uri.partition("/v1/")
-        request.uri = f"{base_url}/v1/{path}"
-        return scrub_request(request)
-
-    return before_record_request
+    return _scrub_request(request, set())
 
 
 def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     """Mask credential secrets in a recorded response's JSON body."""
+    return _scrub_response(response, set())
+
+
+def _scrub_request(request: Any, seen: set[str]) -> Any:
+    from sequin_orm.secrets import collect_secret_values
+
+    data = _json_of(getattr(request, "body", None))
+    if data is not None:
+        seen.update(collect_secret_values(data))
+        request.body = _masked(data, seen)
+    return request
+
+
+def _scrub_response(response: dict[str, Any], seen: set[str]) -> dict[str, Any]:
     body = response.get("body", {})
-    scrubbed = _scrub_json_bytes(body.get("string"))
-    if scrubbed is not None:
-        body["string"] = scrubbed
+    raw = body.get("string")
+    data = _json_of(raw)
+    if data is not None:
+        body["string"] = _masked(data, seen)
+    elif raw and seen:
+        body["string"] = _redacted_text(raw, seen)
     return response
 
 
-def _scrub_json_bytes(raw: Any) -> bytes | None:
+def _json_of(raw: Any) -> Any:
     if not raw:
         return None
     text = raw.decode() if isinstance(raw, bytes) else str(raw)
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except ValueError:
         return None
+
+
+def _masked(data: Any, seen: set[str]) -> bytes:
+    """JSON with secret-named keys masked and known secret values redacted anywhere."""
     from sequin_orm.secrets import scrub_json_secrets
 
-    return json.dumps(scrub_json_secrets(data), separators=(",", ":")).encode()
+    text = json.dumps(scrub_json_secrets(data), separators=(",", ":"))
+    return _redacted_text(text.encode(), seen)
+
+
+def _redacted_text(raw: Any, seen: set[str]) -> bytes:
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    for secret in sorted(seen, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text.encode()
