@@ -7,7 +7,7 @@ so the next commit sends it again; after a 500 while awaiting consumers the writ
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sequin_orm.errors import (
@@ -28,7 +28,7 @@ def apply_response(
     step: Step, payloads: Sequence[dict[str, Any]] | None, response: Any, *, path: str
 ) -> list[ObjectOutcome]:
     """Outcomes of a 2xx answer; a body we cannot match to the objects makes them unknown."""
-    records = response.get("records") if isinstance(response, Mapping) else None
+    records = response.get("records") if isinstance(response, dict) else None
     if not isinstance(records, list) or len(records) != len(step.objects):
         got = len(records) if isinstance(records, list) else "no"
         error = APIResponseValidationError(
@@ -41,7 +41,7 @@ def apply_response(
     outcomes: list[ObjectOutcome] = []
     for index, (obj, record) in enumerate(zip(step.objects, records, strict=True)):
         sent = payloads[index] if payloads is not None else None
-        obj._absorb_record(record if isinstance(record, Mapping) else {}, sent)
+        obj._absorb_record(record if isinstance(record, dict) else {}, sent)
         if step.kind == "delete":
             obj._absorb_delete()
         outcomes.append(ObjectOutcome(obj, _APPLIED[step.kind]))

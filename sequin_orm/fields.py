@@ -59,15 +59,11 @@ class FieldSpec:
     mutable: bool  # list/dict values: in-place changes are tracked by comparison
     default: Any  # the value of an absent key
     factory: Callable[[], Any] | None  # or a factory for it
+    simple: bool  # sent and loaded as is under one top-level key (no conversion, no nesting)
 
     @property
     def wire_name(self) -> str:
         return ".".join(self.path)
-
-    @property
-    def simple(self) -> bool:
-        """Sent as is under one top-level key (no conversion, no nesting)."""
-        return self.kind == "plain" and len(self.path) == 1
 
     def default_value(self) -> Any:
         return self.factory() if self.factory is not None else self.default
@@ -86,6 +82,7 @@ class ClassSpec:
     mutable: tuple[FieldSpec, ...]
     writable: tuple[FieldSpec, ...]  # not read-only: what a create may send
     non_nullable: tuple[FieldSpec, ...]
+    direct_init: bool  # attrs' __init__ assigns fields directly (see model.model_fields)
     top_level_keys: frozenset[str]  # first path elements of declared fields
     nested_keys: frozenset[str]  # first path elements of dotted fields ("properties")
     nested_leaves: Mapping[str, frozenset[str]]  # "properties" -> {"email", ...}
@@ -115,6 +112,7 @@ def _compile(cls: type) -> ClassSpec:
         mutable=tuple(f for f in fields if f.mutable),
         writable=tuple(f for f in fields if not f.read_only),
         non_nullable=tuple(f for f in fields if not f.nullable),
+        direct_init=all(a.on_setattr is attrs.setters.NO_OP for a in attrs.fields(cls)),
         top_level_keys=frozenset(f.path[0] for f in fields),
         nested_keys=frozenset(f.path[0] for f in fields if len(f.path) > 1),
         nested_leaves=_nested_leaves(fields),
@@ -138,9 +136,10 @@ def _field_spec(attribute: attrs.Attribute[Any], hint: Any) -> FieldSpec:
     factory = getattr(default, "factory", None)
     if factory is not None and getattr(default, "takes_self", False):
         raise ModelError(f"{attribute.name}: model fields cannot use takes_self factories")
+    path = tuple((info.get("wire") or attribute.name).split("."))
     return FieldSpec(
         name=attribute.name,
-        path=tuple((info.get("wire") or attribute.name).split(".")),
+        path=path,
         types=allowed,
         nullable=type(None) in _union_members(hint) or allowed is None,
         read_only=bool(info.get("read_only")),
@@ -150,6 +149,7 @@ def _field_spec(attribute: attrs.Attribute[Any], hint: Any) -> FieldSpec:
         mutable=allowed is not None and any(t in (list, dict) for t in allowed),
         default=None if default is attrs.NOTHING or factory is not None else default,
         factory=factory,
+        simple=kind == "plain" and len(path) == 1,
     )
 
 

@@ -8,7 +8,7 @@ another new object is created first), then updates, then deletes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import attrs
 
@@ -34,9 +34,11 @@ class Await:
         return Await(ids, max(timeouts) if timeouts else None)
 
 
-@attrs.frozen
-class Pending:
-    """An object waiting in a session, with the options it was saved or deleted with."""
+class Pending(NamedTuple):
+    """An object waiting in a session, with the options it was saved or deleted with.
+
+    A tuple: a commit builds one per object.
+    """
 
     obj: Model
     sync_id: str

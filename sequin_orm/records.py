@@ -31,7 +31,7 @@ class RecordMeta(NamedTuple):
         """
         base = previous or _EMPTY
         sync = record.get("sync")
-        sync_id = record.get("sync_id") or (sync.get("id") if isinstance(sync, Mapping) else None)
+        sync_id = record.get("sync_id") or (sync.get("id") if isinstance(sync, dict) else None)
         updated_idx = record.get("updated_idx")
         return cls(
             upstream_id=_str(record.get("upstream_id")) or base.upstream_id,

@@ -89,6 +89,7 @@ _MODULE_NAMES: Final = frozenset(
         "Literal",
         "TypeAlias",
         "define",
+        "model_fields",
         "field",
         "meta",
         "Model",
@@ -638,7 +639,7 @@ def generate_module(
     out += [f"from attrs import {'define, field' if 'field' in uses else 'define'}", ""]
     if "meta" in uses:
         out.append("from sequin_orm.fields import meta")
-    out += ["from sequin_orm.model import Model", ""]
+    out += ["from sequin_orm.model import Model, model_fields", ""]
     exported = [p.name for p in plans] + [a for p in plans for a in p.alias_names]
     out += _list_lines("__all__", sorted(exported, key=_all_key))
     for position, plan in enumerate(plans):
@@ -678,7 +679,7 @@ def _class_lines(plan: _ClassPlan, label: str) -> list[str]:
     collection = plan.collection
     summary = f"{label} {collection.name} (``{collection.id}``)."
     lines = [
-        "@define(kw_only=True, eq=False)",
+        "@define(kw_only=True, eq=False, field_transformer=model_fields)",
         f"class {plan.name}(Model):",
         *docstring(collection.description or "", INDENT, summary=summary),
         "",

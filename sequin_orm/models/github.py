@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal, TypeAlias
 from attrs import define, field
 
 from sequin_orm.fields import meta
-from sequin_orm.model import Model
+from sequin_orm.model import Model, model_fields
 
 __all__ = [
     "Issue",
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Repository(Model):
     """GitHub Repository (``github:repository``).
 
@@ -102,7 +102,7 @@ IssueAuthorAssociation: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Issue(Model):
     """GitHub Issue (``github:issue``).
 
@@ -175,7 +175,7 @@ PullRequestAuthorAssociation: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class PullRequest(Model):
     """GitHub Pull Request (``github:pull_request``).
 

@@ -18,7 +18,7 @@ from typing import ClassVar, Literal, TypeAlias
 from attrs import define, field
 
 from sequin_orm.fields import meta
-from sequin_orm.model import Model
+from sequin_orm.model import Model, model_fields
 
 __all__ = [
     "Company",
@@ -59,7 +59,7 @@ ContactHsLeadStatus: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Contact(Model):
     """HubSpot Contact (``hubspot:contact``).
 
@@ -179,7 +179,7 @@ CompanyHsLeadStatus: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Company(Model):
     """HubSpot Company (``hubspot:company``).
 
@@ -300,7 +300,7 @@ DealDealstage: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Deal(Model):
     """HubSpot Deal (``hubspot:deal``).
 
@@ -408,7 +408,7 @@ class Deal(Model):
     """Present only on archived objects."""
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Ticket(Model):
     """HubSpot Ticket (``hubspot:ticket``).
 
@@ -506,7 +506,7 @@ ProductRecurringbillingfrequency: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Product(Model):
     """HubSpot Product (``hubspot:product``).
 
@@ -589,7 +589,7 @@ LineItemRecurringbillingfrequency: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class LineItem(Model):
     """HubSpot Line Item (``hubspot:line_item``).
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal, TypeAlias
 from attrs import define, field
 
 from sequin_orm.fields import meta
-from sequin_orm.model import Model
+from sequin_orm.model import Model, model_fields
 
 __all__ = ["Issue", "Project", "ProjectState"]
 
@@ -31,7 +31,7 @@ ProjectState: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Project(Model):
     """Linear Project (``linear:project``).
 
@@ -95,7 +95,7 @@ class Project(Model):
     )
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Issue(Model):
     """Linear Issue (``linear:issue``).
 

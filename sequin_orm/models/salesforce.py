@@ -17,7 +17,7 @@ from typing import ClassVar, Literal, TypeAlias
 from attrs import define, field
 
 from sequin_orm.fields import meta
-from sequin_orm.model import Model
+from sequin_orm.model import Model, model_fields
 
 __all__ = [
     "Account",
@@ -76,7 +76,7 @@ UserEmailEncodingKey: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class User(Model):
     """Salesforce User (``salesforce:user``).
 
@@ -227,7 +227,7 @@ AccountAccountSource: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Account(Model):
     """Salesforce Account (``salesforce:account``).
 
@@ -335,7 +335,7 @@ ContactLeadSource: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Contact(Model):
     """Salesforce Contact (``salesforce:contact``).
 
@@ -445,7 +445,7 @@ TaskStatus: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Task(Model):
     """Salesforce Task (``salesforce:task``).
 
@@ -531,7 +531,7 @@ class Task(Model):
     """True if the record is in the Recycle Bin."""
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Event(Model):
     """Salesforce Event (``salesforce:event``).
 
@@ -624,7 +624,7 @@ CaseReason: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Case(Model):
     """Salesforce Case (``salesforce:case``).
 
@@ -723,7 +723,7 @@ CampaignType: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Campaign(Model):
     """Salesforce Campaign (``salesforce:campaign``).
 
@@ -852,7 +852,7 @@ OpportunityForecastCategoryName: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Opportunity(Model):
     """Salesforce Opportunity (``salesforce:opportunity``).
 
@@ -989,7 +989,7 @@ LeadIndustry: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Lead(Model):
     """Salesforce Lead (``salesforce:lead``).
 
@@ -1100,7 +1100,7 @@ CampaignMemberLeadSource: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class CampaignMember(Model):
     """Salesforce Campaign Member (``salesforce:campaignmember``).
 
@@ -1187,7 +1187,7 @@ class CampaignMember(Model):
     """True if the record is in the Recycle Bin."""
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Note(Model):
     """Salesforce Note (``salesforce:note``).
 

@@ -17,12 +17,12 @@ from typing import Any, ClassVar, Literal, TypeAlias
 from attrs import define, field
 
 from sequin_orm.fields import meta
-from sequin_orm.model import Model
+from sequin_orm.model import Model, model_fields
 
 __all__ = ["Customer", "Order", "OrderCancelReason", "OrderFinancialStatus", "Product"]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Product(Model):
     """Shopify Product (``shopify:product``).
 
@@ -88,7 +88,7 @@ OrderCancelReason: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Order(Model):
     """Shopify Order (``shopify:order``).
 
@@ -171,7 +171,7 @@ class Order(Model):
     )
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Customer(Model):
     """Shopify Customer (``shopify:customer``).
 

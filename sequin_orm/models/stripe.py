@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal, TypeAlias
 from attrs import define, field
 
 from sequin_orm.fields import meta
-from sequin_orm.model import Model
+from sequin_orm.model import Model, model_fields
 
 __all__ = [
     "Charge",
@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Customer(Model):
     """Stripe Customer (``stripe:customer``).
 
@@ -91,7 +91,7 @@ InvoiceBillingReason: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Invoice(Model):
     """Stripe Invoice (``stripe:invoice``).
 
@@ -190,7 +190,7 @@ SubscriptionStatus: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Subscription(Model):
     """Stripe Subscription (``stripe:subscription``).
 
@@ -256,7 +256,7 @@ class Subscription(Model):
     """Key-value pairs attached to the object."""
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Product(Model):
     """Stripe Product (``stripe:product``).
 
@@ -300,7 +300,7 @@ class Product(Model):
     """Key-value pairs attached to the object."""
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Price(Model):
     """Stripe Price (``stripe:price``).
 
@@ -367,7 +367,7 @@ PaymentIntentCancellationReason: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class PaymentIntent(Model):
     """Stripe Payment Intent (``stripe:payment_intent``).
 
@@ -441,7 +441,7 @@ class PaymentIntent(Model):
     """Key-value pairs attached to the object."""
 
 
-@define(kw_only=True, eq=False)
+@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Charge(Model):
     """Stripe Charge (``stripe:charge``).
 
