@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from sequin_orm.codegen.schema import FIELD_TYPES
+
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "sequin_orm" / "codegen" / "schemas"
 
 EXPECTED_COLLECTIONS: dict[str, set[str]] = {
@@ -55,28 +57,7 @@ EXPECTED_COLLECTIONS: dict[str, set[str]] = {
 # Every bundled file is validated, including providers added later without an entry above.
 PROVIDERS = sorted(set(EXPECTED_COLLECTIONS) | {path.stem for path in SCHEMA_DIR.glob("*.json")})
 
-ALLOWED_TYPES = {
-    "string",
-    "text",
-    "email",
-    "url",
-    "phone",
-    "id",
-    "reference",
-    "boolean",
-    "integer",
-    "number",
-    "currency",
-    "percent",
-    "date",
-    "datetime",
-    "time",
-    "picklist",
-    "multipicklist",
-    "array",
-    "object",
-    "any",
-}
+ALLOWED_TYPES = FIELD_TYPES  # the format README and the loader share one list
 
 TOP_KEYS = {"provider", "source", "collections"}
 COLLECTION_KEYS = {"id", "upstream_id", "name", "links", "fields"}
