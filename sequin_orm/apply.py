@@ -38,14 +38,13 @@ def apply_response(
             outcome_unknown=True,
         )
         return apply_failure(step, payloads, error)
-    outcomes: list[ObjectOutcome] = []
-    for index, (obj, record) in enumerate(zip(step.objects, records, strict=True)):
-        sent = payloads[index] if payloads is not None else None
+    applied = _APPLIED[step.kind]
+    sent_data = payloads if payloads is not None else [None] * len(records)
+    for obj, record, sent in zip(step.objects, records, sent_data, strict=True):
         obj._absorb_record(record if isinstance(record, dict) else {}, sent)
-        if step.kind == "delete":
+        if applied is Outcome.DELETED:
             obj._absorb_delete()
-        outcomes.append(ObjectOutcome(obj, _APPLIED[step.kind]))
-    return outcomes
+    return [ObjectOutcome(obj, applied) for obj in step.objects]
 
 
 def apply_failure(

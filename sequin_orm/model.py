@@ -18,7 +18,9 @@ were assigned since (``_changed``), and undeclared keys (``extra``). Nothing her
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from itertools import compress, repeat
+from operator import is_not
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 import attrs
@@ -31,7 +33,7 @@ from sequin_orm.errors import (
     UnknownFieldError,
 )
 from sequin_orm.fields import ClassSpec, FieldSpec, specs_of
-from sequin_orm.records import RecordMeta
+from sequin_orm.records import read_meta
 
 if TYPE_CHECKING:
     from sequin_orm.reading import RecordManager
@@ -53,6 +55,19 @@ class State(enum.Enum):
 
 
 _INIT = State.INIT
+_NONES = repeat(None)
+
+_NONE_SLOTS = (
+    "_changed",
+    "_created_at",
+    "_extra",
+    "_raw",
+    "_record_id",
+    "_sync_id",
+    "_updated_at",
+    "_updated_idx",
+    "_upstream_id",
+)
 
 _METADATA_NAMES = frozenset(
     {
@@ -79,7 +94,20 @@ class _RecordsAccessor:
 class Model:
     """Base class of every Sequin model (generated or hand-written)."""
 
-    __slots__ = ("_changed", "_extra", "_meta", "_raw", "_state", "_sync_id")
+    # record metadata lives in slots of its own rather than in one object: a tuple per loaded
+    # record would cost about 100 bytes more
+    __slots__ = (
+        "_changed",
+        "_created_at",
+        "_extra",
+        "_raw",
+        "_record_id",
+        "_state",
+        "_sync_id",
+        "_updated_at",
+        "_updated_idx",
+        "_upstream_id",
+    )
 
     collection_id: ClassVar[str] = ""
     provider: ClassVar[str] = ""
@@ -89,11 +117,15 @@ class Model:
     objects: ClassVar[_RecordsAccessor] = _RecordsAccessor()
 
     _changed: set[str] | None
+    _created_at: str | None
     _extra: dict[str, Any] | None
-    _meta: RecordMeta | None
     _raw: dict[str, Any] | None
+    _record_id: str | None
     _state: State
     _sync_id: str | None
+    _updated_at: str | None
+    _updated_idx: int | None
+    _upstream_id: str | None
 
     @classmethod
     def __attrs_init_subclass__(cls) -> None:
@@ -107,28 +139,26 @@ class Model:
     # -- construction -------------------------------------------------------------------
 
     def __attrs_pre_init__(self) -> None:
-        object.__setattr__(self, "_state", State.INIT)
-        object.__setattr__(self, "_changed", None)
-        object.__setattr__(self, "_extra", None)
-        object.__setattr__(self, "_meta", None)
-        object.__setattr__(self, "_raw", None)
-        object.__setattr__(self, "_sync_id", None)
+        _set_state(self, State.INIT)
+        for set_slot in _NONE_SETTERS:
+            set_slot(self, None)
 
     def __attrs_post_init__(self) -> None:
         cls = type(self)
         spec = specs_of(cls)
-        if spec.direct_init:  # __init__ bypassed __setattr__: check every field once here
-            for field in spec.fields:
-                value = getattr(self, field.name)
-                if value is None:
-                    if not field.nullable:
-                        _raise_type_error(cls, field, value)
-                elif field.types is not None and not isinstance(value, field.types):
+        if spec.direct_init:  # __init__ bypassed __setattr__: check the values given
+            values = spec.eager_values(self)
+            not_none = map(is_not, values, _NONES)  # most are None: filter them out in C
+            for field, value in compress(zip(spec.eager, values, strict=True), not_none):
+                if field.types is not None and not isinstance(value, field.types):
                     _raise_type_error(cls, field, value)
-        else:  # __setattr__ checked every value but the None defaults
-            for field in spec.non_nullable:
-                if getattr(self, field.name) is None:
-                    _raise_type_error(cls, field, None)
+            for field, read_slot in spec.slot_readers:  # what was given, not parsed
+                value = read_slot(self)
+                if value is not None and not isinstance(value, field.types or object):
+                    _raise_type_error(cls, field, value)
+        for field in spec.non_nullable:  # None defaults skip __setattr__'s checks
+            if getattr(self, field.name) is None:
+                _raise_type_error(cls, field, None)
         object.__setattr__(self, "_state", State.NEW)
 
     @classmethod
@@ -203,37 +233,38 @@ class Model:
     @property
     def upstream_id(self) -> str | None:
         """The record's id in the upstream API (e.g. a Salesforce id); None until created."""
-        return self._meta.upstream_id if self._meta else None
+        return self._upstream_id
 
     @property
     def record_id(self) -> str | None:
         """Sequin's id of the record."""
-        return self._meta.record_id if self._meta else None
+        return self._record_id
 
     @property
     def sync_id(self) -> str | None:
         """The sync the record belongs to."""
-        return self._meta.sync_id if self._meta and self._meta.sync_id else self._sync_id
+        return self._sync_id
 
     @property
     def upstream_created_at(self) -> str | None:
-        return self._meta.upstream_created_at if self._meta else None
+        return self._created_at
 
     @property
     def upstream_updated_at(self) -> str | None:
-        return self._meta.upstream_updated_at if self._meta else None
+        return self._updated_at
 
     @property
     def updated_idx(self) -> int | None:
         """Version of the record: increases on every change."""
-        return self._meta.updated_idx if self._meta else None
+        return self._updated_idx
 
     @property
     def deleted(self) -> bool | None:
         """True once a delete was applied; None until the record is known."""
-        if self._state is State.DELETED:
+        state = self._state
+        if state is State.DELETED:
             return True
-        return self._meta.deleted if self._meta else None
+        return False if state is State.PERSISTENT else None
 
     @property
     def extra(self) -> dict[str, Any]:
@@ -306,8 +337,11 @@ class Model:
         spec = specs_of(type(self))
         changed = self._changed or ()
         data = _copy_json(self._extra) if self._extra else {}
-        for field in spec.writable:
-            value = getattr(self, field.name)
+        values = spec.writable_values(self)
+        pairs: Iterator[tuple[FieldSpec, Any]] = zip(spec.writable, values, strict=True)
+        if not changed:  # only values given: filter the Nones out in C
+            pairs = compress(pairs, map(is_not, values, _NONES))
+        for field, value in pairs:
             if value is None and field.name not in changed:
                 continue
             if field.simple:
@@ -360,34 +394,51 @@ class Model:
         spec = specs_of(type(self))
         data = record.get("data")
         raw: dict[str, Any] = self._raw if self._raw is not None else {}
+        if sent and isinstance(data, dict):
+            sent = _omitted(sent, data, spec.nested_keys)
         if sent or isinstance(data, dict):
             raw = dict(raw)  # never change a dict another object or the caller may hold
             if sent:
                 _merge(raw, sent, spec.nested_keys, copy=True)
             if isinstance(data, dict):
                 _merge(raw, data, spec.nested_keys)
-        by_wire = spec.by_wire
-        set_slot = object.__setattr__
+        loaders = spec.loaders
         for key, value in raw.items():
-            field = by_wire.get(key)
-            if field is None:
-                continue
-            if isinstance(value, (list, dict)):
-                value = _copy_json(value)  # a field never shares a list or dict with _raw
-            elif not field.simple:
-                value = _fields.from_wire(field, value)
-            set_slot(self, field.name, value)
+            load = loaders.get(key)
+            if load is not None:
+                # a field never shares a list or dict with _raw
+                load(self, _copy_json(value) if isinstance(value, (list, dict)) else value)
         for field in spec.nested:
             value = _lookup(raw, field.path)
             if value is not _MISSING:
                 object.__setattr__(self, field.name, _loaded(field, value))
-        object.__setattr__(self, "_raw", raw)
+        _set_raw(self, raw)
         residual = _residual(raw, spec)
-        object.__setattr__(self, "_extra", _copy_json(residual) if residual else None)
-        object.__setattr__(self, "_changed", None)
-        meta = RecordMeta.from_record(record, previous=self._meta)
-        object.__setattr__(self, "_meta", meta)
-        object.__setattr__(self, "_state", State.DELETED if meta.deleted else State.PERSISTENT)
+        _set_extra(self, _copy_json(residual) if residual else None)
+        _set_changed(self, None)
+        deleted = self._absorb_meta(record)
+        if deleted is None:
+            deleted = self._state is State.DELETED
+        _set_state(self, State.DELETED if deleted else State.PERSISTENT)
+
+    def _absorb_meta(self, record: Mapping[str, Any]) -> bool | None:
+        """Take the record's metadata (keys it lacks keep their value); returns ``deleted``."""
+        upstream_id, record_id, sync_id, created_at, updated_at, updated_idx, deleted = read_meta(
+            record
+        )
+        if upstream_id is not None:
+            _set_upstream_id(self, upstream_id)
+        if record_id is not None:
+            _set_record_id(self, record_id)
+        if sync_id is not None:
+            _set_sync_id(self, sync_id)
+        if created_at is not None:
+            _set_created_at(self, created_at)
+        if updated_at is not None:
+            _set_updated_at(self, updated_at)
+        if updated_idx is not None:
+            _set_updated_idx(self, updated_idx)
+        return deleted
 
     def _absorb_sent_update(self, sent: Mapping[str, Any]) -> None:
         """An update was applied but no record came back: what was sent is now clean."""
@@ -396,8 +447,6 @@ class Model:
     def _absorb_delete(self) -> None:
         object.__setattr__(self, "_state", State.DELETED)
         object.__setattr__(self, "_changed", None)
-        if self._meta is not None:
-            object.__setattr__(self, "_meta", self._meta._replace(deleted=True))
 
     def _mark_unknown(self) -> None:
         object.__setattr__(self, "_state", State.UNKNOWN)
@@ -421,7 +470,7 @@ class Model:
         self._absorb_record({})
 
     def _bind_sync(self, sync_id: str | None) -> None:
-        if sync_id is not None and self._meta is None:
+        if sync_id is not None and (self._sync_id is None or self._raw is None):
             object.__setattr__(self, "_sync_id", sync_id)
 
     # -- persistence ---------------------------------------------------------------------
@@ -465,6 +514,25 @@ class Model:
         )
 
 
+def _slot_setter(name: str) -> Callable[[Model, Any], None]:
+    """The C setter of one of Model's own slots: cheaper than ``object.__setattr__``."""
+    setter: Callable[[Model, Any], None] = Model.__dict__[name].__set__
+    return setter
+
+
+_set_state = _slot_setter("_state")
+_set_raw = _slot_setter("_raw")
+_set_extra = _slot_setter("_extra")
+_set_changed = _slot_setter("_changed")
+_set_upstream_id = _slot_setter("_upstream_id")
+_set_record_id = _slot_setter("_record_id")
+_set_sync_id = _slot_setter("_sync_id")
+_set_created_at = _slot_setter("_created_at")
+_set_updated_at = _slot_setter("_updated_at")
+_set_updated_idx = _slot_setter("_updated_idx")
+_NONE_SETTERS = tuple(_slot_setter(name) for name in _NONE_SLOTS)
+
+
 def model_fields(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
     """attrs ``field_transformer`` for model classes (generated models use it).
 
@@ -493,7 +561,7 @@ def _loaded(field: FieldSpec, value: Any) -> Any:
     """A field's value from last-known data: converted, and never sharing a list or dict."""
     if isinstance(value, (list, dict)):
         return _copy_json(value)
-    return value if field.simple else _fields.from_wire(field, value)
+    return _fields.from_wire(field, value) if field.convert_on_load else value
 
 
 def _copy_json(value: Any) -> Any:
@@ -542,7 +610,7 @@ def _merge(
 
     With ``copy``, lists and dicts of ``new`` are copied rather than shared.
     """
-    if not nested and not (copy and any(isinstance(v, (list, dict)) for v in new.values())):
+    if not nested and not copy:
         target.update(new)  # the common case, at C speed
         return
     for key, value in new.items():
@@ -554,9 +622,24 @@ def _merge(
         target[key] = value
 
 
+def _omitted(
+    sent: Mapping[str, Any], data: Mapping[str, Any], nested: frozenset[str]
+) -> dict[str, Any] | None:
+    """The part of ``sent`` that an answer's ``data`` may have left out (None: nothing).
+
+    Keys ``data`` has replace what was sent anyway, except nested objects (merged key by key).
+    """
+    keys = sent.keys() - data.keys()
+    if nested:
+        keys.update(key for key in nested if key in sent and key in data)
+    return {key: value for key, value in sent.items() if key in keys} if keys else None
+
+
 def _residual(data: Mapping[str, Any], spec: ClassSpec) -> dict[str, Any]:
     """The part of ``data`` that no declared field covers (what goes to ``extra``)."""
     declared = spec.top_level_keys
+    if not spec.nested_leaves and declared.issuperset(data):
+        return {}  # the common case: every key is declared
     residual = {k: v for k, v in data.items() if k not in declared}
     for key, leaves in spec.nested_leaves.items():
         value = data.get(key)

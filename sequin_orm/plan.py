@@ -7,6 +7,7 @@ another new object is created first), then updates, then deletes.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, NamedTuple
 
@@ -76,12 +77,10 @@ def plan_commit(
 
 def unsaved_references(obj: Model) -> list[Model]:
     """Objects ``obj`` references through reference fields that have no upstream id yet."""
-    refs: list[Model] = []
-    for field in specs_of(type(obj)).references:
-        value = getattr(obj, field.name)
-        if isinstance(value, Model) and value.upstream_id is None:
-            refs.append(value)
-    return refs
+    values = specs_of(type(obj)).reference_values(obj)
+    if not any(values):  # no reference set (models are always truthy): the common case
+        return []
+    return [value for value in values if isinstance(value, Model) and value.upstream_id is None]
 
 
 def mutation_body(step: Step, payloads: Sequence[dict[str, Any]] | None) -> dict[str, Any]:
@@ -121,23 +120,25 @@ def payloads_of(step: Step) -> list[dict[str, Any]] | None:
 
 def _create_waves(creates: Sequence[Pending]) -> list[list[Pending]]:
     """Split creates into waves; every object's unsaved references are in earlier waves."""
-    by_obj = {p.obj: p for p in creates}
-    remaining = dict(by_obj)
+    new_objects = {p.obj for p in creates}
+    needs: dict[Model, list[Model]] = {}
+    for p in creates:
+        refs = [ref for ref in unsaved_references(p.obj) if ref in new_objects]
+        if refs:
+            needs[p.obj] = refs
+    if not needs:  # the common case: no new object refers to another
+        return [list(creates)] if creates else []
+    remaining = list(creates)
     waves: list[list[Pending]] = []
     done: set[Model] = set()
     while remaining:
-        wave = [
-            p
-            for obj, p in remaining.items()
-            if all(ref in done or ref not in by_obj for ref in unsaved_references(obj))
-        ]
+        wave = [p for p in remaining if all(ref in done for ref in needs.get(p.obj, ()))]
         if not wave:
-            names = ", ".join(sorted({type(o).__name__ for o in remaining}))
+            names = ", ".join(sorted({type(p.obj).__name__ for p in remaining}))
             raise ModelError(f"Reference cycle among new objects ({names}): nothing was sent")
         waves.append(wave)
-        for p in wave:
-            done.add(p.obj)
-            del remaining[p.obj]
+        done.update(p.obj for p in wave)
+        remaining = [p for p in remaining if p.obj not in done]
     return waves
 
 
@@ -149,16 +150,24 @@ def _chunked(
 ) -> list[Step]:
     groups: dict[tuple[str, str], list[Pending]] = {}
     for p in pending:
-        groups.setdefault((p.sync_id, p.obj.collection_id), []).append(p)
+        key = (p.sync_id, p.obj.collection_id)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [p]
+        else:
+            group.append(p)
     steps: list[Step] = []
     for (sync_id, collection_id), members in groups.items():
         size = batch_size(type(members[0].obj))
         for start in range(0, len(members), size):
             chunk = members[start : start + size]
             step_await = awaiting
-            for p in chunk:
-                if p.awaiting is not None:
-                    step_await = p.awaiting.merged(step_await)
-            objects = tuple(p.obj for p in chunk)
+            for options in filter(None, map(_AWAITING, chunk)):
+                step_await = options.merged(step_await)
+            objects = tuple(map(_OBJ, chunk))
             steps.append(Step(kind, sync_id, collection_id, objects, step_await))
     return steps
+
+
+_OBJ: Callable[[Pending], Model] = operator.attrgetter("obj")
+_AWAITING: Callable[[Pending], Await | None] = operator.attrgetter("awaiting")

@@ -3,49 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
+
+#: ``(upstream_id, record_id, sync_id, upstream_created_at, upstream_updated_at,
+#: updated_idx, deleted)``; None where the record does not say.
+_Str = str | None
+MetaValues = tuple[_Str, _Str, _Str, _Str, _Str, int | None, bool | None]
 
 
-class RecordMeta(NamedTuple):
-    """What Sequin says about a record besides its data (read-only on models).
+def read_meta(record: Mapping[str, Any]) -> MetaValues:
+    """What Sequin says about a record besides its data (models keep it in slots).
 
-    A tuple: small and cheap to build, since every loaded object holds one.
+    Tolerates the documented drift: a flat ``sync_id`` or a nested ``sync`` object. Values of
+    the wrong type read as absent.
     """
-
-    upstream_id: str | None = None
-    record_id: str | None = None
-    sync_id: str | None = None
-    collection_id: str | None = None
-    upstream_created_at: str | None = None
-    upstream_updated_at: str | None = None
-    updated_idx: int | None = None
-    deleted: bool = False
-
-    @classmethod
-    def from_record(
-        cls, record: Mapping[str, Any], previous: RecordMeta | None = None
-    ) -> RecordMeta:
-        """Read the metadata of a record; keys the record lacks keep their previous value.
-
-        Tolerates the documented drift: a flat ``sync_id`` or a nested ``sync`` object.
-        """
-        base = previous or _EMPTY
-        sync = record.get("sync")
-        sync_id = record.get("sync_id") or (sync.get("id") if isinstance(sync, dict) else None)
-        updated_idx = record.get("updated_idx")
-        return cls(
-            upstream_id=_str(record.get("upstream_id")) or base.upstream_id,
-            record_id=_str(record.get("id")) or base.record_id,
-            sync_id=_str(sync_id) or base.sync_id,
-            collection_id=_str(record.get("collection_id")) or base.collection_id,
-            upstream_created_at=_str(record.get("upstream_created_at")) or base.upstream_created_at,
-            upstream_updated_at=_str(record.get("upstream_updated_at")) or base.upstream_updated_at,
-            updated_idx=updated_idx if isinstance(updated_idx, int) else base.updated_idx,
-            deleted=bool(record.get("deleted", base.deleted)),
-        )
-
-
-_EMPTY = RecordMeta()
+    get = record.get
+    sync_id = get("sync_id")
+    if not sync_id:
+        sync = get("sync")
+        sync_id = sync.get("id") if isinstance(sync, dict) else None
+    updated_idx = get("updated_idx")
+    deleted = get("deleted")
+    return (
+        _str(get("upstream_id")),
+        _str(get("id")),
+        _str(sync_id),
+        _str(get("upstream_created_at")),
+        _str(get("upstream_updated_at")),
+        updated_idx if isinstance(updated_idx, int) and not isinstance(updated_idx, bool) else None,
+        bool(deleted) if deleted is not None else None,
+    )
 
 
 def _str(value: Any) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
@@ -26,12 +26,11 @@ class Outcome(enum.Enum):
     UNKNOWN = "unknown"  # may have been applied; see Model.is_unknown
 
 
-@attrs.frozen
-class ObjectOutcome:
+class ObjectOutcome(NamedTuple):
     """One object's outcome, with the error when there was one.
 
     An object can be ``UPDATED`` or ``DELETED`` and still carry an error: the write was
-    applied but awaiting consumers timed out.
+    applied but awaiting consumers timed out. A tuple: a commit builds one per object.
     """
 
     obj: Model

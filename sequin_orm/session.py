@@ -15,7 +15,7 @@ import attrs
 
 from sequin_orm.apply import apply_failure, apply_response
 from sequin_orm.client import MUTATIONS_PATH, Client, get_client
-from sequin_orm.config import DEFAULT_AWAIT_TIMEOUT_MS
+from sequin_orm.config import DEFAULT_AWAIT_TIMEOUT_MS, Settings
 from sequin_orm.errors import (
     APIConnectionError,
     APIError,
@@ -136,10 +136,12 @@ class Session:
     ) -> None:
         """Track ``obj``: it is created or updated at the next commit (no request now)."""
         _check_savable(obj)
-        _bind_sync(obj, sync_id)
-        if obj.state is State.PERSISTENT:
+        if sync_id is not None:
+            _bind_sync(obj, sync_id)
+        if obj._state is State.PERSISTENT:
             self._remember_identity(obj)
-        self._deletes.pop(obj, None)
+        if self._deletes:
+            self._deletes.pop(obj, None)
         self._tracked[obj] = _entry(sync_id, _await_of(await_consumer_ids, await_consumers_timeout))
 
     def delete(
@@ -261,19 +263,19 @@ class Session:
 
     def _plan(self, awaiting: Await | None) -> list[Step]:
         self._cascade_references()
+        settings = self.client.settings
         saves = [
-            Pending(obj, self._sync_for(obj, entry), entry.awaiting)
+            Pending(obj, self._sync_for(obj, entry, settings), entry.awaiting)
             for obj, entry in self._tracked.items()
             if obj.is_dirty
         ]
         deletes = [
-            Pending(obj, self._sync_for(obj, entry), entry.awaiting)
+            Pending(obj, self._sync_for(obj, entry, settings), entry.awaiting)
             for obj, entry in self._deletes.items()
         ]
         for pending in saves:
             if pending.obj.state is State.NEW:
                 _check_required(pending.obj)
-        settings = self.client.settings
         return plan_commit(
             saves,
             deletes,
@@ -290,7 +292,7 @@ class Session:
         outcomes: list[ObjectOutcome] = []
         ready: list[Model] = []
         for obj in step.objects:
-            if any(ref in not_created for ref in unsaved_references(obj)):
+            if not_created and any(ref in not_created for ref in unsaved_references(obj)):
                 error = ModelError(
                     f"Not sent: a {type(obj).__name__} it references was not created"
                 )
@@ -311,11 +313,11 @@ class Session:
         return outcomes + apply_response(step, payloads, response, path=MUTATIONS_PATH), 1, None
 
     def _settle(self, outcomes: list[ObjectOutcome]) -> None:
-        for outcome in outcomes:
-            obj = outcome.obj
-            if obj.state is State.DELETED:
+        for obj, outcome, _ in outcomes:
+            state = obj.state
+            if state is State.DELETED:
                 self.expunge(obj)
-            elif obj.state is State.PERSISTENT and outcome.outcome is Outcome.CREATED:
+            elif state is State.PERSISTENT and outcome is Outcome.CREATED:
                 self._remember_identity(obj)
 
     def _cascade_references(self) -> None:
@@ -329,13 +331,13 @@ class Session:
                     self._tracked[ref] = _PLAIN
                     queue.append(ref)
 
-    def _sync_for(self, obj: Model, entry: _Entry) -> str:
+    def _sync_for(self, obj: Model, entry: _Entry, settings: Settings) -> str:
         sync_id = obj.sync_id or entry.sync_id or self.sync_id
         if sync_id:
             return sync_id
         if not obj.provider:
             raise ConfigurationError(f"{type(obj).__name__} has no provider: pass sync_id=")
-        return self.client.settings.sync_for(obj.provider)
+        return settings.sync_for(obj.provider)
 
     def _remember_identity(self, obj: Model) -> None:
         existing = self._identity.add(obj)
@@ -372,10 +374,14 @@ class IdentityMap:
 
     def add(self, obj: Model) -> Model | None:
         """Track ``obj``; returns the object tracked under its identity (None: no identity)."""
-        if obj.upstream_id is None or obj.sync_id is None:
+        upstream_id, sync_id = obj.upstream_id, obj.sync_id
+        if upstream_id is None or sync_id is None:
             return obj
-        members = self._by_collection.setdefault((obj.sync_id, obj.collection_id), {})
-        return members.setdefault(obj.upstream_id, obj)
+        key = (sync_id, obj.collection_id)
+        members = self._by_collection.get(key)
+        if members is None:
+            members = self._by_collection[key] = {}
+        return members.setdefault(upstream_id, obj)
 
     def discard(self, obj: Model) -> None:
         existing = self.get_like(obj)
@@ -387,14 +393,18 @@ class IdentityMap:
 
 
 def _check_savable(obj: Model) -> None:
-    if obj.state is State.DELETED:
+    state = obj._state
+    if state is State.DELETED:
         raise ModelError(f"This {type(obj).__name__} was deleted; it cannot be saved again")
-    if obj.state is State.UNKNOWN:
+    if state is State.UNKNOWN:
         raise ModelError(_UNKNOWN_MESSAGE)
 
 
 def _check_required(obj: Model) -> None:
-    missing = [f.name for f in specs_of(type(obj)).required if getattr(obj, f.name) is None]
+    spec = specs_of(type(obj))
+    if None not in spec.required_values(obj):
+        return
+    missing = [f.name for f in spec.required if getattr(obj, f.name) is None]
     if missing:
         raise ModelError(f"{type(obj).__name__} is missing required field(s) {', '.join(missing)}")
 
@@ -435,11 +445,16 @@ def save_object(
     await_consumers_timeout: int | None,
 ) -> SaveResult:
     """``Model.save()``: enqueue in the current session, or send one mutation now."""
-    options = _options(sync_id, await_consumer_ids, await_consumers_timeout)
-    session = current_session()
+    session = _current.get()
     if session is not None:
-        session.add(obj, **options)
-        return SaveResult(obj.upstream_id, pending=True)
+        session.add(
+            obj,
+            sync_id=sync_id,
+            await_consumer_ids=await_consumer_ids,
+            await_consumers_timeout=await_consumers_timeout,
+        )
+        return _pending(obj)
+    options = _options(sync_id, await_consumer_ids, await_consumers_timeout)
     _check_savable(obj)
     if not obj.is_dirty:
         return SaveResult(obj.upstream_id)
@@ -460,16 +475,24 @@ def delete_object(
 ) -> SaveResult:
     """``Model.delete()``: enqueue in the current session, or send one delete now."""
     options = _options(sync_id, await_consumer_ids, await_consumers_timeout)
-    session = current_session()
+    session = _current.get()
     if session is not None:
         session.delete(obj, **options)
-        return SaveResult(obj.upstream_id, pending=True)
+        return _pending(obj)
     if obj.state is State.NEW:
         raise ModelError(f"Cannot delete a {type(obj).__name__} that was never saved")
     once = Session()
     once.delete(obj, **options)
     _raise_first_error(once.flush())
     return SaveResult(obj.upstream_id, deleted=True)
+
+
+_PENDING_NEW = SaveResult(None, pending=True)  # frozen: one for every enqueued new object
+
+
+def _pending(obj: Model) -> SaveResult:
+    upstream_id = obj.upstream_id
+    return _PENDING_NEW if upstream_id is None else SaveResult(upstream_id, pending=True)
 
 
 def _options(

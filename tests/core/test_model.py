@@ -56,6 +56,41 @@ def test_from_record_is_clean_typed_and_keeps_metadata() -> None:
     assert contact.extra == {"Spice__c": 42, "Houses__c": ["Atreides", "Harkonnen"]}
 
 
+def test_loaded_dates_are_parsed_when_read_and_a_bad_one_is_kept_as_sent() -> None:
+    record = {**RECORD, "data": {**RECORD["data"], "EmailBouncedDate": "not a date"}}
+    contact = salesforce.Contact.from_record(record)
+    assert contact.EmailBouncedDate == "not a date"  # as sent, never an exception
+    assert contact.Birthdate == datetime.date(1990, 4, 2)
+    assert contact.Birthdate is contact.Birthdate  # parsed once, then kept
+    assert not contact.is_dirty and contact.to_data() == record["data"]
+    contact.Birthdate = datetime.date(1991, 5, 3)
+    assert contact.update_data() == {"Birthdate": "1991-05-03"}
+
+
+def test_a_string_for_a_date_field_is_refused_at_construction() -> None:
+    # parsed-on-read slots hold wire strings; a string given by the caller is still an error
+    with pytest.raises(FieldTypeError, match=r"Contact\.Birthdate takes date"):
+        salesforce.Contact(LastName="x", Birthdate="2020-01-01")  # type: ignore[arg-type]
+    loaded = salesforce.Contact.from_record(RECORD)
+    with pytest.raises(FieldTypeError, match=r"Contact\.EmailBouncedDate"):
+        loaded.EmailBouncedDate = "2024-11-10T18:39:00Z"  # type: ignore[assignment]
+
+
+def test_record_metadata_absent_keys_keep_their_value() -> None:
+    contact = salesforce.Contact.from_record(RECORD)
+    contact._absorb_record({"updated_idx": 2745327038, "data": {"Title": "Duke"}})
+    assert contact.updated_idx == 2745327038
+    assert (contact.upstream_id, contact.record_id, contact.sync_id) == (
+        RECORD["upstream_id"],
+        RECORD["id"],
+        "my-sync-id",
+    )
+    assert contact.upstream_created_at == RECORD["upstream_created_at"]
+    assert contact.deleted is False and contact.Title == "Duke"
+    contact._absorb_record({"deleted": True})
+    assert contact.deleted is True
+
+
 def test_round_trip_keeps_every_key_exactly() -> None:
     contact = salesforce.Contact.from_record(RECORD)
     assert contact.to_data() == RECORD["data"]
