@@ -6,7 +6,7 @@ session's bookkeeping and is the only one that calls the client.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, TypeVar
@@ -189,7 +189,8 @@ class Session:
             if not existing.is_dirty:
                 existing._absorb_record(record)
             return existing
-        self.add(obj)
+        _check_savable(obj)
+        self._remember_identity(obj)  # only there: saved when it changes (see _saved_objects)
         return obj
 
     # -- views ---------------------------------------------------------------------------
@@ -202,7 +203,9 @@ class Session:
     @property
     def dirty(self) -> tuple[Model, ...]:
         """Persistent objects with changes to send."""
-        return tuple(o for o in self._tracked if o.state is State.PERSISTENT and o.is_dirty)
+        return tuple(
+            o for o, _ in self._saved_objects() if o.state is State.PERSISTENT and o.is_dirty
+        )
 
     @property
     def deleted(self) -> tuple[Model, ...]:
@@ -210,7 +213,9 @@ class Session:
         return tuple(self._deletes)
 
     def __contains__(self, obj: object) -> bool:
-        return obj in self._tracked or obj in self._deletes
+        if obj in self._tracked or obj in self._deletes:
+            return True
+        return isinstance(obj, Model) and self._identity.get_like(obj) is obj
 
     # -- commit and rollback -------------------------------------------------------------
 
@@ -250,7 +255,7 @@ class Session:
 
     def rollback(self) -> None:
         """Forget pending changes: new objects leave the session, others revert (no request)."""
-        for obj in list(self._tracked):
+        for obj, _ in list(self._saved_objects()):
             if obj.state is State.NEW:
                 del self._tracked[obj]
             else:
@@ -266,7 +271,7 @@ class Session:
         settings = self.client.settings
         saves = [
             Pending(obj, self._sync_for(obj, entry, settings), entry.awaiting)
-            for obj, entry in self._tracked.items()
+            for obj, entry in self._saved_objects()
             if obj.is_dirty
         ]
         deletes = [
@@ -322,7 +327,7 @@ class Session:
 
     def _cascade_references(self) -> None:
         """Unsaved objects referenced by tracked ones are created too (save-update cascade)."""
-        queue = list(self._tracked)
+        queue = [obj for obj, _ in self._saved_objects()]
         while queue:
             for ref in unsaved_references(queue.pop()):
                 if ref.state is State.UNKNOWN:
@@ -330,6 +335,19 @@ class Session:
                 if ref not in self._tracked:
                     self._tracked[ref] = _PLAIN
                     queue.append(ref)
+
+    def _saved_objects(self) -> list[tuple[Model, _Entry]]:
+        """What a commit saves when dirty: objects added, then objects only loaded.
+
+        ``load()`` puts objects in the identity map alone: a dict entry less per object.
+        """
+        saved = list(self._tracked.items())
+        saved += [
+            (obj, _PLAIN)
+            for obj in self._identity
+            if obj not in self._tracked and obj not in self._deletes
+        ]
+        return saved
 
     def _sync_for(self, obj: Model, entry: _Entry, settings: Settings) -> str:
         sync_id = obj.sync_id or entry.sync_id or self.sync_id
@@ -390,6 +408,10 @@ class IdentityMap:
 
     def __len__(self) -> int:
         return sum(len(members) for members in self._by_collection.values())
+
+    def __iter__(self) -> Iterator[Model]:
+        for members in self._by_collection.values():
+            yield from members.values()
 
 
 def _check_savable(obj: Model) -> None:

@@ -212,6 +212,31 @@ def test_identity_map_refuses_a_second_copy(client: sequin_orm.Client) -> None:
             session.add(salesforce.Contact.from_record(record))
 
 
+def test_loaded_objects_are_saved_when_changed_and_reverted_on_rollback(
+    client: sequin_orm.Client, emulator: Emulator
+) -> None:
+    created = _contacts(3)
+    with Session(client):
+        for contact in created:
+            contact.save()
+    records = [r for r in emulator.records("salesforce:contact") if not r["deleted"]]
+    emulator.clear_requests()
+    with Session(client) as session:
+        loaded = [session.load(salesforce.Contact, record) for record in records]
+        assert all(obj in session for obj in loaded) and session.dirty == ()
+        loaded[0].Title = "Naib"
+        loaded[1].Title = "Sayyadina"
+        session.rollback()
+        assert loaded[1].Title is None and not loaded[1].is_dirty
+        loaded[0].Title = "Naib"
+        assert session.dirty == (loaded[0],)
+    updates = _mutations(emulator, "update")
+    assert [b["records"] for b in updates] == [
+        [{"upstream_id": loaded[0].upstream_id, "data": {"Title": "Naib"}}]
+    ]
+    assert not loaded[0].is_dirty
+
+
 def test_save_and_delete_outside_a_session_are_immediate(
     client: sequin_orm.Client, emulator: Emulator
 ) -> None:
