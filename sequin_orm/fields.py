@@ -91,12 +91,10 @@ class ClassSpec:
     writable: tuple[FieldSpec, ...]  # not read-only: what a create may send
     non_nullable: tuple[FieldSpec, ...]
     direct_init: bool  # attrs' __init__ assigns fields directly (see model.model_fields)
-    eager: tuple[FieldSpec, ...]  # fields but the parsed-on-read ones
-    eager_values: Callable[[object], tuple[Any, ...]]  # their values, in order
-    #: parsed-on-read fields, with a reader of what their slot holds (not parsed)
-    slot_readers: tuple[tuple[FieldSpec, Callable[[object], Any]], ...]
+    #: what each field's slot holds, in field order (parsed-on-read ones not parsed)
+    held_values: Callable[[object], tuple[Any, ...]]
     reference_values: Callable[[object], tuple[Any, ...]]  # the values of ``references``
-    writable_values: Callable[[object], tuple[Any, ...]]  # the values of ``writable``
+    writable_held: Callable[[object], tuple[Any, ...]]  # what ``writable`` slots hold
     required_values: Callable[[object], tuple[Any, ...]]  # the values of ``required``
     top_level_keys: frozenset[str]  # first path elements of declared fields
     nested_keys: frozenset[str]  # first path elements of dotted fields ("properties")
@@ -124,7 +122,6 @@ def _compile(cls: type) -> ClassSpec:
     references = pick(lambda f: f.kind == "reference")
     required = pick(lambda f: f.required)
     writable = pick(lambda f: not f.read_only)
-    eager = pick(lambda f: not f.parsed_on_read)
     return ClassSpec(
         fields=fields,
         by_name={f.name: f for f in fields},
@@ -136,11 +133,9 @@ def _compile(cls: type) -> ClassSpec:
         writable=writable,
         non_nullable=pick(lambda f: not f.nullable),
         direct_init=all(a.on_setattr is attrs.setters.NO_OP for a in attrs.fields(cls)),
-        eager=eager,
-        eager_values=_values_getter(eager),
-        slot_readers=tuple((f, _slot_of(cls, f.name).__get__) for f in fields if f.parsed_on_read),
+        held_values=_values_getter(fields, held=True),
         reference_values=_values_getter(references),
-        writable_values=_values_getter(writable),
+        writable_held=_values_getter(writable, held=True),
         required_values=_values_getter(required),
         top_level_keys=frozenset(f.path[0] for f in fields),
         nested_keys=frozenset(f.path[0] for f in fields if len(f.path) > 1),
@@ -169,9 +164,15 @@ def _slot_of(cls: type, name: str) -> Any:
     return current if isinstance(current, types.MemberDescriptorType) else None
 
 
-def _values_getter(fields: tuple[FieldSpec, ...]) -> Callable[[object], tuple[Any, ...]]:
-    """A function returning the values of ``fields`` of an object, as a tuple."""
-    names = tuple(f.name for f in fields)
+def _values_getter(
+    fields: tuple[FieldSpec, ...], *, held: bool = False
+) -> Callable[[object], tuple[Any, ...]]:
+    """A function returning the values of ``fields`` of an object, as a tuple.
+
+    ``held``: what the slots hold, wire strings of parsed-on-read fields included (read
+    through their bare slots, see ``_parse_on_read``).
+    """
+    names = tuple(_held_name(f.name) if held and f.parsed_on_read else f.name for f in fields)
     if len(names) > 1:
         return operator.attrgetter(*names)  # one C call for every value
     if names:
@@ -286,12 +287,21 @@ class _ParsedOnRead(property):
 
 
 def _parse_on_read(cls: type, name: str, kind: str) -> bool:
-    """Make a slotted date field parse on read; False when the class has no slot for it."""
+    """Make a slotted date field parse on read; False when the class has no slot for it.
+
+    The bare slot stays reachable under ``_held_name(name)``, so that one ``attrgetter`` reads
+    what every field holds without parsing (type checks, payloads).
+    """
     current = inspect.getattr_static(cls, name, None)
     if isinstance(current, types.MemberDescriptorType):
         setattr(cls, name, _ParsedOnRead(current, _PARSERS[kind]))
+        setattr(cls, _held_name(name), current)
         return True
     return isinstance(current, _ParsedOnRead)
+
+
+def _held_name(name: str) -> str:
+    return f"_sequin_held_{name}"
 
 
 def from_wire(spec: FieldSpec, value: Any) -> Any:

@@ -147,14 +147,10 @@ class Model:
         cls = type(self)
         spec = specs_of(cls)
         if spec.direct_init:  # __init__ bypassed __setattr__: check the values given
-            values = spec.eager_values(self)
+            values = spec.held_values(self)  # what was given (a date string is not parsed)
             not_none = map(is_not, values, _NONES)  # most are None: filter them out in C
-            for field, value in compress(zip(spec.eager, values, strict=True), not_none):
+            for field, value in compress(zip(spec.fields, values, strict=True), not_none):
                 if field.types is not None and not isinstance(value, field.types):
-                    _raise_type_error(cls, field, value)
-            for field, read_slot in spec.slot_readers:  # what was given, not parsed
-                value = read_slot(self)
-                if value is not None and not isinstance(value, field.types or object):
                     _raise_type_error(cls, field, value)
         for field in spec.non_nullable:  # None defaults skip __setattr__'s checks
             if getattr(self, field.name) is None:
@@ -337,7 +333,7 @@ class Model:
         spec = specs_of(type(self))
         changed = self._changed or ()
         data = _copy_json(self._extra) if self._extra else {}
-        values = spec.writable_values(self)
+        values = spec.writable_held(self)  # a date slot's wire string is sent as it is
         pairs: Iterator[tuple[FieldSpec, Any]] = zip(spec.writable, values, strict=True)
         if not changed:  # only values given: filter the Nones out in C
             pairs = compress(pairs, map(is_not, values, _NONES))
