@@ -18,6 +18,7 @@ were assigned since (``_changed``), and undeclared keys (``extra``). Nothing her
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from itertools import compress, repeat
 from operator import is_not
@@ -401,9 +402,8 @@ class Model:
         loaders = spec.loaders
         for key, value in raw.items():
             load = loaders.get(key)
-            if load is not None:
-                # a field never shares a list or dict with _raw
-                load(self, _copy_json(value) if isinstance(value, (list, dict)) else value)
+            if load is not None:  # None and strings (most values) skip the call
+                load(self, value if value is None or value.__class__ is str else _owned(value))
         for field in spec.nested:
             value = _lookup(raw, field.path)
             if value is not _MISSING:
@@ -483,8 +483,7 @@ class Model:
         Outside a session: one mutation now, or none when nothing changed. Inside an active
         ``Session``: enqueue and return at once (``result.pending``).
         """
-        from sequin_orm.session import save_object
-
+        save_object, _ = _persistence()
         return save_object(
             self,
             sync_id=sync_id,
@@ -500,14 +499,22 @@ class Model:
         await_consumers_timeout: int | None = None,
     ) -> SaveResult:
         """Delete the record (hits the network outside a session; enqueues inside one)."""
-        from sequin_orm.session import delete_object
-
+        _, delete_object = _persistence()
         return delete_object(
             self,
             sync_id=sync_id,
             await_consumer_ids=await_consumer_ids,
             await_consumers_timeout=await_consumers_timeout,
         )
+
+
+@functools.cache
+def _persistence() -> tuple[Callable[..., SaveResult], Callable[..., SaveResult]]:
+    """``save_object`` and ``delete_object`` of ``sequin_orm.session`` (which imports this
+    module): an import statement in every save() would cost as much as enqueuing the object."""
+    from sequin_orm.session import delete_object, save_object
+
+    return save_object, delete_object
 
 
 def _slot_setter(name: str) -> Callable[[Model, Any], None]:
@@ -555,9 +562,14 @@ def _raise_type_error(cls: type, field: FieldSpec, value: Any) -> NoReturn:
 
 def _loaded(field: FieldSpec, value: Any) -> Any:
     """A field's value from last-known data: converted, and never sharing a list or dict."""
-    if isinstance(value, (list, dict)):
-        return _copy_json(value)
+    value = _owned(value)
     return _fields.from_wire(field, value) if field.convert_on_load else value
+
+
+def _owned(value: Any) -> Any:
+    """A value a field may hold: a list or dict is copied (a field never shares one with
+    the last-known data)."""
+    return _copy_json(value) if isinstance(value, (list, dict)) else value
 
 
 def _copy_json(value: Any) -> Any:
@@ -625,6 +637,8 @@ def _omitted(
 
     Keys ``data`` has replace what was sent anyway, except nested objects (merged key by key).
     """
+    if not nested and data.keys() >= sent.keys():
+        return None  # the common case: the answer repeats every key sent
     keys = sent.keys() - data.keys()
     if nested:
         keys.update(key for key in nested if key in sent and key in data)

@@ -18,22 +18,21 @@ def read_meta(record: Mapping[str, Any]) -> MetaValues:
     the wrong type read as absent.
     """
     get = record.get
+    upstream_id, record_id = get("upstream_id"), get("id")
+    created_at, updated_at = get("upstream_created_at"), get("upstream_updated_at")
     sync_id = get("sync_id")
     if not sync_id:
         sync = get("sync")
         sync_id = sync.get("id") if isinstance(sync, dict) else None
     updated_idx = get("updated_idx")
     deleted = get("deleted")
+    # inline checks rather than a helper: every loaded or saved object goes through here
     return (
-        _str(get("upstream_id")),
-        _str(get("id")),
-        _str(sync_id),
-        _str(get("upstream_created_at")),
-        _str(get("upstream_updated_at")),
+        upstream_id if upstream_id and isinstance(upstream_id, str) else None,
+        record_id if record_id and isinstance(record_id, str) else None,
+        sync_id if sync_id and isinstance(sync_id, str) else None,
+        created_at if created_at and isinstance(created_at, str) else None,
+        updated_at if updated_at and isinstance(updated_at, str) else None,
         updated_idx if isinstance(updated_idx, int) and not isinstance(updated_idx, bool) else None,
         bool(deleted) if deleted is not None else None,
     )
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
