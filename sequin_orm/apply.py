@@ -40,9 +40,10 @@ def apply_response(
         return apply_failure(step, payloads, error)
     applied = _APPLIED[step.kind]
     sent_data = payloads if payloads is not None else [None] * len(records)
+    deleting = applied is Outcome.DELETED
     for obj, record, sent in zip(step.objects, records, sent_data, strict=True):
         obj._absorb_record(record if isinstance(record, dict) else {}, sent)
-        if applied is Outcome.DELETED:
+        if deleting:
             obj._absorb_delete()
     return [ObjectOutcome(obj, applied) for obj in step.objects]
 

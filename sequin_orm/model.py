@@ -55,7 +55,10 @@ class State(enum.Enum):
     UNKNOWN = "unknown"  # a create may or may not have been applied
 
 
+# Hot paths compare with these: reading a member off an Enum class goes through EnumType's
+# __getattr__ hook, which costs more than the comparison.
 _INIT = State.INIT
+NEW, PERSISTENT, DELETED, UNKNOWN = State.NEW, State.PERSISTENT, State.DELETED, State.UNKNOWN
 _NONES = repeat(None)
 
 _NONE_SLOTS = (
@@ -140,7 +143,7 @@ class Model:
     # -- construction -------------------------------------------------------------------
 
     def __attrs_pre_init__(self) -> None:
-        _set_state(self, State.INIT)
+        _set_state(self, _INIT)
         for set_slot in _NONE_SETTERS:
             set_slot(self, None)
 
@@ -156,7 +159,7 @@ class Model:
         for field in spec.non_nullable:  # None defaults skip __setattr__'s checks
             if getattr(self, field.name) is None:
                 _raise_type_error(cls, field, None)
-        object.__setattr__(self, "_state", State.NEW)
+        object.__setattr__(self, "_state", NEW)
 
     @classmethod
     def from_record(cls: type[_M], record: Mapping[str, Any]) -> _M:
@@ -199,7 +202,7 @@ class Model:
                 _raise_type_error(cls, field, value)
         elif field.types is not None and not isinstance(value, field.types):
             _raise_type_error(cls, field, value)
-        if self._state is not State.INIT:
+        if self._state is not _INIT:
             if field.read_only:
                 raise ReadOnlyFieldError(f"{cls.__name__}.{name} is read-only")
             if self._changed is None:
@@ -259,9 +262,9 @@ class Model:
     def deleted(self) -> bool | None:
         """True once a delete was applied; None until the record is known."""
         state = self._state
-        if state is State.DELETED:
+        if state is DELETED:
             return True
-        return False if state is State.PERSISTENT else None
+        return False if state is PERSISTENT else None
 
     @property
     def extra(self) -> dict[str, Any]:
@@ -279,17 +282,17 @@ class Model:
     @property
     def is_new(self) -> bool:
         """True until a create was applied (False too while its outcome is unknown)."""
-        return self._state is State.NEW
+        return self._state is NEW
 
     @property
     def is_unknown(self) -> bool:
         """True when a create may have been applied but no answer came back."""
-        return self._state is State.UNKNOWN
+        return self._state is UNKNOWN
 
     @property
     def changed_fields(self) -> set[str]:
         """Names of fields (and ``extra`` keys) changed since the last load or save."""
-        if self._state is State.NEW:
+        if self._state is NEW:
             return set(self._create_data_names())
         changed = set(self._changed or ())
         raw = self._raw or {}
@@ -308,9 +311,9 @@ class Model:
     @property
     def is_dirty(self) -> bool:
         """True when the object has anything to send: a create or changed fields."""
-        if self._state is State.NEW:
+        if self._state is NEW:
             return True
-        if self._state is not State.PERSISTENT:
+        if self._state is not PERSISTENT:
             return False
         return bool(self.changed_fields)
 
@@ -345,7 +348,7 @@ class Model:
                 data[field.path[0]] = value
             else:
                 _assign(data, field.path, _fields.to_wire(field, value))
-        self._check_required(data, spec)
+        self._check_required()
         return data
 
     def update_data(self) -> dict[str, Any]:
@@ -375,8 +378,12 @@ class Model:
                 _assign(data, field.path, _fields.to_wire(field, value))
         return data
 
-    def _check_required(self, data: dict[str, Any], spec: ClassSpec) -> None:
-        missing = [f.name for f in spec.required if _lookup(data, f.path) in (None, _MISSING)]
+    def _check_required(self) -> None:
+        """``ModelError`` naming the required fields that have no value (no request)."""
+        spec = specs_of(type(self))
+        if None not in spec.required_values(self):
+            return  # the common case, checked in C
+        missing = [f.name for f in spec.required if getattr(self, f.name) is None]
         if missing:
             raise ModelError(
                 f"{type(self).__name__} is missing required field(s) {', '.join(missing)}"
@@ -414,8 +421,8 @@ class Model:
         _set_changed(self, None)
         deleted = self._absorb_meta(record)
         if deleted is None:
-            deleted = self._state is State.DELETED
-        _set_state(self, State.DELETED if deleted else State.PERSISTENT)
+            deleted = self._state is DELETED
+        _set_state(self, DELETED if deleted else PERSISTENT)
 
     def _absorb_meta(self, record: Mapping[str, Any]) -> bool | None:
         """Take the record's metadata (keys it lacks keep their value); returns ``deleted``."""
@@ -441,20 +448,20 @@ class Model:
         self._absorb_record({}, sent)
 
     def _absorb_delete(self) -> None:
-        object.__setattr__(self, "_state", State.DELETED)
+        object.__setattr__(self, "_state", DELETED)
         object.__setattr__(self, "_changed", None)
 
     def _mark_unknown(self) -> None:
-        object.__setattr__(self, "_state", State.UNKNOWN)
+        object.__setattr__(self, "_state", UNKNOWN)
 
     def reset_unknown(self) -> None:
         """Declare that a create whose outcome was unknown did not happen upstream.
 
         Check the upstream system first: the next ``save()`` sends the create again.
         """
-        if self._state is not State.UNKNOWN:
+        if self._state is not UNKNOWN:
             raise ModelError("reset_unknown() is only for objects whose create is unknown")
-        object.__setattr__(self, "_state", State.NEW)
+        object.__setattr__(self, "_state", NEW)
 
     def _revert(self) -> None:
         """Throw away local changes: fields go back to the last data seen from the API."""

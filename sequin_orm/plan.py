@@ -15,7 +15,7 @@ import attrs
 
 from sequin_orm.errors import ModelError
 from sequin_orm.fields import specs_of
-from sequin_orm.model import Model, State
+from sequin_orm.model import NEW, PERSISTENT, Model
 
 Kind = Literal["create", "update", "delete"]
 
@@ -65,8 +65,8 @@ def plan_commit(
     awaiting: Await | None = None,
 ) -> list[Step]:
     """The ordered requests of a commit. Raises ``ModelError`` for a reference cycle."""
-    creates = [p for p in saves if p.obj.state is State.NEW]
-    updates = [p for p in saves if p.obj.state is State.PERSISTENT]
+    creates = [p for p in saves if p.obj.state is NEW]
+    updates = [p for p in saves if p.obj.state is PERSISTENT]
     steps: list[Step] = []
     for wave in _create_waves(creates):
         steps += _chunked("create", wave, batch_size, awaiting)

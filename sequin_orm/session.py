@@ -26,8 +26,7 @@ from sequin_orm.errors import (
     PermissionDeniedError,
     SequinError,
 )
-from sequin_orm.fields import specs_of
-from sequin_orm.model import Model, State
+from sequin_orm.model import DELETED, NEW, PERSISTENT, UNKNOWN, Model
 from sequin_orm.plan import (
     Await,
     Pending,
@@ -138,7 +137,7 @@ class Session:
         _check_savable(obj)
         if sync_id is not None:
             _bind_sync(obj, sync_id)
-        if obj._state is State.PERSISTENT:
+        if obj._state is PERSISTENT:
             self._remember_identity(obj)
         if self._deletes:
             self._deletes.pop(obj, None)
@@ -153,11 +152,11 @@ class Session:
         await_consumers_timeout: int | None = None,
     ) -> None:
         """Mark ``obj`` for deletion at the next commit; a new object is simply dropped."""
-        if obj.state is State.DELETED:
+        if obj.state is DELETED:
             raise ModelError(f"This {type(obj).__name__} is already deleted")
-        if obj.state is State.UNKNOWN:
+        if obj.state is UNKNOWN:
             raise ModelError(_UNKNOWN_MESSAGE)
-        if obj.state is State.NEW:
+        if obj.state is NEW:
             if obj not in self._tracked:
                 raise ModelError(f"Cannot delete a {type(obj).__name__} that was never saved")
             del self._tracked[obj]
@@ -198,14 +197,12 @@ class Session:
     @property
     def new(self) -> tuple[Model, ...]:
         """Objects to create at the next commit."""
-        return tuple(o for o in self._tracked if o.state is State.NEW)
+        return tuple(o for o in self._tracked if o.state is NEW)
 
     @property
     def dirty(self) -> tuple[Model, ...]:
         """Persistent objects with changes to send."""
-        return tuple(
-            o for o, _ in self._saved_objects() if o.state is State.PERSISTENT and o.is_dirty
-        )
+        return tuple(o for o, _ in self._saved_objects() if o.state is PERSISTENT and o.is_dirty)
 
     @property
     def deleted(self) -> tuple[Model, ...]:
@@ -247,16 +244,14 @@ class Session:
             sent += sent_now
             stop = stop or fatal
             outcomes += step_outcomes
-            not_created.update(
-                o.obj for o in step_outcomes if o.outcome in (Outcome.FAILED, Outcome.UNKNOWN)
-            )
+            not_created.update(o.obj for o in step_outcomes if o.outcome in _NOT_APPLIED)
         self._settle(outcomes)
         return CommitResult(tuple(outcomes), sent)
 
     def rollback(self) -> None:
         """Forget pending changes: new objects leave the session, others revert (no request)."""
         for obj, _ in list(self._saved_objects()):
-            if obj.state is State.NEW:
+            if obj.state is NEW:
                 del self._tracked[obj]
             else:
                 obj._revert()
@@ -279,8 +274,8 @@ class Session:
             for obj, entry in self._deletes.items()
         ]
         for pending in saves:
-            if pending.obj.state is State.NEW:
-                _check_required(pending.obj)
+            if pending.obj.state is NEW:
+                pending.obj._check_required()
         return plan_commit(
             saves,
             deletes,
@@ -318,11 +313,12 @@ class Session:
         return outcomes + apply_response(step, payloads, response, path=MUTATIONS_PATH), 1, None
 
     def _settle(self, outcomes: list[ObjectOutcome]) -> None:
+        created = Outcome.CREATED
         for obj, outcome, _ in outcomes:
             state = obj.state
-            if state is State.DELETED:
+            if state is DELETED:
                 self.expunge(obj)
-            elif state is State.PERSISTENT and outcome is Outcome.CREATED:
+            elif state is PERSISTENT and outcome is created:
                 self._remember_identity(obj)
 
     def _cascade_references(self) -> None:
@@ -330,7 +326,7 @@ class Session:
         queue = [obj for obj, _ in self._saved_objects()]
         while queue:
             for ref in unsaved_references(queue.pop()):
-                if ref.state is State.UNKNOWN:
+                if ref.state is UNKNOWN:
                     raise ModelError(_UNKNOWN_MESSAGE)
                 if ref not in self._tracked:
                     self._tracked[ref] = _PLAIN
@@ -365,6 +361,8 @@ class Session:
                 "in this session"
             )
 
+
+_NOT_APPLIED = (Outcome.FAILED, Outcome.UNKNOWN)
 
 _UNKNOWN_MESSAGE = (
     "The create of this object may have been applied but no answer came back; check upstream, "
@@ -416,25 +414,16 @@ class IdentityMap:
 
 def _check_savable(obj: Model) -> None:
     state = obj._state
-    if state is State.DELETED:
+    if state is DELETED:
         raise ModelError(f"This {type(obj).__name__} was deleted; it cannot be saved again")
-    if state is State.UNKNOWN:
+    if state is UNKNOWN:
         raise ModelError(_UNKNOWN_MESSAGE)
-
-
-def _check_required(obj: Model) -> None:
-    spec = specs_of(type(obj))
-    if None not in spec.required_values(obj):
-        return
-    missing = [f.name for f in spec.required if getattr(obj, f.name) is None]
-    if missing:
-        raise ModelError(f"{type(obj).__name__} is missing required field(s) {', '.join(missing)}")
 
 
 def _bind_sync(obj: Model, sync_id: str | None) -> None:
     if sync_id is None:
         return
-    if obj.state is not State.NEW and obj.sync_id not in (None, sync_id):
+    if obj.state is not NEW and obj.sync_id not in (None, sync_id):
         raise ModelError(f"This {type(obj).__name__} belongs to sync {obj.sync_id}, not {sync_id}")
     obj._bind_sync(sync_id)
 
@@ -501,7 +490,7 @@ def delete_object(
     if session is not None:
         session.delete(obj, **options)
         return _pending(obj)
-    if obj.state is State.NEW:
+    if obj.state is NEW:
         raise ModelError(f"Cannot delete a {type(obj).__name__} that was never saved")
     once = Session()
     once.delete(obj, **options)
