@@ -290,18 +290,19 @@ class Session:
         if stop is not None:
             return [ObjectOutcome(o, Outcome.FAILED, stop) for o in step.objects], 0, None
         outcomes: list[ObjectOutcome] = []
-        ready: list[Model] = []
-        for obj in step.objects:
-            if not_created and any(ref in not_created for ref in unsaved_references(obj)):
-                error = ModelError(
-                    f"Not sent: a {type(obj).__name__} it references was not created"
-                )
-                outcomes.append(ObjectOutcome(obj, Outcome.FAILED, error))
-            else:
-                ready.append(obj)
-        if not ready:
-            return outcomes, 0, None
-        step = attrs.evolve(step, objects=tuple(ready))
+        if not_created:  # an earlier step failed: objects referring to its objects wait
+            ready: list[Model] = []
+            for obj in step.objects:
+                if any(ref in not_created for ref in unsaved_references(obj)):
+                    error = ModelError(
+                        f"Not sent: a {type(obj).__name__} it references was not created"
+                    )
+                    outcomes.append(ObjectOutcome(obj, Outcome.FAILED, error))
+                else:
+                    ready.append(obj)
+            if not ready:
+                return outcomes, 0, None
+            step = attrs.evolve(step, objects=tuple(ready))
         payloads = payloads_of(step)
         body = mutation_body(step, payloads)
         try:
