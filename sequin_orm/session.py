@@ -316,7 +316,7 @@ class Session:
     def _settle(self, outcomes: list[ObjectOutcome]) -> None:
         created = Outcome.CREATED
         for obj, outcome, _ in outcomes:
-            state = obj.state
+            state = obj._state
             if state is DELETED:
                 self.expunge(obj)
             elif state is PERSISTENT and outcome is created:
@@ -391,7 +391,7 @@ class IdentityMap:
 
     def add(self, obj: Model) -> Model | None:
         """Track ``obj``; returns the object tracked under its identity (None: no identity)."""
-        upstream_id, sync_id = obj.upstream_id, obj.sync_id
+        upstream_id, sync_id = obj._upstream_id, obj._sync_id  # the properties, without a call
         if upstream_id is None or sync_id is None:
             return obj
         key = (sync_id, obj.collection_id)
