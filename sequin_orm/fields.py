@@ -93,8 +93,6 @@ class ClassSpec:
     direct_init: bool  # attrs' __init__ assigns fields directly (see model.model_fields)
     #: what each field's slot holds, in field order (parsed-on-read ones not parsed)
     held_values: Callable[[object], tuple[Any, ...]]
-    #: for ``isinstance`` of each held value: the field's types, plus NoneType if nullable
-    held_types: tuple[type | tuple[type, ...], ...]
     reference_values: Callable[[object], tuple[Any, ...]]  # the values of ``references``
     writable_held: Callable[[object], tuple[Any, ...]]  # what ``writable`` slots hold
     required_values: Callable[[object], tuple[Any, ...]]  # the values of ``required``
@@ -136,7 +134,6 @@ def _compile(cls: type) -> ClassSpec:
         non_nullable=pick(lambda f: not f.nullable),
         direct_init=all(a.on_setattr is attrs.setters.NO_OP for a in attrs.fields(cls)),
         held_values=_values_getter(fields, held=True),
-        held_types=tuple(_accepted(f) for f in fields),
         reference_values=_values_getter(references),
         writable_held=_values_getter(writable, held=True),
         required_values=_values_getter(required),
@@ -165,12 +162,6 @@ def _slot_of(cls: type, name: str) -> Any:
     if isinstance(current, _ParsedOnRead):
         return current.slot
     return current if isinstance(current, types.MemberDescriptorType) else None
-
-
-def _accepted(field: FieldSpec) -> type | tuple[type, ...]:
-    if field.types is None:
-        return object
-    return (*field.types, type(None)) if field.nullable else field.types
 
 
 def _values_getter(

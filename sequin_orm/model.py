@@ -150,16 +150,16 @@ class Model:
     def __attrs_post_init__(self) -> None:
         cls = type(self)
         spec = specs_of(cls)
-        if spec.direct_init:  # __init__ bypassed __setattr__: check every value, in C
+        if spec.direct_init:  # __init__ bypassed __setattr__: check the values given
             values = spec.held_values(self)  # what was given (a date string is not parsed)
-            if not all(map(isinstance, values, spec.held_types)):
-                for field, value in zip(spec.fields, values, strict=True):
-                    _check_value(cls, field, value)
-        else:  # __setattr__ checked every value but the None defaults
-            for field in spec.non_nullable:
-                if getattr(self, field.name) is None:
-                    _raise_type_error(cls, field, None)
-        _set_state(self, NEW)
+            not_none = map(is_not, values, _NONES)  # most are None: filter them out in C
+            for field, value in compress(zip(spec.fields, values, strict=True), not_none):
+                if field.types is not None and not isinstance(value, field.types):
+                    _raise_type_error(cls, field, value)
+        for field in spec.non_nullable:  # None defaults skip __setattr__'s checks
+            if getattr(self, field.name) is None:
+                _raise_type_error(cls, field, None)
+        object.__setattr__(self, "_state", NEW)
 
     @classmethod
     def from_record(cls: type[_M], record: Mapping[str, Any]) -> _M:
@@ -197,7 +197,11 @@ class Model:
         if field is None:
             self._set_non_field(name, value)
             return
-        _check_value(cls, field, value)
+        if value is None:
+            if not field.nullable:
+                _raise_type_error(cls, field, value)
+        elif field.types is not None and not isinstance(value, field.types):
+            _raise_type_error(cls, field, value)
         if self._state is not _INIT:
             if field.read_only:
                 raise ReadOnlyFieldError(f"{cls.__name__}.{name} is read-only")
@@ -553,14 +557,6 @@ def model_fields(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.At
 # --- helpers over record data --------------------------------------------------------------
 
 _MISSING: Any = object()
-
-
-def _check_value(cls: type, field: FieldSpec, value: Any) -> None:
-    if value is None:
-        if not field.nullable:
-            _raise_type_error(cls, field, value)
-    elif field.types is not None and not isinstance(value, field.types):
-        _raise_type_error(cls, field, value)
 
 
 def _raise_type_error(cls: type, field: FieldSpec, value: Any) -> NoReturn:
