@@ -31,3 +31,14 @@ def test_the_benchmarks_run(tmp_path: Path) -> None:
     ):
         assert heading in text, heading
     assert "CPU:" in text and "Python:" in text
+
+
+def test_every_commit_phase_runs_for_instruction_counts() -> None:
+    script = str(ROOT / "bench" / "phases.py")
+    for phase in ("construct", "save", "plan", "payloads", "http", "commit", "raw"):
+        done = subprocess.run(
+            [sys.executable, script, phase, "20"], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, phase + done.stderr[-2000:]
+    refused = subprocess.run([sys.executable, script, "teleport", "1"], capture_output=True)
+    assert refused.returncode != 0 and b"usage" in refused.stderr
