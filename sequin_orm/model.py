@@ -400,7 +400,9 @@ class Model:
         raw: dict[str, Any] = self._raw if self._raw is not None else {}
         if sent and isinstance(data, dict):
             sent = _omitted(sent, data, spec.nested_keys)
-        if sent or isinstance(data, dict):
+        if not raw and not sent and isinstance(data, dict) and not spec.nested_keys:
+            raw = dict(data)  # the first answer for a new object: nothing to merge
+        elif sent or isinstance(data, dict):
             raw = dict(raw)  # never change a dict another object or the caller may hold
             if sent:
                 _merge(raw, sent, spec.nested_keys, copy=True)

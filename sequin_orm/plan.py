@@ -65,8 +65,8 @@ def plan_commit(
     awaiting: Await | None = None,
 ) -> list[Step]:
     """The ordered requests of a commit. Raises ``ModelError`` for a reference cycle."""
-    creates = [p for p in saves if p.obj.state is NEW]
-    updates = [p for p in saves if p.obj.state is PERSISTENT]
+    creates = [p for p in saves if p.obj._state is NEW]  # the state property, without a call
+    updates = [p for p in saves if p.obj._state is PERSISTENT]
     steps: list[Step] = []
     for wave in _create_waves(creates):
         steps += _chunked("create", wave, batch_size, awaiting)

@@ -274,7 +274,7 @@ class Session:
             for obj, entry in self._deletes.items()
         ]
         for pending in saves:
-            if pending.obj.state is NEW:
+            if pending.obj._state is NEW:
                 pending.obj._check_required()
         return plan_commit(
             saves,
