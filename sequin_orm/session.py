@@ -262,11 +262,12 @@ class Session:
     # -- internals -----------------------------------------------------------------------
 
     def _plan(self, awaiting: Await | None) -> list[Step]:
-        self._cascade_references()
+        saved = self._saved_objects()
+        self._cascade_references(saved)
         settings = self.client.settings
         saves = [
             Pending(obj, self._sync_for(obj, entry, settings), entry.awaiting)
-            for obj, entry in self._saved_objects()
+            for obj, entry in saved
             if obj.is_dirty
         ]
         deletes = [
@@ -322,15 +323,17 @@ class Session:
             elif state is PERSISTENT and outcome is created:
                 self._remember_identity(obj)
 
-    def _cascade_references(self) -> None:
-        """Unsaved objects referenced by tracked ones are created too (save-update cascade)."""
-        queue = [obj for obj, _ in self._saved_objects()]
+    def _cascade_references(self, saved: list[tuple[Model, _Entry]]) -> None:
+        """Unsaved objects referenced by saved ones are created too (save-update cascade):
+        tracked, and added to ``saved``."""
+        queue = [obj for obj, _ in saved]
         while queue:
             for ref in unsaved_references(queue.pop()):
                 if ref.state is UNKNOWN:
                     raise ModelError(_UNKNOWN_MESSAGE)
                 if ref not in self._tracked:
                     self._tracked[ref] = _PLAIN
+                    saved.append((ref, _PLAIN))
                     queue.append(ref)
 
     def _saved_objects(self) -> list[tuple[Model, _Entry]]:
