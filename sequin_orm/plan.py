@@ -48,13 +48,18 @@ class Pending(NamedTuple):
 
 @attrs.frozen
 class Step:
-    """One mutation request: a chunk of objects of one kind, sync and collection."""
+    """One mutation request: a chunk of objects of one kind, sync and collection.
+
+    Steps of one ``stage`` need no answer to each other: a stage is a wave of creates, the
+    updates or the deletes, and a later stage may refer to objects an earlier one created.
+    """
 
     kind: Kind
     sync_id: str
     collection_id: str
     objects: tuple[Model, ...]
     awaiting: Await | None = None
+    stage: int = 0
 
 
 def plan_commit(
@@ -67,11 +72,11 @@ def plan_commit(
     """The ordered requests of a commit. Raises ``ModelError`` for a reference cycle."""
     creates = [p for p in saves if p.obj._state is NEW]  # the state property, without a call
     updates = [p for p in saves if p.obj._state is PERSISTENT]
+    stages: list[tuple[Kind, Sequence[Pending]]] = [("create", w) for w in _create_waves(creates)]
+    stages += [("update", updates), ("delete", deletes)]
     steps: list[Step] = []
-    for wave in _create_waves(creates):
-        steps += _chunked("create", wave, batch_size, awaiting)
-    steps += _chunked("update", updates, batch_size, awaiting)
-    steps += _chunked("delete", deletes, batch_size, awaiting)
+    for stage, (kind, pending) in enumerate(stages):
+        steps += _chunked(kind, pending, batch_size, awaiting, stage)
     return steps
 
 
@@ -147,6 +152,7 @@ def _chunked(
     pending: Iterable[Pending],
     batch_size: Callable[[type[Model]], int],
     awaiting: Await | None,
+    stage: int,
 ) -> list[Step]:
     groups: dict[tuple[str, str], list[Pending]] = {}
     for p in pending:
@@ -165,7 +171,7 @@ def _chunked(
             for options in filter(None, map(_AWAITING, chunk)):
                 step_await = options.merged(step_await)
             objects = tuple(map(_OBJ, chunk))
-            steps.append(Step(kind, sync_id, collection_id, objects, step_await))
+            steps.append(Step(kind, sync_id, collection_id, objects, step_await, stage))
     return steps
 
 

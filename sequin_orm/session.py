@@ -1,7 +1,7 @@
 """The unit of work: collect changes, then send them as the fewest mutation requests.
 
-``plan.py`` decides what to send and ``apply.py`` what the answers mean; this module keeps the
-session's bookkeeping and is the only one that calls the client.
+``plan.py`` decides what to send, ``commit.py`` sends it and ``apply.py`` says what the answers
+mean; this module keeps the session's bookkeeping.
 """
 
 from __future__ import annotations
@@ -13,29 +13,12 @@ from typing import Any, TypeVar
 
 import attrs
 
-from sequin_orm.apply import apply_failure, apply_response
-from sequin_orm.client import MUTATIONS_PATH, Client, get_client
-from sequin_orm.config import DEFAULT_AWAIT_TIMEOUT_MS, Settings
-from sequin_orm.errors import (
-    APIConnectionError,
-    APIError,
-    AuthenticationError,
-    CommitError,
-    ConfigurationError,
-    ModelError,
-    PermissionDeniedError,
-    SequinError,
-)
+from sequin_orm.client import Client, get_client
+from sequin_orm.commit import run_steps
+from sequin_orm.config import Settings
+from sequin_orm.errors import CommitError, ConfigurationError, ModelError
 from sequin_orm.model import DELETED, NEW, PERSISTENT, UNKNOWN, Model
-from sequin_orm.plan import (
-    Await,
-    Pending,
-    Step,
-    mutation_body,
-    payloads_of,
-    plan_commit,
-    unsaved_references,
-)
+from sequin_orm.plan import Await, Pending, Step, plan_commit, unsaved_references
 from sequin_orm.results import CommitResult, ObjectOutcome, Outcome, SaveResult
 
 __all__ = ["Session", "current_session"]
@@ -234,17 +217,7 @@ class Session:
 
     def flush(self, awaiting: Await | None = None) -> CommitResult:
         """Like ``commit()`` but returns failures in the result instead of raising."""
-        steps = self._plan(awaiting)
-        outcomes: list[ObjectOutcome] = []
-        sent = 0
-        stop: SequinError | None = None
-        not_created: set[Model] = set()
-        for step in steps:
-            step_outcomes, sent_now, fatal = self._run_step(step, not_created, stop)
-            sent += sent_now
-            stop = stop or fatal
-            outcomes += step_outcomes
-            not_created.update(o.obj for o in step_outcomes if o.outcome in _NOT_APPLIED)
+        outcomes, sent = run_steps(self.client, self._plan(awaiting))
         self._settle(outcomes)
         return CommitResult(tuple(outcomes), sent)
 
@@ -283,36 +256,6 @@ class Session:
             batch_size=lambda cls: settings.batch_size_for(cls.provider, cls.batch_size),
             awaiting=awaiting,
         )
-
-    def _run_step(
-        self, step: Step, not_created: set[Model], stop: SequinError | None
-    ) -> tuple[list[ObjectOutcome], int, SequinError | None]:
-        """Send one step; returns its outcomes, requests sent, and an error that stops all."""
-        if stop is not None:
-            return [ObjectOutcome(o, Outcome.FAILED, stop) for o in step.objects], 0, None
-        outcomes: list[ObjectOutcome] = []
-        if not_created:  # an earlier step failed: objects referring to its objects wait
-            ready: list[Model] = []
-            for obj in step.objects:
-                if any(ref in not_created for ref in unsaved_references(obj)):
-                    error = ModelError(
-                        f"Not sent: a {type(obj).__name__} it references was not created"
-                    )
-                    outcomes.append(ObjectOutcome(obj, Outcome.FAILED, error))
-                else:
-                    ready.append(obj)
-            if not ready:
-                return outcomes, 0, None
-            step = attrs.evolve(step, objects=tuple(ready))
-        payloads = payloads_of(step)
-        body = mutation_body(step, payloads)
-        try:
-            response = self.client.run_mutation(body, await_timeout_ms=_await_timeout(step))
-        except APIError as error:
-            fatal = error if _stops_commit(error) else None
-            sent = 0 if isinstance(error, APIConnectionError) and not error.request_sent else 1
-            return outcomes + apply_failure(step, payloads, error), sent, fatal
-        return outcomes + apply_response(step, payloads, response, path=MUTATIONS_PATH), 1, None
 
     def _settle(self, outcomes: list[ObjectOutcome]) -> None:
         created = Outcome.CREATED
@@ -365,8 +308,6 @@ class Session:
                 "in this session"
             )
 
-
-_NOT_APPLIED = (Outcome.FAILED, Outcome.UNKNOWN)
 
 _UNKNOWN_MESSAGE = (
     "The create of this object may have been applied but no answer came back; check upstream, "
@@ -430,23 +371,6 @@ def _bind_sync(obj: Model, sync_id: str | None) -> None:
     if obj.state is not NEW and obj.sync_id not in (None, sync_id):
         raise ModelError(f"This {type(obj).__name__} belongs to sync {obj.sync_id}, not {sync_id}")
     obj._bind_sync(sync_id)
-
-
-def _await_timeout(step: Step) -> int | None:
-    if step.awaiting is None or not step.awaiting.consumer_ids:
-        return None
-    return (
-        step.awaiting.timeout_ms
-        if step.awaiting.timeout_ms is not None
-        else (DEFAULT_AWAIT_TIMEOUT_MS)
-    )
-
-
-def _stops_commit(error: APIError) -> bool:
-    """Errors that every later request would hit too: stop sending."""
-    if isinstance(error, AuthenticationError | PermissionDeniedError):
-        return True
-    return isinstance(error, APIConnectionError) and not error.request_sent
 
 
 # --- save() and delete() of a single object --------------------------------------------------

@@ -1,0 +1,212 @@
+"""Sending the steps of a commit: one request at a time, in plan order.
+
+A commit of several steps hands the client's own work to one worker thread: while a request is
+in flight, the worker applies the previous answer to its objects and builds the next request.
+The calling thread only sends, and it sends a request only after the answer to the one before
+came back, so an error that stops the commit stops it where a plain loop would. A step waits
+for the answers before it when it needs them (``Step.stage``: a new object it refers to).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import attrs
+
+from sequin_orm.apply import apply_failure, apply_response
+from sequin_orm.client import MUTATIONS_PATH, Client
+from sequin_orm.config import DEFAULT_AWAIT_TIMEOUT_MS
+from sequin_orm.errors import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    ModelError,
+    PermissionDeniedError,
+    SequinError,
+)
+from sequin_orm.model import Model
+from sequin_orm.plan import Step, mutation_body, payloads_of, unsaved_references
+from sequin_orm.results import ObjectOutcome, Outcome
+
+__all__ = ["run_steps"]
+
+_T = TypeVar("_T")
+
+
+@attrs.frozen
+class _Request:
+    """A step ready to send: the objects sent, their payloads and the request body."""
+
+    step: Step
+    payloads: list[dict[str, Any]] | None
+    body: dict[str, Any] | None  # None: no object of the step can be sent
+    held_back: list[ObjectOutcome]  # objects not sent: a new object they refer to failed
+
+
+@attrs.frozen
+class _Answer:
+    response: Any = None
+    error: APIError | None = None
+    sent: int = 1
+
+
+class _Outcomes:
+    """What the commit's steps did to their objects, in plan order.
+
+    Used from one thread at a time: the worker's, or the caller's when there is no worker.
+    """
+
+    def __init__(self) -> None:
+        self.outcomes: list[ObjectOutcome] = []
+        self._not_created: set[Model] = set()
+
+    def prepare(self, step: Step) -> _Request:
+        """The request for ``step`` (reads the outcomes so far, changes nothing)."""
+        held_back: list[ObjectOutcome] = []
+        if self._not_created:  # an earlier step failed: objects referring to its objects wait
+            ready: list[Model] = []
+            for obj in step.objects:
+                if any(ref in self._not_created for ref in unsaved_references(obj)):
+                    error = ModelError(
+                        f"Not sent: a {type(obj).__name__} it references was not created"
+                    )
+                    held_back.append(ObjectOutcome(obj, Outcome.FAILED, error))
+                else:
+                    ready.append(obj)
+            if not ready:
+                return _Request(step, None, None, held_back)
+            step = attrs.evolve(step, objects=tuple(ready))
+        payloads = payloads_of(step)
+        return _Request(step, payloads, mutation_body(step, payloads), held_back)
+
+    def absorb(self, request: _Request, answer: _Answer | None) -> None:
+        """Apply what the API answered to the request's objects (None: it was not sent)."""
+        self._add(request.held_back)
+        if answer is None:
+            return
+        step, payloads = request.step, request.payloads
+        if answer.error is not None:
+            self._add(apply_failure(step, payloads, answer.error))
+        else:
+            self._add(apply_response(step, payloads, answer.response, path=MUTATIONS_PATH))
+
+    def not_sent(self, step: Step, error: SequinError) -> None:
+        """The commit stopped before ``step``: its objects keep their changes."""
+        self._add([ObjectOutcome(obj, Outcome.FAILED, error) for obj in step.objects])
+
+    def _add(self, outcomes: list[ObjectOutcome]) -> None:
+        self.outcomes += outcomes
+        self._not_created.update(o.obj for o in outcomes if o.outcome in _NOT_APPLIED)
+
+
+def run_steps(client: Client, steps: Sequence[Step]) -> tuple[list[ObjectOutcome], int]:
+    """Send ``steps`` in order (hits the network); returns every object's outcome and the
+    number of requests sent."""
+    if len(steps) < 2:
+        return _run_inline(client, steps)
+    return _run_with_worker(client, steps)
+
+
+def _run_inline(client: Client, steps: Sequence[Step]) -> tuple[list[ObjectOutcome], int]:
+    done = _Outcomes()
+    sent = 0
+    stop: SequinError | None = None
+    for step in steps:
+        if stop is not None:
+            done.not_sent(step, stop)
+            continue
+        request = done.prepare(step)
+        answer = _send(client, request) if request.body is not None else None
+        if answer is not None:
+            sent += answer.sent
+            stop = _stopping_error(answer)
+        done.absorb(request, answer)
+    return done.outcomes, sent
+
+
+def _run_with_worker(client: Client, steps: Sequence[Step]) -> tuple[list[ObjectOutcome], int]:
+    """``_run_inline``, with preparing and absorbing on a worker thread.
+
+    The worker runs its tasks in the order they are given, so outcomes keep plan order and a
+    step of a later stage is prepared only after every answer before it was absorbed.
+    """
+    done = _Outcomes()
+    sent = 0
+    stop: SequinError | None = None
+    absorbing: deque[Future[None]] = deque()
+    with ThreadPoolExecutor(1, thread_name_prefix="sequin-orm-commit") as pool:
+        worker = _Worker(pool)
+        ahead: Future[_Request] | None = worker.submit(done.prepare, steps[0])
+        for index, step in enumerate(steps):
+            if stop is not None:
+                worker.submit(done.not_sent, step, stop)
+                continue
+            request = ahead.result() if ahead is not None else worker.run(done.prepare, step)
+            following = steps[index + 1] if index + 1 < len(steps) else None
+            ahead = None
+            if following is not None and following.stage == step.stage:
+                ahead = worker.submit(done.prepare, following)  # built while this one is out
+            _raise_failed(absorbing)
+            answer = _send(client, request) if request.body is not None else None
+            if answer is not None:
+                sent += answer.sent
+                stop = _stopping_error(answer)
+            absorbing.append(worker.submit(done.absorb, request, answer))
+    _raise_failed(absorbing)
+    return done.outcomes, sent
+
+
+class _Worker:
+    """One thread that runs tasks in order, each in a copy of the caller's context."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
+        self._context = contextvars.copy_context()
+
+    def submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
+        return self._pool.submit(self._context.run, fn, *args)
+
+    def run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn`` after every task given before it, and wait for its result."""
+        return self.submit(fn, *args).result()
+
+
+def _raise_failed(futures: deque[Future[None]]) -> None:
+    """Re-raise the error of a finished task, if one raised (a bug: absorbing does not)."""
+    while futures and futures[0].done():  # they finish in the order they were given
+        futures.popleft().result()
+
+
+def _send(client: Client, request: _Request) -> _Answer:
+    """Send one mutation request (hits the network)."""
+    assert request.body is not None
+    try:
+        response = client.run_mutation(request.body, await_timeout_ms=_await_timeout(request.step))
+    except APIError as error:
+        sent = 0 if isinstance(error, APIConnectionError) and not error.request_sent else 1
+        return _Answer(error=error, sent=sent)
+    return _Answer(response)
+
+
+def _stopping_error(answer: _Answer) -> APIError | None:
+    """An error that every later request would hit too: stop sending."""
+    error = answer.error
+    if isinstance(error, AuthenticationError | PermissionDeniedError):
+        return error
+    if isinstance(error, APIConnectionError) and not error.request_sent:
+        return error
+    return None
+
+
+def _await_timeout(step: Step) -> int | None:
+    if step.awaiting is None or not step.awaiting.consumer_ids:
+        return None
+    timeout = step.awaiting.timeout_ms
+    return timeout if timeout is not None else DEFAULT_AWAIT_TIMEOUT_MS
+
+
+_NOT_APPLIED = (Outcome.FAILED, Outcome.UNKNOWN)
