@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from sequin_orm.config import Settings, Timeouts, resolve_settings
-from sequin_orm.http import HTTPSession
+from sequin_orm.http import HTTPSession, decode_json, encode_json
 from sequin_orm.retry import Safety
 
 if TYPE_CHECKING:
@@ -103,9 +103,26 @@ class Client:
 
     def run_mutation(self, body: Mapping[str, Any], *, await_timeout_ms: int | None = None) -> Any:
         """``POST /v1/mutations/run`` (hits the network); retried only where safe."""
-        safety = Safety.NOT_IDEMPOTENT if body.get("kind") == "create" else Safety.IDEMPOTENT
-        return self.http.request(
-            "POST", MUTATIONS_PATH, json_body=body, safety=safety, await_timeout_ms=await_timeout_ms
+        content = encode_json(body)
+        answer = self.send_mutation(
+            content, create=body.get("kind") == "create", await_timeout_ms=await_timeout_ms
+        )
+        return decode_json(answer, "POST", MUTATIONS_PATH)
+
+    def send_mutation(
+        self, content: bytes, *, create: bool, await_timeout_ms: int | None = None
+    ) -> bytes:
+        """``run_mutation()`` with the body already encoded; returns the answer undecoded.
+
+        For callers that encode and decode off the sending thread (a pipelined commit).
+        """
+        safety = Safety.NOT_IDEMPOTENT if create else Safety.IDEMPOTENT
+        return self.http.send(
+            "POST",
+            MUTATIONS_PATH,
+            content=content,
+            safety=safety,
+            await_timeout_ms=await_timeout_ms,
         )
 
     def close(self) -> None:

@@ -1,10 +1,11 @@
 """Sending the steps of a commit: one request at a time, in plan order.
 
 A commit of several steps hands the client's own work to one worker thread: while a request is
-in flight, the worker applies the previous answer to its objects and builds the next request.
-The calling thread only sends, and it sends a request only after the answer to the one before
-came back, so an error that stops the commit stops it where a plain loop would. A step waits
-for the answers before it when it needs them (``Step.stage``: a new object it refers to).
+in flight, the worker decodes and applies the previous answer and builds and encodes the next
+request. The calling thread only sends, and it sends a request only after the answer to the
+one before came back, so an error that stops the commit stops it where a plain loop would. A
+step waits for the answers before it when it needs them (``Step.stage``: a new object it
+refers to was created by an earlier step).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sequin_orm.errors import (
     PermissionDeniedError,
     SequinError,
 )
+from sequin_orm.http import decode_json, encode_json
 from sequin_orm.model import Model
 from sequin_orm.plan import Step, mutation_body, payloads_of, unsaved_references
 from sequin_orm.results import ObjectOutcome, Outcome
@@ -43,13 +45,13 @@ class _Request:
 
     step: Step
     payloads: list[dict[str, Any]] | None
-    body: dict[str, Any] | None  # None: no object of the step can be sent
+    content: bytes | None  # the encoded body; None: no object of the step can be sent
     held_back: list[ObjectOutcome]  # objects not sent: a new object they refer to failed
 
 
 @attrs.frozen
 class _Answer:
-    response: Any = None
+    content: bytes = b""  # the 2xx body, undecoded
     error: APIError | None = None
     sent: int = 1
 
@@ -81,7 +83,7 @@ class _Outcomes:
                 return _Request(step, None, None, held_back)
             step = attrs.evolve(step, objects=tuple(ready))
         payloads = payloads_of(step)
-        return _Request(step, payloads, mutation_body(step, payloads), held_back)
+        return _Request(step, payloads, encode_json(mutation_body(step, payloads)), held_back)
 
     def absorb(self, request: _Request, answer: _Answer | None) -> None:
         """Apply what the API answered to the request's objects (None: it was not sent)."""
@@ -89,10 +91,14 @@ class _Outcomes:
         if answer is None:
             return
         step, payloads = request.step, request.payloads
-        if answer.error is not None:
-            self._add(apply_failure(step, payloads, answer.error))
+        try:
+            if answer.error is not None:
+                raise answer.error
+            response = decode_json(answer.content, "POST", MUTATIONS_PATH)
+        except APIError as error:
+            self._add(apply_failure(step, payloads, error))
         else:
-            self._add(apply_response(step, payloads, answer.response, path=MUTATIONS_PATH))
+            self._add(apply_response(step, payloads, response, path=MUTATIONS_PATH))
 
     def not_sent(self, step: Step, error: SequinError) -> None:
         """The commit stopped before ``step``: its objects keep their changes."""
@@ -120,7 +126,7 @@ def _run_inline(client: Client, steps: Sequence[Step]) -> tuple[list[ObjectOutco
             done.not_sent(step, stop)
             continue
         request = done.prepare(step)
-        answer = _send(client, request) if request.body is not None else None
+        answer = _send(client, request) if request.content is not None else None
         if answer is not None:
             sent += answer.sent
             stop = _stopping_error(answer)
@@ -151,7 +157,7 @@ def _run_with_worker(client: Client, steps: Sequence[Step]) -> tuple[list[Object
             if following is not None and following.stage == step.stage:
                 ahead = worker.submit(done.prepare, following)  # built while this one is out
             _raise_failed(absorbing)
-            answer = _send(client, request) if request.body is not None else None
+            answer = _send(client, request) if request.content is not None else None
             if answer is not None:
                 sent += answer.sent
                 stop = _stopping_error(answer)
@@ -183,13 +189,16 @@ def _raise_failed(futures: deque[Future[None]]) -> None:
 
 def _send(client: Client, request: _Request) -> _Answer:
     """Send one mutation request (hits the network)."""
-    assert request.body is not None
+    assert request.content is not None
+    step = request.step
     try:
-        response = client.run_mutation(request.body, await_timeout_ms=_await_timeout(request.step))
+        content = client.send_mutation(
+            request.content, create=step.kind == "create", await_timeout_ms=_await_timeout(step)
+        )
     except APIError as error:
         sent = 0 if isinstance(error, APIConnectionError) and not error.request_sent else 1
         return _Answer(error=error, sent=sent)
-    return _Answer(response)
+    return _Answer(content)
 
 
 def _stopping_error(answer: _Answer) -> APIError | None:

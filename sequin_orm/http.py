@@ -102,10 +102,33 @@ class HTTPSession:
         server may hold the answer back (consumer ``next``): the read timeout grows by it so
         the client never gives up before the server does.
         """
+        content = None if json_body is None else encode_json(json_body)
+        answer = self.send(
+            method,
+            path,
+            content=content,
+            params=params,
+            safety=safety,
+            await_timeout_ms=await_timeout_ms,
+            long_poll_ms=long_poll_ms,
+        )
+        return decode_json(answer, method, path)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: bytes | None = None,
+        params: Mapping[str, Any] | None = None,
+        safety: Safety = Safety.READ,
+        await_timeout_ms: int | None = None,
+        long_poll_ms: int | None = None,
+    ) -> bytes:
+        """``request()`` with a body already encoded, returning the 2xx body undecoded."""
         self.settings.require_token()
         if not path.startswith("/"):
             raise ConfigurationError(f"API paths are relative to the base URL, got {path!r}")
-        content = None if json_body is None else _encode(json_body)
         timeout = self._timeout_for((await_timeout_ms or 0) + (long_poll_ms or 0))
         started = time.monotonic()
         retries = 0
@@ -146,7 +169,7 @@ class HTTPSession:
         timeout: httpx.Timeout,
         *,
         awaiting: bool,
-    ) -> Any:
+    ) -> bytes:
         started = time.perf_counter()
         try:
             response = self._client.request(
@@ -166,7 +189,9 @@ class HTTPSession:
             response.status_code,
             (time.perf_counter() - started) * 1000,
         )
-        return _decode(response, method, path, awaiting=awaiting)
+        if not response.is_success:
+            raise _status_error(response, method, path, awaiting=awaiting)
+        return response.content
 
 
 def _reason(error: APIError) -> str:
@@ -175,29 +200,33 @@ def _reason(error: APIError) -> str:
     return f"HTTP {status}" if status is not None else type(error).__name__
 
 
-def _encode(body: Any) -> bytes:
+def encode_json(body: Any) -> bytes:
+    """A request body as the API is sent it: compact UTF-8 JSON."""
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _decode(response: httpx.Response, method: str, path: str, *, awaiting: bool) -> Any:
-    """Decoded JSON of a 2xx response, or the mapped exception for an error status."""
-    if response.is_success:
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            raise APIResponseValidationError(
-                f"HTTP {response.status_code} with a body that is not JSON",
-                method=method,
-                path=path,
-                outcome_unknown=True,
-            ) from None
+def decode_json(content: bytes, method: str, path: str) -> Any:
+    """The JSON of a 2xx body (None when empty); ``APIResponseValidationError`` if it is not."""
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        raise APIResponseValidationError(
+            "A 2xx response with a body that is not JSON",
+            method=method,
+            path=path,
+            outcome_unknown=True,
+        ) from None
+
+
+def _status_error(response: httpx.Response, method: str, path: str, *, awaiting: bool) -> APIError:
+    """The exception for an error status."""
     try:
         body: Any = response.json()
     except ValueError:
         body = response.text
-    raise status_error(
+    return status_error(
         response.status_code,
         body,
         method=method,
