@@ -56,15 +56,20 @@ class _Answer:
     sent: int = 1
 
 
+Settle = Callable[[list[ObjectOutcome]], None]
+
+
 class _Outcomes:
     """What the commit's steps did to their objects, in plan order.
 
     Used from one thread at a time: the worker's, or the caller's when there is no worker.
+    ``settle`` is called with each batch of outcomes as they are known.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, settle: Settle) -> None:
         self.outcomes: list[ObjectOutcome] = []
         self._not_created: set[Model] = set()
+        self._settle = settle
 
     def prepare(self, step: Step) -> _Request:
         """The request for ``step`` (reads the outcomes so far, changes nothing)."""
@@ -105,20 +110,25 @@ class _Outcomes:
         self._add([ObjectOutcome(obj, Outcome.FAILED, error) for obj in step.objects])
 
     def _add(self, outcomes: list[ObjectOutcome]) -> None:
+        self._settle(outcomes)
         self.outcomes += outcomes
         self._not_created.update(o.obj for o in outcomes if o.outcome in _NOT_APPLIED)
 
 
-def run_steps(client: Client, steps: Sequence[Step]) -> tuple[list[ObjectOutcome], int]:
+def run_steps(
+    client: Client, steps: Sequence[Step], settle: Settle
+) -> tuple[list[ObjectOutcome], int]:
     """Send ``steps`` in order (hits the network); returns every object's outcome and the
-    number of requests sent."""
+    number of requests sent. ``settle`` sees the outcomes of each step as they are known."""
     if len(steps) < 2:
-        return _run_inline(client, steps)
-    return _run_with_worker(client, steps)
+        return _run_inline(client, steps, settle)
+    return _run_with_worker(client, steps, settle)
 
 
-def _run_inline(client: Client, steps: Sequence[Step]) -> tuple[list[ObjectOutcome], int]:
-    done = _Outcomes()
+def _run_inline(
+    client: Client, steps: Sequence[Step], settle: Settle
+) -> tuple[list[ObjectOutcome], int]:
+    done = _Outcomes(settle)
     sent = 0
     stop: SequinError | None = None
     for step in steps:
@@ -134,13 +144,15 @@ def _run_inline(client: Client, steps: Sequence[Step]) -> tuple[list[ObjectOutco
     return done.outcomes, sent
 
 
-def _run_with_worker(client: Client, steps: Sequence[Step]) -> tuple[list[ObjectOutcome], int]:
-    """``_run_inline``, with preparing and absorbing on a worker thread.
+def _run_with_worker(
+    client: Client, steps: Sequence[Step], settle: Settle
+) -> tuple[list[ObjectOutcome], int]:
+    """``_run_inline``, with preparing, absorbing and settling on a worker thread.
 
     The worker runs its tasks in the order they are given, so outcomes keep plan order and a
     step of a later stage is prepared only after every answer before it was absorbed.
     """
-    done = _Outcomes()
+    done = _Outcomes(settle)
     sent = 0
     stop: SequinError | None = None
     absorbing: deque[Future[None]] = deque()

@@ -8,7 +8,7 @@ another new object is created first), then updates, then deletes.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
 import attrs
@@ -68,11 +68,19 @@ def plan_commit(
     *,
     batch_size: Callable[[type[Model]], int],
     awaiting: Await | None = None,
+    references: Mapping[Model, Sequence[Model]] | None = None,
 ) -> list[Step]:
-    """The ordered requests of a commit. Raises ``ModelError`` for a reference cycle."""
+    """The ordered requests of a commit. Raises ``ModelError`` for a reference cycle.
+
+    ``references``: each object's ``unsaved_references()``, when the caller has them already
+    (objects without any may be left out).
+    """
     creates = [p for p in saves if p.obj._state is NEW]  # the state property, without a call
     updates = [p for p in saves if p.obj._state is PERSISTENT]
-    stages: list[tuple[Kind, Sequence[Pending]]] = [("create", w) for w in _create_waves(creates)]
+    if references is None:
+        references = {p.obj: unsaved_references(p.obj) for p in creates}
+    waves = _create_waves(creates, references)
+    stages: list[tuple[Kind, Sequence[Pending]]] = [("create", wave) for wave in waves]
     stages += [("update", updates), ("delete", deletes)]
     steps: list[Step] = []
     for stage, (kind, pending) in enumerate(stages):
@@ -123,14 +131,17 @@ def payloads_of(step: Step) -> list[dict[str, Any]] | None:
     return None
 
 
-def _create_waves(creates: Sequence[Pending]) -> list[list[Pending]]:
+def _create_waves(
+    creates: Sequence[Pending], references: Mapping[Model, Sequence[Model]]
+) -> list[list[Pending]]:
     """Split creates into waves; every object's unsaved references are in earlier waves."""
-    new_objects = {p.obj for p in creates}
     needs: dict[Model, list[Model]] = {}
-    for p in creates:
-        refs = [ref for ref in unsaved_references(p.obj) if ref in new_objects]
-        if refs:
-            needs[p.obj] = refs
+    if any(references.values()):
+        new_objects = {p.obj for p in creates}
+        for p in creates:
+            refs = [ref for ref in references.get(p.obj, ()) if ref in new_objects]
+            if refs:
+                needs[p.obj] = refs
     if not needs:  # the common case: no new object refers to another
         return [list(creates)] if creates else []
     remaining = list(creates)

@@ -6,7 +6,7 @@ mean; this module keeps the session's bookkeeping.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, TypeVar
@@ -15,7 +15,6 @@ import attrs
 
 from sequin_orm.client import Client, get_client
 from sequin_orm.commit import run_steps
-from sequin_orm.config import Settings
 from sequin_orm.errors import CommitError, ConfigurationError, ModelError
 from sequin_orm.model import DELETED, NEW, PERSISTENT, UNKNOWN, Model
 from sequin_orm.plan import Await, Pending, Step, plan_commit, unsaved_references
@@ -217,8 +216,7 @@ class Session:
 
     def flush(self, awaiting: Await | None = None) -> CommitResult:
         """Like ``commit()`` but returns failures in the result instead of raising."""
-        outcomes, sent = run_steps(self.client, self._plan(awaiting))
-        self._settle(outcomes)
+        outcomes, sent = run_steps(self.client, self._plan(awaiting), self._settle)
         return CommitResult(tuple(outcomes), sent)
 
     def rollback(self) -> None:
@@ -236,28 +234,31 @@ class Session:
 
     def _plan(self, awaiting: Await | None) -> list[Step]:
         saved = self._saved_objects()
-        self._cascade_references(saved)
-        settings = self.client.settings
+        references = self._cascade_references(saved)
+        sync_of = self._sync_resolver()
         saves = [
-            Pending(obj, self._sync_for(obj, entry, settings), entry.awaiting)
+            Pending(obj, sync_of(obj, entry), entry.awaiting)
             for obj, entry in saved
             if obj.is_dirty
         ]
         deletes = [
-            Pending(obj, self._sync_for(obj, entry, settings), entry.awaiting)
+            Pending(obj, sync_of(obj, entry), entry.awaiting)
             for obj, entry in self._deletes.items()
         ]
         for pending in saves:
             if pending.obj._state is NEW:
                 pending.obj._check_required()
+        settings = self.client.settings
         return plan_commit(
             saves,
             deletes,
             batch_size=lambda cls: settings.batch_size_for(cls.provider, cls.batch_size),
             awaiting=awaiting,
+            references=references,
         )
 
     def _settle(self, outcomes: list[ObjectOutcome]) -> None:
+        """The identity map after some objects' outcomes are known (deleted ones leave it)."""
         created = Outcome.CREATED
         for obj, outcome, _ in outcomes:
             state = obj._state
@@ -266,18 +267,26 @@ class Session:
             elif state is PERSISTENT and outcome is created:
                 self._remember_identity(obj)
 
-    def _cascade_references(self, saved: list[tuple[Model, _Entry]]) -> None:
+    def _cascade_references(self, saved: list[tuple[Model, _Entry]]) -> dict[Model, list[Model]]:
         """Unsaved objects referenced by saved ones are created too (save-update cascade):
-        tracked, and added to ``saved``."""
+        tracked, and added to ``saved``. Returns the unsaved references of each object that
+        has some."""
+        references: dict[Model, list[Model]] = {}
         queue = [obj for obj, _ in saved]
         while queue:
-            for ref in unsaved_references(queue.pop()):
+            obj = queue.pop()
+            refs = unsaved_references(obj)
+            if not refs:
+                continue
+            references[obj] = refs
+            for ref in refs:
                 if ref.state is UNKNOWN:
                     raise ModelError(_UNKNOWN_MESSAGE)
                 if ref not in self._tracked:
                     self._tracked[ref] = _PLAIN
                     saved.append((ref, _PLAIN))
                     queue.append(ref)
+        return references
 
     def _saved_objects(self) -> list[tuple[Model, _Entry]]:
         """What a commit saves when dirty: objects added, then objects only loaded.
@@ -292,13 +301,30 @@ class Session:
         ]
         return saved
 
-    def _sync_for(self, obj: Model, entry: _Entry, settings: Settings) -> str:
-        sync_id = obj.sync_id or entry.sync_id or self.sync_id
-        if sync_id:
-            return sync_id
-        if not obj.provider:
-            raise ConfigurationError(f"{type(obj).__name__} has no provider: pass sync_id=")
-        return settings.sync_for(obj.provider)
+    def _sync_resolver(self) -> Callable[[Model, _Entry], str]:
+        """``sync_of(obj, entry)``: the sync an object is sent to. The default of each model
+        class is looked up once per commit."""
+        defaults: dict[type[Model], str] = {}
+
+        def sync_of(obj: Model, entry: _Entry) -> str:
+            sync_id = obj._sync_id or entry.sync_id
+            if sync_id:
+                return sync_id
+            cls = type(obj)
+            default = defaults.get(cls)
+            if default is None:
+                default = defaults[cls] = self._default_sync(cls)
+            return default
+
+        return sync_of
+
+    def _default_sync(self, cls: type[Model]) -> str:
+        """The sync of objects that name none: the session's, else their provider's."""
+        if self.sync_id:
+            return self.sync_id
+        if not cls.provider:
+            raise ConfigurationError(f"{cls.__name__} has no provider: pass sync_id=")
+        return self.client.settings.sync_for(cls.provider)
 
     def _remember_identity(self, obj: Model) -> None:
         existing = self._identity.add(obj)
