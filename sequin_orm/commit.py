@@ -30,7 +30,7 @@ from sequin_orm.errors import (
     SequinError,
 )
 from sequin_orm.http import decode_json, encode_json
-from sequin_orm.model import Model
+from sequin_orm.model import NEW, Model
 from sequin_orm.plan import Step, mutation_body, payloads_of, unsaved_references
 from sequin_orm.results import ObjectOutcome, Outcome
 
@@ -102,8 +102,13 @@ class _Outcomes:
             response = decode_json(answer.content, "POST", MUTATIONS_PATH)
         except APIError as error:
             self._add(apply_failure(step, payloads, error))
-        else:
-            self._add(apply_response(step, payloads, response, path=MUTATIONS_PATH))
+            return
+        try:
+            applied = apply_response(step, payloads, response, path=MUTATIONS_PATH)
+        except BaseException:
+            _unknown_if_new(step)
+            raise
+        self._add(applied)
 
     def not_sent(self, step: Step, error: SequinError) -> None:
         """The commit stopped before ``step``: its objects keep their changes."""
@@ -191,6 +196,15 @@ class _Worker:
     def run(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run ``fn`` after every task given before it, and wait for its result."""
         return self.submit(fn, *args).result()
+
+
+def _unknown_if_new(step: Step) -> None:
+    """A create answered but not applied (a bug in applying it): its objects must not look
+    new, or the next commit would create them again."""
+    if step.kind == "create":
+        for obj in step.objects:
+            if obj._state is NEW:
+                obj._mark_unknown()
 
 
 def _raise_failed(futures: deque[Future[None]]) -> None:
