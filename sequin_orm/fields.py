@@ -145,7 +145,7 @@ def _compile(cls: type) -> ClassSpec:
 
 def _loader(cls: type, field: FieldSpec) -> Callable[[object, Any], None]:
     """Sets ``field`` from a wire value as fast as the class allows: its slot's C setter."""
-    slot = _slot_of(cls, field.name)
+    slot = slot_of(cls, field.name)
     if slot is not None and not field.convert_on_load:
         setter: Callable[[object, Any], None] = slot.__set__
         return setter
@@ -156,7 +156,7 @@ def _loader(cls: type, field: FieldSpec) -> Callable[[object, Any], None]:
     return load
 
 
-def _slot_of(cls: type, name: str) -> Any:
+def slot_of(cls: type, name: str) -> Any:
     """The member descriptor of a slotted class's field (under a _ParsedOnRead), or None."""
     current = inspect.getattr_static(cls, name, None)
     if isinstance(current, _ParsedOnRead):

@@ -139,6 +139,9 @@ class Model:
             from sequin_orm.registry import register
 
             register(cls)
+        from sequin_orm.constructor import install
+
+        install(cls)
 
     # -- construction -------------------------------------------------------------------
 
