@@ -17,15 +17,12 @@ elsewhere; ``--smoke`` writes only when ``--out`` is given). What each number me
 from __future__ import annotations
 
 import argparse
-import cProfile
 import datetime
 import gc
-import io
 import itertools
 import json
 import os
 import platform
-import pstats
 import resource
 import statistics
 import subprocess
@@ -37,7 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import httpx
@@ -265,18 +262,46 @@ def rows_one(i: int) -> dict[str, str]:
 
 
 @dataclass
+class Timeline:
+    """Moments of one commit (``time.perf_counter()``)."""
+
+    PHASES: ClassVar[tuple[str, ...]] = ("build", "first", "in_flight", "between", "after")
+
+    start: float = 0.0
+    built: float = 0.0  # every object built and enqueued (the raw client: its dicts copied)
+    end: float = 0.0
+    requests: list[tuple[float, float]] = field(default_factory=list)  # (sent, answered)
+
+    def phases(self) -> dict[str, float]:
+        """Seconds of each of ``PHASES``; together they make the wall time."""
+        first, last = self.requests[0][0], self.requests[-1][1]
+        in_flight = sum(answered - sent for sent, answered in self.requests)
+        return {
+            "build": self.built - self.start,
+            "first": first - self.built,
+            "in_flight": in_flight,
+            "between": last - first - in_flight,
+            "after": self.end - last,
+        }
+
+
+@dataclass
 class Run:
     wall: float
     cpu: float
     server: dict[str, Any]
+    timeline: Timeline
 
 
-def _measure(server: ServerProcess, body: Callable[[], None]) -> Run:
+def _measure(server: ServerProcess, body: Callable[[Timeline], None]) -> Run:
     gc.collect()
     before = server.call("stats")
+    line = Timeline()
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    body()
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    line.start = wall0
+    body(line)
+    line.end = time.perf_counter()
+    wall, cpu = line.end - wall0, time.process_time() - cpu0
     after = server.call("stats")
     delta = {
         "requests": after["requests"] - before["requests"],
@@ -284,18 +309,54 @@ def _measure(server: ServerProcess, body: Callable[[], None]) -> Run:
         "bodies_sha256": after["bodies_sha256"],
         "mutations": after["mutations"],
     }
-    return Run(wall, cpu, delta)
+    return Run(wall, cpu, delta, line)
 
 
-def session_commit(client: sequin_orm.Client, data: list[dict[str, str]]) -> None:
-    with Session(client):
+@contextmanager
+def _timing(obj: Any, method: str, line: Timeline | None) -> Iterator[None]:
+    """While the block runs, each call of ``obj.method`` (one request) is timed into ``line``."""
+    if line is None:
+        yield
+        return
+    original = getattr(obj, method)
+    requests = line.requests
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        sent = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            requests.append((sent, time.perf_counter()))
+
+    setattr(obj, method, timed)
+    try:
+        yield
+    finally:
+        delattr(obj, method)
+
+
+def session_commit(
+    client: sequin_orm.Client, data: list[dict[str, str]], line: Timeline | None = None
+) -> None:
+    with _timing(client, "send_mutation", line), Session(client):
         for row in data:
             salesforce.Contact(**row).save()  # type: ignore[arg-type]
+        if line is not None:
+            line.built = time.perf_counter()
 
 
-def raw_commit(http: httpx.Client, data: list[dict[str, str]]) -> None:
+def raw_commit(
+    http: httpx.Client, data: list[dict[str, str]], line: Timeline | None = None
+) -> None:
     """What a careful hand-written client does: plain dicts, json.dumps, POST, ids back."""
+    with _timing(http, "post", line):
+        _raw_commit(http, data, line)
+
+
+def _raw_commit(http: httpx.Client, data: list[dict[str, str]], line: Timeline | None) -> None:
     records = [dict(row) for row in data]
+    if line is not None:
+        line.built = time.perf_counter()
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     for start in range(0, len(records), CHUNK):
         chunk = records[start : start + CHUNK]
@@ -333,12 +394,11 @@ def bench_commit_overhead(report: Report, sizes: Sizes) -> list[Run]:
                 for name, runs in order if repeat % 2 == 0 else order[::-1]:
                     server.call("reset")
                     if name == "session":
-                        run = _measure(server, lambda: session_commit(client, data))
+                        run = _measure(server, lambda line: session_commit(client, data, line))
                     else:
-                        run = _measure(server, lambda: raw_commit(http, data))
+                        run = _measure(server, lambda line: raw_commit(http, data, line))
                     digests.add(run.server["bodies_sha256"])
                     runs.append(run)
-            profile = _profile(server, lambda: session_commit(client, data))
     if len(digests) != 1:
         raise AssertionError("the session and the raw client did not send identical bodies")
     requests = session_runs[0].server["requests"]
@@ -382,83 +442,42 @@ def bench_commit_overhead(report: Report, sizes: Sizes) -> list[Run]:
         f"{_s(min(busy))} to {_s(max(busy))} across these runs. With the same server time for "
         f"both sides (the median, {_s(both_busy)}), the wall ratio is {same_server:.2f}x."
     )
-    report.text("1a. Where the session's client time goes (cProfile, one run)", profile)
+    report.text(
+        "1a. Where the wall time goes (medians of the runs above)",
+        _timeline_table(session_runs, raw_runs),
+    )
     return session_runs
 
 
-#: Phases of a session commit, by the function whose cumulative time measures them.
-_PHASES = (
-    (
-        "build the objects: `Contact(**row)` (attrs `__init__`, type checks after it)",
-        "<attrs generated methods sequin_orm.models.salesforce.Contact>",
-        "__init__",
-    ),
-    ("enqueue: `obj.save()` in the session", "sequin_orm/model.py", "save"),
-    ("plan the requests: `Session._plan`", "sequin_orm/session.py", "_plan"),
-    ("build the payloads: `create_data()` per object", "sequin_orm/plan.py", "payloads_of"),
-    (
-        "HTTP: encode, send, wait for the server, decode (`Client.run_mutation`)",
-        "sequin_orm/client.py",
-        "run_mutation",
-    ),
-    (
-        "of which waiting for the server (socket `recv`)",
-        "~",
-        "<method 'recv' of '_socket.socket' objects>",
-    ),
-    (
-        "apply the answers: `apply_response` (`_absorb_record` per object)",
-        "sequin_orm/apply.py",
-        "apply_response",
-    ),
-    (
-        "settle: identity map after the commit (`Session._settle`)",
-        "sequin_orm/session.py",
-        "_settle",
-    ),
-)
-
-
-def _profile(server: ServerProcess, body: Callable[[], None]) -> list[str]:
-    """Where a session commit's time goes: phases (cumulative) and top functions (own time)."""
-    server.call("reset")
-    profiler = cProfile.Profile()
-    profiler.enable()
-    body()
-    profiler.disable()
-    stats: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(
-        profiler, stream=io.StringIO()
-    ).stats  # type: ignore[attr-defined]
-    total = sum(row[2] for row in stats.values())
-    lines = [
-        f"Profiled time of the whole commit: {total:.3f} s (cProfile slows Python code down, "
-        "so read the shares, not the seconds).",
+def _timeline_table(session_runs: list[Run], raw_runs: list[Run]) -> list[str]:
+    """Where each side's wall time goes (medians over the runs), from the moments of each run."""
+    header = [
         "",
-        "| phase | cumulative | share |",
-        "|---|---|---|",
+        "build the objects (dicts)",
+        "until the first request",
+        "requests in flight",
+        "between requests",
+        "after the last answer",
+        "wall",
     ]
-    for label, file_part, name in _PHASES:
-        cum = sum(
-            row[3]
-            for (filename, _line, func), row in stats.items()
-            if func == name and file_part in filename
-        )
-        lines.append(f"| {label} | {cum:.3f} s | {cum / total:.0%} |")
-    lines += ["", "Top functions by own time:", "", "| own time | share | calls | function |"]
-    lines.append("|---|---|---|---|")
-    top = sorted(stats.items(), key=lambda item: item[1][2], reverse=True)[:15]
-    for (filename, line, name), (_, calls, own, _cum, _) in top:
-        where = _short_path(filename)
-        lines.append(f"| {own:.3f} s | {own / total:.0%} | {calls:,} | `{where}:{line} {name}` |")
+    lines = [
+        "The client's own work is on the critical path only outside the requests: a session "
+        "builds the next request and applies the last answer on a worker thread while a "
+        "request is in flight. Requests in flight include the server's time and the HTTP "
+        "work of the calling thread.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for name, runs in (("Session (sequin_orm)", session_runs), ("raw httpx", raw_runs)):
+        parts = [r.timeline.phases() for r in runs]
+        cells = [_s(statistics.median(p[key] for p in parts)) for key in Timeline.PHASES]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {_s(_median_wall(runs))} |")
     return lines
 
 
-def _short_path(filename: str) -> str:
-    for marker in ("site-packages/", "sequin_orm/", "lib/python"):
-        if marker in filename:
-            tail = filename.split(marker, 1)[1]
-            return ("sequin_orm/" + tail) if marker == "sequin_orm/" else tail
-    return filename
+def _median_wall(runs: list[Run]) -> float:
+    return statistics.median(r.wall for r in runs)
 
 
 # --- 2. requests per commit -------------------------------------------------------------------

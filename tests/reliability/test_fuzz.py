@@ -353,6 +353,9 @@ class SessionMachine(RuleBasedStateMachine):
                 ref.tracked = False
             elif ref.tracked or ref.pending_delete:
                 ref.local, ref.assigned = dict(ref.committed), set()
+                # session.delete() put the object in the identity map: it stays in the
+                # session, and its later changes are saved
+                ref.tracked = ref.tracked or ref.pending_delete
                 ref.pending_delete = False
 
     @rule()
