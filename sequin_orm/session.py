@@ -123,6 +123,9 @@ class Session:
             self._remember_identity(obj)
         if self._deletes:
             self._deletes.pop(obj, None)
+        if sync_id is None and await_consumer_ids is None and await_consumers_timeout is None:
+            self._tracked[obj] = _PLAIN  # the common case, without two calls
+            return
         self._tracked[obj] = _entry(sync_id, _await_of(await_consumer_ids, await_consumers_timeout))
 
     def delete(
