@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -110,11 +110,17 @@ class Client:
         return decode_json(answer, "POST", MUTATIONS_PATH)
 
     def send_mutation(
-        self, content: bytes, *, create: bool, await_timeout_ms: int | None = None
+        self,
+        content: bytes,
+        *,
+        create: bool,
+        await_timeout_ms: int | None = None,
+        on_written: Callable[[], None] | None = None,
     ) -> bytes:
         """``run_mutation()`` with the body already encoded; returns the answer undecoded.
 
-        For callers that encode and decode off the sending thread (a pipelined commit).
+        For callers that encode and decode off the sending thread (a pipelined commit);
+        ``on_written`` is called once the request is written (see ``HTTPSession.send``).
         """
         safety = Safety.NOT_IDEMPOTENT if create else Safety.IDEMPOTENT
         return self.http.send(
@@ -123,6 +129,7 @@ class Client:
             content=content,
             safety=safety,
             await_timeout_ms=await_timeout_ms,
+            on_written=on_written,
         )
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ refers to was created by an earlier step).
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -152,35 +153,85 @@ def _run_inline(
 def _run_with_worker(
     client: Client, steps: Sequence[Step], settle: Settle
 ) -> tuple[list[ObjectOutcome], int]:
-    """``_run_inline``, with preparing, absorbing and settling on a worker thread.
+    """``_run_inline``, with preparing, absorbing and settling on a worker thread."""
+    with ThreadPoolExecutor(1, thread_name_prefix="sequin-orm-commit") as pool:
+        pipeline = _Pipeline(client, steps, _Outcomes(settle), _Worker(pool))
+        pipeline.run()
+    _raise_failed(pipeline.absorbing)
+    return pipeline.done.outcomes, pipeline.sent
+
+
+class _Pipeline:
+    """The calling thread's side of a commit with a worker.
 
     The worker runs its tasks in the order they are given, so outcomes keep plan order and a
-    step of a later stage is prepared only after every answer before it was absorbed.
+    step of a later stage is prepared only after every answer before it was absorbed. While a
+    request is being written the worker waits: it would take the interpreter lock at the
+    first write and hold back the rest of the request, and the server with it.
     """
-    done = _Outcomes(settle)
-    sent = 0
-    stop: SequinError | None = None
-    absorbing: deque[Future[None]] = deque()
-    with ThreadPoolExecutor(1, thread_name_prefix="sequin-orm-commit") as pool:
-        worker = _Worker(pool)
-        ahead: Future[_Request] | None = worker.submit(done.prepare, steps[0])
-        for index, step in enumerate(steps):
+
+    def __init__(
+        self, client: Client, steps: Sequence[Step], done: _Outcomes, worker: _Worker
+    ) -> None:
+        self.client, self.steps, self.done, self.worker = client, steps, done, worker
+        self.sent = 0
+        self.absorbing: deque[Future[None]] = deque()
+        self._last: tuple[_Request, _Answer | None] | None = None  # sent, not yet absorbed
+        self._ahead: Future[_Request] | None = None  # the next request, being built
+
+    def run(self) -> None:
+        try:
+            self._run_steps()
+        finally:
+            self._absorb_last()  # an answer that came back is absorbed, whatever happens
+
+    def _run_steps(self) -> None:
+        stop: SequinError | None = None
+        for index, step in enumerate(self.steps):
             if stop is not None:
-                worker.submit(done.not_sent, step, stop)
+                self._absorb_last()
+                self.worker.submit(self.done.not_sent, step, stop)
                 continue
-            request = ahead.result() if ahead is not None else worker.run(done.prepare, step)
-            following = steps[index + 1] if index + 1 < len(steps) else None
-            ahead = None
-            if following is not None and following.stage == step.stage:
-                ahead = worker.submit(done.prepare, following)  # built while this one is out
-            _raise_failed(absorbing)
-            answer = _send(client, request) if request.content is not None else None
+            request = self._request_for(step)
+            _raise_failed(self.absorbing)
+            answer = self._send_overlapped(request, self._following(index))
             if answer is not None:
-                sent += answer.sent
+                self.sent += answer.sent
                 stop = _stopping_error(answer)
-            absorbing.append(worker.submit(done.absorb, request, answer))
-    _raise_failed(absorbing)
-    return done.outcomes, sent
+            self._last = (request, answer)
+
+    def _request_for(self, step: Step) -> _Request:
+        if self._ahead is None:  # it needs the answers before it
+            self._absorb_last()
+            self._ahead = self.worker.submit(self.done.prepare, step)
+        return self._ahead.result()
+
+    def _following(self, index: int) -> Step | None:
+        """The next step, if it can be built before this one's answer is absorbed."""
+        if index + 1 == len(self.steps):
+            return None
+        step, following = self.steps[index], self.steps[index + 1]
+        return following if following.stage == step.stage else None
+
+    def _send_overlapped(self, request: _Request, following: Step | None) -> _Answer | None:
+        """Send ``request`` while the worker absorbs the last answer and builds ``following``."""
+        written = threading.Event()
+        self.worker.submit(written.wait)
+        try:
+            self._absorb_last()
+            self._ahead = (
+                None if following is None else self.worker.submit(self.done.prepare, following)
+            )
+            if request.content is None:
+                return None
+            return _send(self.client, request, on_written=written.set)
+        finally:
+            written.set()
+
+    def _absorb_last(self) -> None:
+        if self._last is not None:
+            self.absorbing.append(self.worker.submit(self.done.absorb, *self._last))
+            self._last = None
 
 
 class _Worker:
@@ -213,13 +264,18 @@ def _raise_failed(futures: deque[Future[None]]) -> None:
         futures.popleft().result()
 
 
-def _send(client: Client, request: _Request) -> _Answer:
+def _send(
+    client: Client, request: _Request, *, on_written: Callable[[], None] | None = None
+) -> _Answer:
     """Send one mutation request (hits the network)."""
     assert request.content is not None
     step = request.step
     try:
         content = client.send_mutation(
-            request.content, create=step.kind == "create", await_timeout_ms=_await_timeout(step)
+            request.content,
+            create=step.kind == "create",
+            await_timeout_ms=_await_timeout(step),
+            on_written=on_written,
         )
     except APIError as error:
         sent = 0 if isinstance(error, APIConnectionError) and not error.request_sent else 1

@@ -124,8 +124,13 @@ class HTTPSession:
         safety: Safety = Safety.READ,
         await_timeout_ms: int | None = None,
         long_poll_ms: int | None = None,
+        on_written: Callable[[], None] | None = None,
     ) -> bytes:
-        """``request()`` with a body already encoded, returning the 2xx body undecoded."""
+        """``request()`` with a body already encoded, returning the 2xx body undecoded.
+
+        ``on_written`` is called each time the request has been written to a connection
+        (through httpcore's ``trace`` extension; transports without it never call it).
+        """
         self.settings.require_token()
         if not path.startswith("/"):
             raise ConfigurationError(f"API paths are relative to the base URL, got {path!r}")
@@ -135,7 +140,13 @@ class HTTPSession:
         while True:
             try:
                 return self._send_once(
-                    method, path, content, params, timeout, awaiting=await_timeout_ms is not None
+                    method,
+                    path,
+                    content,
+                    params,
+                    timeout,
+                    awaiting=await_timeout_ms is not None,
+                    on_written=on_written,
                 )
             except APIError as error:
                 delay = retry_delay(
@@ -169,6 +180,7 @@ class HTTPSession:
         timeout: httpx.Timeout,
         *,
         awaiting: bool,
+        on_written: Callable[[], None] | None,
     ) -> bytes:
         started = time.perf_counter()
         try:
@@ -179,6 +191,7 @@ class HTTPSession:
                 params=params,
                 headers=_JSON_HEADERS if content is not None else None,
                 timeout=timeout,
+                extensions=None if on_written is None else {"trace": _tracer(on_written)},
             )
         except httpx.TransportError as exc:
             raise _connection_error(exc, method, path) from None
@@ -192,6 +205,16 @@ class HTTPSession:
         if not response.is_success:
             raise _status_error(response, method, path, awaiting=awaiting)
         return response.content
+
+
+def _tracer(on_written: Callable[[], None]) -> Callable[[str, dict[str, Any]], None]:
+    """An httpcore ``trace`` callback calling ``on_written`` once the request body is sent."""
+
+    def trace(event: str, info: dict[str, Any]) -> None:
+        if event.endswith("send_request_body.complete"):
+            on_written()
+
+    return trace
 
 
 def _reason(error: APIError) -> str:

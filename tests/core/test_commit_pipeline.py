@@ -6,9 +6,10 @@ and where a failing request stops the commit are those of one request after anot
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -24,11 +25,19 @@ from ..conftest import SYNCS, TOKEN
 
 
 class Watched(httpx.BaseTransport):
-    """The emulator's in-process transport, watched: how many requests are in flight at once,
-    and a hook run before the n-th mutation request reaches the emulator."""
+    """A transport to the emulator, watched: how many requests are in flight at once, and a
+    hook run before the n-th mutation request is sent.
 
-    def __init__(self, emulator: Emulator, before: dict[int, Callable[[], Any]] | None = None):
-        self._inner = emulator.transport()
+    Over loopback HTTP (the ``url`` fixture), the commit's worker overlaps the requests;
+    in-process, the emulator answers before the request counts as written, so it does not.
+    """
+
+    def __init__(
+        self,
+        inner: httpx.BaseTransport,
+        before: dict[int, Callable[[], Any]] | None = None,
+    ) -> None:
+        self._inner = inner
         self._before = before or {}
         self._lock = threading.Lock()
         self.in_flight = 0
@@ -52,9 +61,27 @@ class Watched(httpx.BaseTransport):
                 self.in_flight -= 1
 
 
-def _client(transport: httpx.BaseTransport, batch_size: int | None = None) -> sequin_orm.Client:
+@pytest.fixture(params=["in-process", "loopback-http"])
+def url(request: pytest.FixtureRequest, emulator: Emulator) -> Iterator[str | None]:
+    """Where the emulator listens: nowhere (in-process), or a real HTTP server."""
+    if request.param == "in-process":
+        yield None
+        return
+    with emulator.serve() as served:
+        yield served
+
+
+def _watch(
+    emulator: Emulator, url: str | None, before: dict[int, Callable[[], Any]] | None = None
+) -> Watched:
+    return Watched(emulator.transport() if url is None else httpx.HTTPTransport(), before)
+
+
+def _client(
+    transport: Watched, url: str | None, batch_size: int | None = None
+) -> sequin_orm.Client:
     return sequin_orm.Client(
-        TOKEN, "http://127.0.0.1", syncs=SYNCS, transport=transport, batch_size=batch_size
+        TOKEN, url or "http://127.0.0.1", syncs=SYNCS, transport=transport, batch_size=batch_size
     )
 
 
@@ -69,9 +96,9 @@ def _stored_emails(emulator: Emulator) -> list[str]:
     return sorted(r["data"]["Email"] for r in emulator.records("salesforce:contact"))
 
 
-def test_one_request_in_flight_and_the_plan_order_kept(emulator: Emulator) -> None:
-    watched = Watched(emulator)
-    with _client(watched, batch_size=10) as client:
+def test_one_request_in_flight_and_the_plan_order_kept(emulator: Emulator, url: str | None) -> None:
+    watched = _watch(emulator, url)
+    with _client(watched, url, batch_size=10) as client:
         existing = _contacts(30)
         with Session(client):
             for contact in existing:
@@ -109,13 +136,15 @@ def test_one_request_in_flight_and_the_plan_order_kept(emulator: Emulator) -> No
     assert all(c.state is State.DELETED for c in existing[25:])
 
 
-def test_a_request_that_stops_the_commit_is_the_last_one_sent(emulator: Emulator) -> None:
+def test_a_request_that_stops_the_commit_is_the_last_one_sent(
+    emulator: Emulator, url: str | None
+) -> None:
     def revoke_token() -> None:
         emulator.inject(status=401)
 
-    watched = Watched(emulator, before={3: revoke_token})
+    watched = _watch(emulator, url, before={3: revoke_token})
     contacts = _contacts(50)
-    with _client(watched, batch_size=10) as client:
+    with _client(watched, url, batch_size=10) as client:
         session = Session(client)
         for contact in contacts:
             session.add(contact)
@@ -137,12 +166,14 @@ def test_a_request_that_stops_the_commit_is_the_last_one_sent(emulator: Emulator
     assert _stored_emails(emulator) == sorted(c.Email for c in contacts if c.Email)
 
 
-def test_a_later_stage_is_built_from_the_answers_before_it(emulator: Emulator) -> None:
+def test_a_later_stage_is_built_from_the_answers_before_it(
+    emulator: Emulator, url: str | None
+) -> None:
     accounts = [salesforce.Account(Name=f"House {i}") for i in range(5)]
     contacts = [
         salesforce.Contact(LastName=f"Heir {i}", AccountId=accounts[i % 5]) for i in range(12)
     ]
-    with _client(Watched(emulator), batch_size=2) as client, Session(client):
+    with _client(_watch(emulator, url), url, batch_size=2) as client, Session(client):
         for contact in contacts:
             contact.save()  # accounts are cascaded: a stage of their own, before the contacts
 
@@ -156,14 +187,16 @@ def test_a_later_stage_is_built_from_the_answers_before_it(emulator: Emulator) -
     assert all(a.upstream_id for a in accounts)
 
 
-def test_objects_referring_to_a_failed_create_are_held_back(emulator: Emulator) -> None:
+def test_objects_referring_to_a_failed_create_are_held_back(
+    emulator: Emulator, url: str | None
+) -> None:
     def reject_next_create() -> None:
         emulator.inject(kind="create", error="Name: upstream validation failed")
 
     accounts = [salesforce.Account(Name=f"House {i}") for i in range(4)]
     contacts = [salesforce.Contact(LastName=f"Heir {i}", AccountId=accounts[i]) for i in range(4)]
-    watched = Watched(emulator, before={2: reject_next_create})  # the second chunk of accounts
-    with _client(watched, batch_size=2) as client:
+    watched = _watch(emulator, url, before={2: reject_next_create})  # the 2nd chunk of accounts
+    with _client(watched, url, batch_size=2) as client:
         session = Session(client)
         for obj in [*accounts, *contacts]:
             session.add(obj)
@@ -180,7 +213,7 @@ def test_objects_referring_to_a_failed_create_are_held_back(emulator: Emulator) 
 
 
 def test_a_bug_while_absorbing_never_leaves_a_created_object_new(
-    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+    emulator: Emulator, url: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fault no server can produce: applying an answer raises. Nothing may be created twice."""
     import sequin_orm.commit as commit
@@ -196,7 +229,7 @@ def test_a_bug_while_absorbing_never_leaves_a_created_object_new(
 
     monkeypatch.setattr(commit, "apply_response", fails_once)
     contacts = _contacts(40)
-    with _client(Watched(emulator), batch_size=10) as client:
+    with _client(_watch(emulator, url), url, batch_size=10) as client:
         session = Session(client)
         for contact in contacts:
             session.add(contact)
@@ -216,12 +249,31 @@ def test_a_bug_while_absorbing_never_leaves_a_created_object_new(
     assert len(emails) == len(set(emails)) == 40
 
 
-def test_outcomes_follow_the_plan_order(emulator: Emulator) -> None:
+def test_outcomes_follow_the_plan_order(emulator: Emulator, url: str | None) -> None:
     contacts = _contacts(45)
-    with _client(Watched(emulator), batch_size=10) as client:
+    with _client(_watch(emulator, url), url, batch_size=10) as client:
         session = Session(client)
         for contact in contacts:
             session.add(contact)
         result = session.commit()
     assert [o.obj for o in result] == contacts
     assert {o.outcome for o in result} == {Outcome.CREATED}
+
+
+def test_on_written_is_called_once_the_request_is_written(emulator: Emulator) -> None:
+    """What holds the commit's worker back while a request is written (over real HTTP)."""
+    calls: list[bool] = []
+    body = json.dumps(
+        {
+            "kind": "create",
+            "sync_id": SYNCS["salesforce"],
+            "collection_id": "salesforce:contact",
+            "records": [{"data": {"LastName": "Written"}}],
+        }
+    ).encode()
+    with emulator.serve() as served, sequin_orm.Client(TOKEN, served, syncs=SYNCS) as client:
+        answer = client.send_mutation(body, create=True, on_written=lambda: calls.append(True))
+        assert calls == [True] and b"records" in answer
+        emulator.inject(status=503)  # retried: written twice
+        client.send_mutation(body, create=True, on_written=lambda: calls.append(True))
+    assert calls == [True] * 3
