@@ -18,6 +18,7 @@ client's work is counted.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -35,19 +36,21 @@ from sequin_orm.plan import mutation_body, payloads_of
 
 PHASES = ("construct", "save", "plan", "payloads", "http", "commit", "raw")
 _answers: dict[int, bytes] = {}
+_requests = itertools.count()
 
 
 def answer(request: httpx.Request) -> httpx.Response:
-    """A created record per record sent, prepared once per chunk size."""
+    """A created record per record sent, prepared once per chunk size; each request's ids are
+    its own (one commit must not get the same upstream id twice)."""
     count = request.content.count(b'"data"')
     if count not in _answers:
         factory = bench.RecordFactory()
         _answers[count] = json.dumps(
             {"records": [factory.record(i) for i in range(count)]}
         ).encode()
-    return httpx.Response(
-        200, content=_answers[count], headers={"content-type": "application/json"}
-    )
+    ids = b'"003%06d' % next(_requests)  # ids are "003" and 15 digits, the first 6 zeros
+    content = _answers[count].replace(b'"003000000', ids)
+    return httpx.Response(200, content=content, headers={"content-type": "application/json"})
 
 
 def run_phase(phase: str, rows: list[dict[str, str]], client: sequin_orm.Client) -> None:

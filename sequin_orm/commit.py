@@ -1,11 +1,11 @@
 """Sending the steps of a commit: one request at a time, in plan order.
 
-A commit of several steps hands the client's own work to one worker thread: while a request is
-in flight, the worker decodes and applies the previous answer and builds and encodes the next
-request. The calling thread only sends, and it sends a request only after the answer to the
-one before came back, so an error that stops the commit stops it where a plain loop would. A
-step waits for the answers before it when it needs them (``Step.stage``: a new object it
-refers to was created by an earlier step).
+A commit of several steps hands the client's own work to one worker thread: once a request
+is written, the worker decodes and applies the previous answer and builds and encodes the
+next request while the server works. The calling thread only sends, and it sends a request
+only after the answer to the one before came back, so an error that stops the commit stops
+it where a plain loop would. A step waits for the answers before it when it needs them
+(``Step.stage``: a new object it refers to was created by an earlier step).
 """
 
 from __future__ import annotations
@@ -242,11 +242,8 @@ class _Worker:
         self._context = contextvars.copy_context()
 
     def submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
+        """Run ``fn`` after every task given before it."""
         return self._pool.submit(self._context.run, fn, *args)
-
-    def run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Run ``fn`` after every task given before it, and wait for its result."""
-        return self.submit(fn, *args).result()
 
 
 def _unknown_if_new(step: Step) -> None:
@@ -259,7 +256,8 @@ def _unknown_if_new(step: Step) -> None:
 
 
 def _raise_failed(futures: deque[Future[None]]) -> None:
-    """Re-raise the error of a finished task, if one raised (a bug: absorbing does not)."""
+    """Re-raise the error of a finished absorbing task: an answer that could not be applied
+    (a bug, or an upstream id already taken in the session) stops the commit."""
     while futures and futures[0].done():  # they finish in the order they were given
         futures.popleft().result()
 

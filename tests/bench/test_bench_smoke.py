@@ -37,7 +37,12 @@ def test_every_commit_phase_runs_for_instruction_counts() -> None:
     script = str(ROOT / "bench" / "phases.py")
     for phase in ("construct", "save", "plan", "payloads", "http", "commit", "raw"):
         done = subprocess.run(
-            [sys.executable, script, phase, "20"], capture_output=True, text=True, timeout=120
+            [
+                sys.executable,
+                script,
+                phase,
+                "450",
+            ]  # 3 requests, capture_output=True, text=True, timeout=120
         )
         assert done.returncode == 0, phase + done.stderr[-2000:]
     refused = subprocess.run([sys.executable, script, "teleport", "1"], capture_output=True)
