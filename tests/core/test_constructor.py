@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import attrs
 import pytest
 from attrs import define, field
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sequin_orm import Model
@@ -92,6 +92,7 @@ names = st.sampled_from(
 )
 
 
+@settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(names, values, max_size=6))
 def test_any_arguments_give_the_same_object_or_the_same_error(kwargs: dict[str, Any]) -> None:
     by_attrs, generated = _both_ways(**kwargs)
