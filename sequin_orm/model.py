@@ -144,6 +144,7 @@ class Model:
         install(cls)
 
     # -- construction -------------------------------------------------------------------
+    # constructor.py generates these two hooks' work inline for model classes: change both
 
     def __attrs_pre_init__(self) -> None:
         _set_state(self, _INIT)
