@@ -1,6 +1,7 @@
 """Sending the steps of a commit: one request at a time, in plan order.
 
-A commit of several steps hands the client's own work to one worker thread: once a request
+A commit of several steps hands the client's own work to one worker thread (a commit of one
+runs it inline, through the same code): once a request
 is written, the worker decodes and applies the previous answer and builds and encodes the
 next request while the server works. The calling thread only sends, and it sends a request
 only after the answer to the one before came back, so an error that stops the commit stops
@@ -15,7 +16,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -54,7 +55,12 @@ class _Request:
 class _Answer:
     content: bytes = b""  # the 2xx body, undecoded
     error: APIError | None = None
-    sent: int = 1
+
+    @property
+    def sent(self) -> int:
+        """Requests that reached the server: all but a connection that never opened."""
+        error = self.error
+        return 0 if isinstance(error, APIConnectionError) and not error.request_sent else 1
 
 
 Settle = Callable[[list[ObjectOutcome]], None]
@@ -126,54 +132,38 @@ def run_steps(
 ) -> tuple[list[ObjectOutcome], int]:
     """Send ``steps`` in order (hits the network); returns every object's outcome and the
     number of requests sent. ``settle`` sees the outcomes of each step as they are known."""
-    if len(steps) < 2:
-        return _run_inline(client, steps, settle)
-    return _run_with_worker(client, steps, settle)
-
-
-def _run_inline(
-    client: Client, steps: Sequence[Step], settle: Settle
-) -> tuple[list[ObjectOutcome], int]:
-    done = _Outcomes(settle)
-    sent = 0
-    stop: SequinError | None = None
-    for step in steps:
-        if stop is not None:
-            done.not_sent(step, stop)
-            continue
-        request = done.prepare(step)
-        answer = _send(client, request) if request.content is not None else None
-        if answer is not None:
-            sent += answer.sent
-            stop = _stopping_error(answer)
-        done.absorb(request, answer)
-    return done.outcomes, sent
-
-
-def _run_with_worker(
-    client: Client, steps: Sequence[Step], settle: Settle
-) -> tuple[list[ObjectOutcome], int]:
-    """``_run_inline``, with preparing, absorbing and settling on a worker thread."""
+    if len(steps) < 2:  # nothing to overlap
+        pipeline = _Pipeline(client, steps, _Outcomes(settle), _Inline())
+        pipeline.run()
+        return pipeline.result()
     with ThreadPoolExecutor(1, thread_name_prefix="sequin-orm-commit") as pool:
         pipeline = _Pipeline(client, steps, _Outcomes(settle), _Worker(pool))
         pipeline.run()
-    _raise_failed(pipeline.absorbing)
-    return pipeline.done.outcomes, pipeline.sent
+    return pipeline.result()  # after the worker finished every task
+
+
+class _Tasks(Protocol):
+    """Where the client's own work runs, in the order it is given."""
+
+    def submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T]: ...
+
+    def hold_until(self, event: threading.Event) -> None:
+        """Start nothing given after this until ``event`` is set."""
 
 
 class _Pipeline:
-    """The calling thread's side of a commit with a worker.
+    """The calling thread's side of a commit: it sends, its tasks do the rest.
 
-    The worker runs its tasks in the order they are given, so outcomes keep plan order and a
-    step of a later stage is prepared only after every answer before it was absorbed. While a
-    request is being written the worker waits: it would take the interpreter lock at the
-    first write and hold back the rest of the request, and the server with it.
+    Tasks run in the order they are given, so outcomes keep plan order and a step of a later
+    stage is prepared only after every answer before it was absorbed. While a request is being
+    written, a worker thread waits: it would take the interpreter lock at the first write and
+    hold back the rest of the request, and the server with it.
     """
 
     def __init__(
-        self, client: Client, steps: Sequence[Step], done: _Outcomes, worker: _Worker
+        self, client: Client, steps: Sequence[Step], done: _Outcomes, tasks: _Tasks
     ) -> None:
-        self.client, self.steps, self.done, self.worker = client, steps, done, worker
+        self.client, self.steps, self.done, self.tasks = client, steps, done, tasks
         self.sent = 0
         self.absorbing: deque[Future[None]] = deque()
         self._last: tuple[_Request, _Answer | None] | None = None  # sent, not yet absorbed
@@ -185,12 +175,17 @@ class _Pipeline:
         finally:
             self._absorb_last()  # an answer that came back is absorbed, whatever happens
 
+    def result(self) -> tuple[list[ObjectOutcome], int]:
+        """Every object's outcome and the requests sent, once every task has finished."""
+        _raise_failed(self.absorbing)
+        return self.done.outcomes, self.sent
+
     def _run_steps(self) -> None:
         stop: SequinError | None = None
         for index, step in enumerate(self.steps):
             if stop is not None:
                 self._absorb_last()
-                self.worker.submit(self.done.not_sent, step, stop)
+                self.tasks.submit(self.done.not_sent, step, stop)
                 continue
             request = self._request_for(step)
             _raise_failed(self.absorbing)
@@ -203,7 +198,7 @@ class _Pipeline:
     def _request_for(self, step: Step) -> _Request:
         if self._ahead is None:  # it needs the answers before it
             self._absorb_last()
-            self._ahead = self.worker.submit(self.done.prepare, step)
+            self._ahead = self.tasks.submit(self.done.prepare, step)
         return self._ahead.result()
 
     def _following(self, index: int) -> Step | None:
@@ -214,13 +209,13 @@ class _Pipeline:
         return following if following.stage == step.stage else None
 
     def _send_overlapped(self, request: _Request, following: Step | None) -> _Answer | None:
-        """Send ``request`` while the worker absorbs the last answer and builds ``following``."""
+        """Send ``request`` while the tasks absorb the last answer and build ``following``."""
         written = threading.Event()
-        self.worker.submit(written.wait)
+        self.tasks.hold_until(written)
         try:
             self._absorb_last()
             self._ahead = (
-                None if following is None else self.worker.submit(self.done.prepare, following)
+                None if following is None else self.tasks.submit(self.done.prepare, following)
             )
             if request.content is None:
                 return None
@@ -230,7 +225,7 @@ class _Pipeline:
 
     def _absorb_last(self) -> None:
         if self._last is not None:
-            self.absorbing.append(self.worker.submit(self.done.absorb, *self._last))
+            self.absorbing.append(self.tasks.submit(self.done.absorb, *self._last))
             self._last = None
 
 
@@ -244,6 +239,24 @@ class _Worker:
     def submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
         """Run ``fn`` after every task given before it."""
         return self._pool.submit(self._context.run, fn, *args)
+
+    def hold_until(self, event: threading.Event) -> None:
+        self.submit(event.wait)
+
+
+class _Inline:
+    """Runs each task at once on the calling thread (a commit of one request)."""
+
+    def submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
+        future: Future[_T] = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as error:  # kept for result(), as a worker's task would keep it
+            future.set_exception(error)
+        return future
+
+    def hold_until(self, event: threading.Event) -> None:
+        """Nothing runs in the background: nothing to hold."""
 
 
 def _unknown_if_new(step: Step) -> None:
@@ -276,8 +289,7 @@ def _send(
             on_written=on_written,
         )
     except APIError as error:
-        sent = 0 if isinstance(error, APIConnectionError) and not error.request_sent else 1
-        return _Answer(error=error, sent=sent)
+        return _Answer(error=error)
     return _Answer(content)
 
 

@@ -120,12 +120,11 @@ def _value(
     if not a.init:
         if default is attrs.NOTHING:
             return None
-        body.append(
-            f"    {a.name} = _factory_{index}()"
-            if factory is not None
-            else f"    {a.name} = _default_{index}"
-        )
-        namespace[f"_default_{index}"] = default
+        if factory is not None:
+            body.append(f"    {a.name} = _factory_{index}()")
+        else:
+            namespace[f"_default_{index}"] = default
+            body.append(f"    {a.name} = _default_{index}")
         return a.name
     if default is attrs.NOTHING:
         params.append(a.name)

@@ -68,17 +68,15 @@ def plan_commit(
     *,
     batch_size: Callable[[type[Model]], int],
     awaiting: Await | None = None,
-    references: Mapping[Model, Sequence[Model]] | None = None,
+    references: Mapping[Model, Sequence[Model]],
 ) -> list[Step]:
     """The ordered requests of a commit. Raises ``ModelError`` for a reference cycle.
 
-    ``references``: each object's ``unsaved_references()``, when the caller has them already
-    (objects without any may be left out).
+    ``references``: each object's ``unsaved_references()`` (objects without any may be left
+    out).
     """
     creates = [p for p in saves if p.obj._state is NEW]  # the state property, without a call
     updates = [p for p in saves if p.obj._state is PERSISTENT]
-    if references is None:
-        references = {p.obj: unsaved_references(p.obj) for p in creates}
     waves = _create_waves(creates, references)
     stages: list[tuple[Kind, Sequence[Pending]]] = [("create", wave) for wave in waves]
     stages += [("update", updates), ("delete", deletes)]
