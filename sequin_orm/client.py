@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from sequin_orm.config import Settings, Timeouts, resolve_settings
-from sequin_orm.http import HTTPSession, decode_json, encode_json
+from sequin_orm.flow import MUTATIONS_PATH
+from sequin_orm.http import HTTPSession
 from sequin_orm.retry import Safety
 
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ __all__ = [
     "peek_default_client",
     "reset_default_client",
 ]
-
-MUTATIONS_PATH = "/v1/mutations/run"
 
 
 class Client:
@@ -103,33 +102,16 @@ class Client:
 
     def run_mutation(self, body: Mapping[str, Any], *, await_timeout_ms: int | None = None) -> Any:
         """``POST /v1/mutations/run`` (hits the network); retried only where safe."""
-        content = encode_json(body)
-        answer = self.send_mutation(
-            content, create=body.get("kind") == "create", await_timeout_ms=await_timeout_ms
+        safety = Safety.NOT_IDEMPOTENT if body.get("kind") == "create" else Safety.IDEMPOTENT
+        return self.http.request(
+            "POST", MUTATIONS_PATH, json_body=body, safety=safety, await_timeout_ms=await_timeout_ms
         )
-        return decode_json(answer, "POST", MUTATIONS_PATH)
 
-    def send_mutation(
-        self,
-        content: bytes,
-        *,
-        create: bool,
-        await_timeout_ms: int | None = None,
-        on_written: Callable[[], None] | None = None,
-    ) -> bytes:
-        """``run_mutation()`` with the body already encoded; returns the answer undecoded.
-
-        For callers that encode and decode off the sending thread (a pipelined commit);
-        ``on_written`` is called once the request is written (see ``HTTPSession.send``).
-        """
-        safety = Safety.NOT_IDEMPOTENT if create else Safety.IDEMPOTENT
-        return self.http.send(
-            "POST",
-            MUTATIONS_PATH,
-            content=content,
-            safety=safety,
-            await_timeout_ms=await_timeout_ms,
-            on_written=on_written,
+    def send_mutation_once(self, content: bytes, *, await_timeout_ms: int | None = None) -> bytes:
+        """One attempt at ``POST /v1/mutations/run`` with an encoded body (hits the network);
+        returns the 2xx body undecoded. No retry: a commit's flow decides those."""
+        return self.http.send_once(
+            "POST", MUTATIONS_PATH, content=content, await_timeout_ms=await_timeout_ms
         )
 
     def close(self) -> None:

@@ -63,6 +63,7 @@ _NONES = repeat(None)
 
 _NONE_SLOTS = (
     "_changed",
+    "_owner",
     "_created_at",
     "_extra",
     "_raw",
@@ -104,6 +105,7 @@ class Model:
         "_changed",
         "_created_at",
         "_extra",
+        "_owner",
         "_raw",
         "_record_id",
         "_state",
@@ -123,6 +125,7 @@ class Model:
     _changed: set[str] | None
     _created_at: str | None
     _extra: dict[str, Any] | None
+    _owner: Any  # a weak reference to the session the object is pending in (session.py)
     _raw: dict[str, Any] | None
     _record_id: str | None
     _state: State
@@ -398,7 +401,19 @@ class Model:
     def _absorb_record(
         self, record: Mapping[str, Any], sent: Mapping[str, Any] | None = None
     ) -> None:
-        """Make the object clean and equal to ``record`` (plus ``sent`` data it may omit)."""
+        """Make the object clean and equal to ``record`` (plus ``sent`` data it may omit).
+
+        ``sent`` is the data last sent for the object: a field or ``extra`` key assigned after
+        it was built keeps its new value and stays changed.
+        """
+        in_flight = self._assigned_since(sent) if sent is not None else None
+        self._absorb_clean(record, sent)
+        if in_flight:
+            self._keep_assigned(*in_flight)
+
+    def _absorb_clean(
+        self, record: Mapping[str, Any], sent: Mapping[str, Any] | None = None
+    ) -> None:
         spec = specs_of(type(self))
         data = record.get("data")
         raw: dict[str, Any] = self._raw if self._raw is not None else {}
@@ -429,6 +444,45 @@ class Model:
         if deleted is None:
             deleted = self._state is DELETED
         _set_state(self, DELETED if deleted else PERSISTENT)
+
+    def _assigned_since(
+        self, sent: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """Fields and ``extra`` keys whose value differs from what ``sent`` carried."""
+        spec = specs_of(type(self))
+        pending = self._pending_data(spec)
+        if all(k in sent and _same_json(sent[k], v) for k, v in pending.items()):
+            return None  # the common case: nothing was assigned while the request was out
+        fields: dict[str, Any] = {}
+        for field in spec.fields:
+            now = _lookup(pending, field.path)
+            if now is not _MISSING and not _same_json(now, _lookup(sent, field.path)):
+                fields[field.name] = getattr(self, field.name)
+        extra = {
+            k: v
+            for k, v in (self._extra or {}).items()
+            if k in pending and not _same_json(pending[k], sent.get(k, _MISSING))
+        }
+        return fields, extra
+
+    def _pending_data(self, spec: ClassSpec) -> dict[str, Any]:
+        """What a save would send now (create or update data), without the required check."""
+        if self._state is not NEW:
+            return self.update_data()
+        data = _copy_json(self._extra) if self._extra else {}
+        for name in self._create_data_names():
+            field = spec.by_name.get(name)
+            if field is not None:
+                _assign(data, field.path, _fields.to_wire(field, getattr(self, name)))
+        return data
+
+    def _keep_assigned(self, fields: dict[str, Any], extra: dict[str, Any]) -> None:
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+        if fields:
+            _set_changed(self, set(fields))
+        if extra:
+            self.extra.update(extra)
 
     def _absorb_meta(self, record: Mapping[str, Any]) -> bool | None:
         """Take the record's metadata (keys it lacks keep their value); returns ``deleted``."""

@@ -3,7 +3,7 @@
 Design §3: a request is retried only when re-sending it cannot apply a change twice.
 
 - connection errors before the request was sent, 429 and 503: every request;
-- read timeouts, dropped connections, 502 and 504: idempotent requests only (updates,
+- read timeouts, dropped connections, 500, 502 and 504: idempotent requests only (updates,
   deletes, PATCH, reads) — never a create, whose outcome is then unknown;
 - other 5xx: reads only; a 500 after awaiting consumers never (the write happened).
 """
@@ -32,7 +32,7 @@ class Safety(enum.Enum):
 
 
 _ALWAYS_RETRIED_STATUSES = frozenset({429, 503})
-_IDEMPOTENT_RETRIED_STATUSES = frozenset({502, 504})
+_IDEMPOTENT_RETRIED_STATUSES = frozenset({500, 502, 504})
 
 
 def is_retryable(error: APIError, safety: Safety) -> bool:

@@ -1,12 +1,15 @@
 """The unit of work: collect changes, then send them as the fewest mutation requests.
 
-``plan.py`` decides what to send, ``commit.py`` sends it and ``apply.py`` says what the answers
-mean; this module keeps the session's bookkeeping.
+``plan.py`` decides what to send and ``flow.py`` what every answer means; this module keeps the
+session's bookkeeping (what is pending, who owns an object) and drives the flow with a plain
+loop: one request at a time, on the calling thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import threading
+import weakref
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, TypeVar
@@ -14,11 +17,19 @@ from typing import Any, TypeVar
 import attrs
 
 from sequin_orm.client import Client, get_client
-from sequin_orm.commit import run_steps
-from sequin_orm.errors import CommitError, ConfigurationError, ModelError
+from sequin_orm.errors import (
+    APIError,
+    AuthenticationError,
+    CommitError,
+    ConfigurationError,
+    ModelError,
+    PermissionDeniedError,
+)
+from sequin_orm.flow import CommitFlow
+from sequin_orm.identity import IdentityMap
 from sequin_orm.model import DELETED, NEW, PERSISTENT, UNKNOWN, Model
 from sequin_orm.plan import Await, Pending, Step, plan_commit, unsaved_references
-from sequin_orm.results import CommitResult, ObjectOutcome, Outcome, SaveResult
+from sequin_orm.results import CommitResult, SaveResult
 
 __all__ = ["Session", "current_session"]
 
@@ -68,6 +79,10 @@ class Session:
         self._deletes: dict[Model, _Entry] = {}
         self._identity = IdentityMap()
         self._tokens: list[Token[Session | None]] = []
+        self._committing = threading.Lock()
+        self._ref = weakref.ref(self)
+        #: What the last commit did, also when it was interrupted (None before any commit).
+        self.last_result: CommitResult | None = None
 
     @property
     def client(self) -> Client:
@@ -117,6 +132,7 @@ class Session:
     ) -> None:
         """Track ``obj``: it is created or updated at the next commit (no request now)."""
         _check_savable(obj)
+        self._own(obj)
         if sync_id is not None:
             _bind_sync(obj, sync_id)
         if obj._state is PERSISTENT:
@@ -146,16 +162,46 @@ class Session:
                 raise ModelError(f"Cannot delete a {type(obj).__name__} that was never saved")
             del self._tracked[obj]
             return
+        self._own(obj)
         _bind_sync(obj, sync_id)
         self._remember_identity(obj)
         self._tracked.pop(obj, None)
         self._deletes[obj] = _entry(sync_id, _await_of(await_consumer_ids, await_consumers_timeout))
 
     def expunge(self, obj: Model) -> None:
-        """Stop tracking ``obj`` (its pending changes are not sent by this session)."""
+        """Stop tracking ``obj`` (its pending changes are not sent by this session); another
+        session may then take it."""
         self._tracked.pop(obj, None)
         self._deletes.pop(obj, None)
         self._identity.discard(obj)
+        if obj._owner is self._ref:
+            obj._owner = None
+
+    def _own(self, obj: Model) -> None:
+        """Make this session the one ``obj`` is pending in; refuse if another has it pending."""
+        owner = obj._owner
+        if owner is self._ref:
+            return
+        other = owner() if owner is not None else None
+        if other is not None and other._has_pending(obj):
+            raise ModelError(
+                f"This {type(obj).__name__} has changes pending in another Session; commit or "
+                "roll back that session, or call its expunge(obj), before adding it here"
+            )
+        obj._owner = self._ref
+
+    def _has_pending(self, obj: Model) -> bool:
+        """Whether a commit of this session would send something for ``obj``."""
+        if obj._owner is not self._ref:
+            return False
+        if obj in self._deletes:
+            return True
+        return obj in self._tracked and obj.is_dirty
+
+    def _owns(self, obj: Model) -> bool:
+        """Whether this session may send ``obj`` (no other live session took it)."""
+        owner = obj._owner
+        return owner is None or owner is self._ref or owner() is None
 
     def get(self, collection_id: str, upstream_id: str, sync_id: str) -> Model | None:
         """The tracked object with this identity, if any (no request)."""
@@ -182,7 +228,7 @@ class Session:
     @property
     def new(self) -> tuple[Model, ...]:
         """Objects to create at the next commit."""
-        return tuple(o for o in self._tracked if o.state is NEW)
+        return tuple(o for o in self._tracked if o.state is NEW and self._owns(o))
 
     @property
     def dirty(self) -> tuple[Model, ...]:
@@ -192,7 +238,7 @@ class Session:
     @property
     def deleted(self) -> tuple[Model, ...]:
         """Objects to delete at the next commit."""
-        return tuple(self._deletes)
+        return tuple(o for o in self._deletes if self._owns(o))
 
     def __contains__(self, obj: object) -> bool:
         if obj in self._tracked or obj in self._deletes:
@@ -209,28 +255,55 @@ class Session:
     ) -> CommitResult:
         """Send every pending change (hits the network) and return each object's outcome.
 
-        Raises ``ModelError``/``ConfigurationError`` before any request for bad input, and
-        ``CommitError`` (carrying the result) when some request failed.
+        Raises ``ModelError``/``ConfigurationError`` before any request for bad input; the
+        ``AuthenticationError``/``PermissionDeniedError`` that refused the commit; or
+        ``CommitError`` when some request failed. Either carries the result (``.result``),
+        which is also kept in ``last_result``.
         """
         result = self.flush(_await_of(await_consumer_ids, await_consumers_timeout))
-        if not result.ok:
-            raise CommitError(f"Commit incomplete: {result.summary()}", result)
+        _raise_for(result)
         return result
 
     def flush(self, awaiting: Await | None = None) -> CommitResult:
-        """Like ``commit()`` but returns failures in the result instead of raising."""
-        outcomes, sent = run_steps(self.client, self._plan(awaiting), self._settle)
-        return CommitResult(tuple(outcomes), sent)
+        """Like ``commit()`` but returns failures in the result instead of raising.
+
+        An exception that interrupts it (KeyboardInterrupt, cancellation) propagates after
+        the result so far is kept in ``last_result``.
+        """
+        if not self._committing.acquire(blocking=False):
+            raise ModelError(
+                "This Session is already committing (from another thread, or commit() was "
+                "called again from inside the commit); a session commits once at a time"
+            )
+        try:
+            flow = CommitFlow(
+                self._plan(awaiting),
+                identity=self._identity,
+                policy=self.client.settings.retry,
+                jitter=self.client.http.jitter,
+            )
+            try:
+                _drive(flow, self.client)
+            finally:
+                self.last_result = flow.result()
+                self._settle()
+        finally:
+            self._committing.release()
+        return self.last_result
 
     def rollback(self) -> None:
         """Forget pending changes: new objects leave the session, others revert (no request)."""
+        if self._committing.locked():
+            raise ModelError("rollback() while this Session is committing")
         for obj, _ in list(self._saved_objects()):
             if obj.state is NEW:
                 del self._tracked[obj]
+                self.expunge(obj)
             else:
                 obj._revert()
         for obj in self._deletes:
-            obj._revert()
+            if self._owns(obj):
+                obj._revert()
         self._deletes.clear()
 
     # -- internals -----------------------------------------------------------------------
@@ -247,6 +320,7 @@ class Session:
         deletes = [
             Pending(obj, sync_of(obj, entry), entry.awaiting)
             for obj, entry in self._deletes.items()
+            if self._owns(obj)
         ]
         for pending in saves:
             if pending.obj._state is NEW:
@@ -260,15 +334,10 @@ class Session:
             references=references,
         )
 
-    def _settle(self, outcomes: list[ObjectOutcome]) -> None:
-        """The identity map after some objects' outcomes are known (deleted ones leave it)."""
-        created = Outcome.CREATED
-        for obj, outcome, _ in outcomes:
-            state = obj._state
-            if state is DELETED:
-                self.expunge(obj)
-            elif state is PERSISTENT and outcome is created:
-                self._remember_identity(obj)
+    def _settle(self) -> None:
+        """After a commit: deleted objects leave the session."""
+        for obj in [o for o in self._deletes if o._state is DELETED]:
+            self.expunge(obj)
 
     def _cascade_references(self, saved: list[tuple[Model, _Entry]]) -> dict[Model, list[Model]]:
         """Unsaved objects referenced by saved ones are created too (save-update cascade):
@@ -296,11 +365,11 @@ class Session:
 
         ``load()`` puts objects in the identity map alone: a dict entry less per object.
         """
-        saved = list(self._tracked.items())
+        saved = [(obj, entry) for obj, entry in self._tracked.items() if self._owns(obj)]
         saved += [
             (obj, _PLAIN)
             for obj in self._identity
-            if obj not in self._tracked and obj not in self._deletes
+            if obj not in self._tracked and obj not in self._deletes and self._owns(obj)
         ]
         return saved
 
@@ -342,48 +411,6 @@ _UNKNOWN_MESSAGE = (
     "The create of this object may have been applied but no answer came back; check upstream, "
     "then call obj.reset_unknown() to send it again (or load the created record)"
 )
-
-
-class IdentityMap:
-    """Tracked persistent objects by ``(sync_id, collection_id, upstream_id)``.
-
-    Nested by ``(sync_id, collection_id)`` so that each object costs one dict entry.
-    """
-
-    def __init__(self) -> None:
-        self._by_collection: dict[tuple[str, str], dict[str, Model]] = {}
-
-    def get(self, sync_id: str, collection_id: str, upstream_id: str) -> Model | None:
-        return self._by_collection.get((sync_id, collection_id), {}).get(upstream_id)
-
-    def get_like(self, obj: Model) -> Model | None:
-        """The tracked object with ``obj``'s identity, if any."""
-        if obj.upstream_id is None or obj.sync_id is None:
-            return None
-        return self.get(obj.sync_id, obj.collection_id, obj.upstream_id)
-
-    def add(self, obj: Model) -> Model | None:
-        """Track ``obj``; returns the object tracked under its identity (None: no identity)."""
-        upstream_id, sync_id = obj._upstream_id, obj._sync_id  # the properties, without a call
-        if upstream_id is None or sync_id is None:
-            return obj
-        key = (sync_id, obj.collection_id)
-        members = self._by_collection.get(key)
-        if members is None:
-            members = self._by_collection[key] = {}
-        return members.setdefault(upstream_id, obj)
-
-    def discard(self, obj: Model) -> None:
-        existing = self.get_like(obj)
-        if existing is obj and obj.upstream_id is not None and obj.sync_id is not None:
-            del self._by_collection[(obj.sync_id, obj.collection_id)][obj.upstream_id]
-
-    def __len__(self) -> int:
-        return sum(len(members) for members in self._by_collection.values())
-
-    def __iter__(self) -> Iterator[Model]:
-        for members in self._by_collection.values():
-            yield from members.values()
 
 
 def _check_savable(obj: Model) -> None:
@@ -430,7 +457,10 @@ def save_object(
     names = frozenset(obj.changed_fields)
     once = Session()
     once.add(obj, **options)
-    _raise_first_error(once.flush())
+    try:
+        _raise_first_error(once.flush())
+    finally:
+        once.expunge(obj)
     return SaveResult(obj.upstream_id, created=was_new, updated=not was_new, field_names=names)
 
 
@@ -451,7 +481,10 @@ def delete_object(
         raise ModelError(f"Cannot delete a {type(obj).__name__} that was never saved")
     once = Session()
     once.delete(obj, **options)
-    _raise_first_error(once.flush())
+    try:
+        _raise_first_error(once.flush())
+    finally:
+        once.expunge(obj)
     return SaveResult(obj.upstream_id, deleted=True)
 
 
@@ -477,3 +510,45 @@ def _raise_first_error(result: CommitResult) -> None:
     errors = result.errors
     if errors:
         raise errors[0]
+
+
+def _drive(flow: CommitFlow, client: Client) -> None:
+    """Send the flow's requests one after another (hits the network)."""
+    while (request := flow.next_request()) is not None:
+        if request.delay:
+            try:
+                client.http.sleep(request.delay)
+            except BaseException as interruption:
+                flow.interrupt(request, interruption, reached_server=False)
+                raise
+        try:
+            content = client.send_mutation_once(
+                request.content, await_timeout_ms=request.await_timeout_ms
+            )
+        except APIError as error:
+            flow.receive_error(request, error)
+            continue
+        except BaseException as interruption:
+            flow.interrupt(request, interruption, reached_server=True)
+            raise
+        try:
+            flow.receive(request, content)
+        except BaseException as interruption:  # the answer may be half applied
+            flow.interrupt(request, interruption, reached_server=True)
+            raise
+
+
+def _raise_for(result: CommitResult) -> None:
+    """Raise what a commit with failures raises: the error that refused it as a whole
+    (401/403), else a ``CommitError`` led by the first underlying error."""
+    errors = result.errors
+    if not errors:
+        return
+    first = errors[0]
+    refusal = next(
+        (e for e in errors if isinstance(e, AuthenticationError | PermissionDeniedError)), None
+    )
+    if refusal is not None:
+        refusal.result = result
+        raise refusal
+    raise CommitError(f"{first} (commit incomplete: {result.summary()})", result) from first

@@ -7,13 +7,14 @@ published table is exactly what the tests check.
 The expectations are written from the outcome table of ``docs/sessions.md`` and design §3:
 
 - 429 and 503 are retried for every kind; a connection that cannot be opened too;
-- a timeout, a dropped connection, a 502 or a 504 leaves a create ``unknown`` (never re-sent by
-  itself), and an update or delete is retried (idempotent), then ``failed``;
-- any other 5xx (a plain 500): a create is ``unknown``; an update or delete is not retried and
-  is ``failed``, still dirty;
-- a 500 while awaiting consumers: the write happened (creates ``unknown``, updates and deletes
-  applied with the error attached);
-- a 200 whose body cannot be matched: ``unknown``, updates and deletes still dirty.
+- a timeout, a dropped connection, a plain 500, a 502 or a 504 leaves a create ``unknown``
+  (never re-sent by itself), and an update or delete is retried (idempotent), then ``failed``;
+- a request whose retries ran out stops the commit (one retry budget per commit): the requests
+  of later stages are not sent (``failed``, still pending);
+- a 500 while awaiting consumers (the documented message): the write happened (creates
+  ``unknown``, updates and deletes applied with the error attached);
+- a 200 whose body cannot be matched: ``unknown``, updates and deletes still dirty (they are
+  matched by ``upstream_id``: only the object the answer leaves out is ``unknown``).
 
 ``DISAGREEMENTS`` lists the cells where the library does something else today.
 """
@@ -50,7 +51,7 @@ LATENCY = 1.2
 AWAIT_TIMEOUT_MS = 100
 RETRY_AFTER = 1.0
 
-Category = Literal["retried", "refused", "ambiguous", "other-5xx", "await", "unmatched"]
+Category = Literal["retried", "refused", "ambiguous", "await", "unmatched"]
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ FAULTS: tuple[Fault, ...] = (
         )
     ),
     *_both(Fault("429", "429 without `Retry-After`", "retried", {"status": 429}, RateLimitError)),
-    *_both(Fault("500", "500", "other-5xx", {"status": 500}, InternalServerError)),
+    *_both(Fault("500", "500", "ambiguous", {"status": 500}, InternalServerError)),
     Fault(
         "500-awaiting",
         f"500 while awaiting consumers (a consumer that never acks, "
@@ -180,7 +181,8 @@ class Expected:
     object's ``ObjectOutcome``. ``state``: each faulted object afterwards — ``clean`` (nothing
     left to send), ``dirty`` (its change is still pending and the next commit sends it) or
     ``unknown`` (``obj.is_unknown``: a create never re-sent by itself). ``applied``: whether
-    the emulator holds the change after this first commit.
+    the emulator holds the change after this first commit. ``stops``: the commit stops after
+    this request, so requests of later stages are not sent.
     """
 
     requests: int
@@ -188,6 +190,7 @@ class Expected:
     error: type[SequinError] | None
     state: ObjectState
     applied: bool
+    stops: bool = False
 
     @property
     def raises(self) -> bool:
@@ -199,34 +202,30 @@ class Expected:
         return self.requests > 1
 
 
-_SUCCESS = {"create": Outcome.CREATED, "update": Outcome.UPDATED, "delete": Outcome.DELETED}
+SUCCESS = {"create": Outcome.CREATED, "update": Outcome.UPDATED, "delete": Outcome.DELETED}
 
 
 def documented(kind: Kind, fault: Fault) -> Expected:
     """The outcome docs/sessions.md and design §3 promise for ``kind`` under ``fault``."""
-    ok = Expected(2, _SUCCESS[kind], None, "clean", True)
+    ok = Expected(2, SUCCESS[kind], None, "clean", True)
     if fault.category == "retried":  # 429 and 503: every kind, then `failed` with changes intact
         if fault.every_attempt:
-            return Expected(ATTEMPTS, Outcome.FAILED, fault.error, "dirty", False)
+            return Expected(ATTEMPTS, Outcome.FAILED, fault.error, "dirty", False, stops=True)
         return ok
     if fault.category == "refused":  # never sent: retried for every kind, then `failed`
-        return Expected(ATTEMPTS, Outcome.FAILED, fault.error, "dirty", False)
+        return Expected(ATTEMPTS, Outcome.FAILED, fault.error, "dirty", False, stops=True)
     if fault.category == "await":  # the write happened, no ids came back for creates
         if kind == "create":
             return Expected(1, Outcome.UNKNOWN, fault.error, "unknown", True)
-        return Expected(1, _SUCCESS[kind], fault.error, "clean", True)
+        return Expected(1, SUCCESS[kind], fault.error, "clean", True)
     if fault.category == "unmatched":  # a 200 we cannot match to the objects
         state: ObjectState = "unknown" if kind == "create" else "dirty"
         return Expected(1, Outcome.UNKNOWN, fault.error, state, True)
-    if fault.category == "other-5xx":  # a create may have been applied; nothing is retried
-        if kind == "create":
-            return Expected(1, Outcome.UNKNOWN, fault.error, "unknown", fault.applies)
-        return Expected(1, Outcome.FAILED, fault.error, "dirty", fault.applies)
-    # ambiguous: timeouts, dropped connections, 502, 504
+    # ambiguous: timeouts, dropped connections, 500, 502, 504
     if kind == "create":
         return Expected(1, Outcome.UNKNOWN, fault.error, "unknown", fault.applies)
     if fault.every_attempt:
-        return Expected(ATTEMPTS, Outcome.FAILED, fault.error, "dirty", fault.applies)
+        return Expected(ATTEMPTS, Outcome.FAILED, fault.error, "dirty", fault.applies, stops=True)
     return ok
 
 
@@ -238,8 +237,7 @@ class Disagreement:
     note: str
 
 
-#: Empty since docs/sessions.md says a plain 500 is not retried for updates and deletes (the
-#: suite found the docs saying otherwise; the docs were corrected).
+#: Empty: the library does what docs/sessions.md says in every cell.
 DISAGREEMENTS: dict[tuple[Kind, str], Disagreement] = {}
 
 

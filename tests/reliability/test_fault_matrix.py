@@ -154,6 +154,20 @@ def _wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
     return True
 
 
+def _held_by_stop(expected: fc.Expected, kind: fc.Kind, other: fc.Kind) -> bool:
+    """Whether a bystander of kind ``other`` is in a stage after a request that stopped the
+    commit (creates, then updates, then deletes)."""
+    return expected.stops and fc.KINDS.index(other) > fc.KINDS.index(kind)
+
+
+def _matched_by_id(kind: fc.Kind, fault: fc.Fault, targets: list[Item]) -> list[Item]:
+    """Targets an answer with a record left out still names: updates and deletes are matched
+    by ``upstream_id``, so only the object whose record is missing (the last) is unknown."""
+    if fault.id != "wrong-count" or kind == "create":
+        return []
+    return targets[:-1]
+
+
 def check_cell(kind: fc.Kind, fault: fc.Fault, expected: fc.Expected) -> None:
     emu = Emulator(token=TOKEN)
     emu.create_sync("salesforce", [COLLECTION], id=SYNC)
@@ -211,13 +225,18 @@ def check_cell(kind: fc.Kind, fault: fc.Fault, expected: fc.Expected) -> None:
         else:
             assert len(emu.mutation_requests(kind)) == expected.requests
             for other in bystander_kinds:
-                assert len(emu.mutation_requests(other)) == 1, f"bystander {other} re-sent"
+                sent = 0 if _held_by_stop(expected, kind, other) else 1
+                assert len(emu.mutation_requests(other)) == sent, f"bystander {other}"
         if fault.category in ("retried", "refused") or expected.retried:
             assert len(waits) == expected.requests - 1
         if "retry_after" in fault.inject:
             assert waits == [fc.RETRY_AFTER] * (expected.requests - 1)
 
-        for item in targets:
+        matched = _matched_by_id(kind, fault, targets)
+        for item in matched:  # an update or delete the short answer still names
+            assert result.outcome_of(item.obj) == (item.obj, fc.SUCCESS[kind], None)
+            assert _state(session, item) == "clean"
+        for item in [t for t in targets if t not in matched]:
             outcome = result.outcome_of(item.obj)
             assert outcome is not None
             assert outcome.outcome is expected.outcome
@@ -228,14 +247,19 @@ def check_cell(kind: fc.Kind, fault: fc.Fault, expected: fc.Expected) -> None:
             assert _state(session, item) == expected.state
         for item in bystanders:
             outcome = result.outcome_of(item.obj)
-            assert outcome is not None and outcome.error is None
+            assert outcome is not None
+            if _held_by_stop(expected, kind, item.kind):  # a later stage, never sent
+                assert type(outcome.error) is expected.error
+                assert _state(session, item) == "dirty" and not _applied(emu, item)
+                continue
+            assert outcome.error is None
             assert _state(session, item) == "clean"
             assert _applied(emu, item)
 
         if expected.applied:  # a late (timed-out) request is applied when its latency is over
             assert _wait_until(lambda: all(_applied(emu, item) for item in targets))
         else:
-            assert not any(_applied(emu, item) for item in targets)
+            assert not any(_applied(emu, item) for item in targets if item not in matched)
 
         # -- resolving, as docs/sessions.md says -------------------------------------------
         emu.clear_faults()

@@ -280,6 +280,15 @@ class SessionMachine(RuleBasedStateMachine):
 
     # -- helpers ---------------------------------------------------------------------------
 
+    @staticmethod
+    def _pending_in_session(ref: Ref) -> bool:
+        """Whether the session's next commit would send something for the object."""
+        if ref.pending_delete:
+            return True
+        return (
+            ref.tracked and ref.status != "deleted" and (ref.status == "new" or bool(ref.assigned))
+        )
+
     def _created(self, obj: salesforce.Contact, ref: Ref) -> None:
         assert obj.upstream_id is not None and obj.upstream_id not in self.remote
         sent = {k: v for k, v in ref.local.items() if v is not None or k in ref.assigned}
@@ -386,8 +395,8 @@ class SessionMachine(RuleBasedStateMachine):
     def save_now(self, obj: salesforce.Contact) -> None:
         """``obj.save()`` with no current session: one request at once (none if clean)."""
         ref = self.refs[obj]
-        if ref.status == "deleted":
-            with pytest.raises(ModelError):
+        if ref.status == "deleted" or self._pending_in_session(ref):
+            with pytest.raises(ModelError):  # deleted, or owned by the session (ownership rule)
                 obj.save()
             return
         result = obj.save()
@@ -404,7 +413,7 @@ class SessionMachine(RuleBasedStateMachine):
     @rule(obj=objects)
     def delete_now(self, obj: salesforce.Contact) -> None:
         ref = self.refs[obj]
-        if ref.status != "persistent":
+        if ref.status != "persistent" or self._pending_in_session(ref):
             with pytest.raises(ModelError):
                 obj.delete()
             return

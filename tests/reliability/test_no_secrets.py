@@ -31,7 +31,7 @@ import sequin_orm
 from sequin_orm import Session
 from sequin_orm.config import Timeouts
 from sequin_orm.emulator import Emulator
-from sequin_orm.errors import CommitError, SequinError
+from sequin_orm.errors import AuthenticationError, CommitError, SequinError
 from sequin_orm.models import salesforce
 from sequin_orm.secrets import MASK, collect_secret_values
 from sequin_orm.testing import REDACTED, sequin_vcr_config
@@ -84,10 +84,11 @@ class Collected:
         body = getattr(error, "body", None)
         if body is not None:
             self.texts.append(repr(body))
-        if isinstance(error, CommitError):
-            for outcome in error.result.outcomes:
+        result = getattr(error, "result", None)  # CommitError, or a 401/403 that refused one
+        if result is not None:
+            for outcome in result.outcomes:
                 self.texts.append(repr(outcome))
-                if outcome.error is not None:
+                if outcome.error is not None and outcome.error is not error:
                     self.add(outcome.error)
 
     def expect(self, error_type: type[BaseException], call: Callable[[], Any]) -> None:
@@ -167,7 +168,10 @@ def _mutation_workload(emu: Emulator, url: str, seen: Collected) -> None:
             assert records and session is sequin_orm.current_session()
     with sequin_orm.Client(WRONG_TOKEN, url, syncs={"salesforce": SYNC}) as wrong:
         seen.expect(SequinError, lambda: wrong.run_mutation({"kind": "delete"}))
-        seen.expect(CommitError, lambda: _commit(wrong, salesforce.Contact(LastName="Wrong token")))
+        seen.expect(
+            AuthenticationError,
+            lambda: _commit(wrong, salesforce.Contact(LastName="Wrong token")),
+        )
     closed = f"http://127.0.0.1:{_closed_port()}"
     with sequin_orm.Client(API_TOKEN, closed, syncs={"salesforce": SYNC}) as refused:
         refused.http.sleep = lambda seconds: None

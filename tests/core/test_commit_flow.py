@@ -1,12 +1,10 @@
-"""A commit of several requests: the worker thread builds and absorbs, one request is in flight.
-
-The commit's client work overlaps the server's (commit.py), but what is sent, in which order,
-and where a failing request stops the commit are those of one request after another.
+"""A commit of several requests driven by the sync loop over ``CommitFlow`` (flow.py): one
+request in flight, plan order, where a failing request stops the commit, later stages built
+from earlier answers, objects held back behind a failed create.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +17,7 @@ import sequin_orm
 from sequin_orm import Outcome, Session, State
 from sequin_orm.emulator import Emulator
 from sequin_orm.errors import AuthenticationError, CommitError
+from sequin_orm.flow import CommitFlow
 from sequin_orm.models import salesforce
 
 from ..conftest import SYNCS, TOKEN
@@ -28,8 +27,6 @@ class Watched(httpx.BaseTransport):
     """A transport to the emulator, watched: how many requests are in flight at once, and a
     hook run before the n-th mutation request is sent.
 
-    Over loopback HTTP (the ``url`` fixture), the commit's worker overlaps the requests;
-    in-process, the emulator answers before the request counts as written, so it does not.
     """
 
     def __init__(
@@ -148,9 +145,10 @@ def test_a_request_that_stops_the_commit_is_the_last_one_sent(
         session = Session(client)
         for contact in contacts:
             session.add(contact)
-        with pytest.raises(CommitError) as raised:
+        with pytest.raises(AuthenticationError) as raised:  # the commit was refused as a whole
             session.commit()
         result = raised.value.result
+        assert result is not None and session.last_result is result
 
         assert watched.mutations == 3 and result.requests_sent == 3
         assert result.created == contacts[:20]
@@ -216,9 +214,7 @@ def test_a_bug_while_absorbing_never_leaves_a_created_object_new(
     emulator: Emulator, url: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fault no server can produce: applying an answer raises. Nothing may be created twice."""
-    import sequin_orm.commit as commit
-
-    real = commit.apply_response
+    real = CommitFlow._apply
     calls: list[int] = []
 
     def fails_once(*args: Any, **kwargs: Any) -> Any:
@@ -227,7 +223,7 @@ def test_a_bug_while_absorbing_never_leaves_a_created_object_new(
             raise RuntimeError("bug while absorbing")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(commit, "apply_response", fails_once)
+    monkeypatch.setattr(CommitFlow, "_apply", fails_once)
     contacts = _contacts(40)
     with _client(_watch(emulator, url), url, batch_size=10) as client:
         session = Session(client)
@@ -243,7 +239,7 @@ def test_a_bug_while_absorbing_never_leaves_a_created_object_new(
                 assert contact.is_new
         assert all(c.state is State.UNKNOWN for c in contacts[:10])
 
-        monkeypatch.setattr(commit, "apply_response", real)
+        monkeypatch.setattr(CommitFlow, "_apply", real)
         session.commit()  # sends what was never sent; unknown objects are not re-sent
     emails = _stored_emails(emulator)
     assert len(emails) == len(set(emails)) == 40
@@ -258,22 +254,3 @@ def test_outcomes_follow_the_plan_order(emulator: Emulator, url: str | None) -> 
         result = session.commit()
     assert [o.obj for o in result] == contacts
     assert {o.outcome for o in result} == {Outcome.CREATED}
-
-
-def test_on_written_is_called_once_the_request_is_written(emulator: Emulator) -> None:
-    """What holds the commit's worker back while a request is written (over real HTTP)."""
-    calls: list[bool] = []
-    body = json.dumps(
-        {
-            "kind": "create",
-            "sync_id": SYNCS["salesforce"],
-            "collection_id": "salesforce:contact",
-            "records": [{"data": {"LastName": "Written"}}],
-        }
-    ).encode()
-    with emulator.serve() as served, sequin_orm.Client(TOKEN, served, syncs=SYNCS) as client:
-        answer = client.send_mutation(body, create=True, on_written=lambda: calls.append(True))
-        assert calls == [True] and b"records" in answer
-        emulator.inject(status=503)  # retried: written twice
-        client.send_mutation(body, create=True, on_written=lambda: calls.append(True))
-    assert calls == [True] * 3

@@ -1,0 +1,381 @@
+"""The commit as a state machine: which request goes out next, and what each answer means.
+
+No I/O, no threads, no clock: a driver (``session.py``) asks ``next_request()``, sends its bytes,
+and reports back exactly one of ``receive()`` (a 2xx body), ``receive_error()`` (an
+``APIError``) or ``interrupt()`` (anything else escaped while the request was outstanding). The
+flow changes the objects and records their outcomes; ``result()`` says what happened.
+
+Steps come in stages (creates in dependency waves, then updates, then deletes). Every request
+of a stage is independent of the others, so a driver may keep several outstanding; a stage
+starts only when every answer of the one before was absorbed, so a later stage may refer to
+objects an earlier one created.
+
+Transitions of one request (design.md §3)::
+
+    event                                       objects                        flow
+    ------------------------------------------  -----------------------------  ---------------
+    2xx, answer verified                        created / updated / deleted;   go on
+                                                changes made in flight stay
+    2xx, body unreadable or not verifiable      creates UNKNOWN; updates and   go on
+                                                deletes stay pending
+    error, retryable, retries and deadline left nothing                        same request
+                                                                               again after
+                                                                               ``delay``
+    error, retryable, no retry left             stay pending (FAILED)          stop
+    401 / 403 / connection never opened         stay pending (FAILED)          stop
+    AwaitConsumersTimeoutError                  updates, deletes applied;      go on
+                                                creates UNKNOWN
+    error that may have applied a create        creates UNKNOWN                go on
+    (5xx but 503, read timeout, dropped)
+    any other error                             stay pending (FAILED)          go on
+    interrupted (KeyboardInterrupt, cancel,     creates that may have reached  stop
+    a foreign exception from the transport)     the server UNKNOWN; updates
+                                                and deletes stay pending
+
+Once stopped, no request is handed out; steps never sent are FAILED with the stopping error
+and their objects keep their changes. Creates are never sent twice: a create is retried only
+after an error that proves it was not applied (connection never opened, 429, 503).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from sequin_orm.config import DEFAULT_AWAIT_TIMEOUT_MS, RetryPolicy
+from sequin_orm.errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    AuthenticationError,
+    AwaitConsumersTimeoutError,
+    ModelError,
+    PermissionDeniedError,
+    SequinError,
+)
+from sequin_orm.http import decode_json, encode_json
+from sequin_orm.identity import IdentityMap
+from sequin_orm.model import NEW, Model
+from sequin_orm.plan import Step, mutation_body, payloads_of, unsaved_references
+from sequin_orm.results import CommitResult, ObjectOutcome, Outcome
+from sequin_orm.retry import Safety, is_retryable, retry_delay
+
+__all__ = ["MUTATIONS_PATH", "CommitFlow", "Request"]
+
+MUTATIONS_PATH = "/v1/mutations/run"
+
+_APPLIED = {"create": Outcome.CREATED, "update": Outcome.UPDATED, "delete": Outcome.DELETED}
+
+
+@attrs.frozen(eq=False)
+class Request:
+    """One attempt at one step: the bytes to send and what they were built from."""
+
+    index: int  # the step's position in the plan: outcomes are reported in plan order
+    step: Step
+    payloads: list[dict[str, Any]] | None  # the ``data`` sent per object (None for deletes)
+    content: bytes
+    attempt: int = 0  # retries before this attempt
+    delay: float = 0.0  # seconds to wait before sending it
+
+    @property
+    def is_create(self) -> bool:
+        return self.step.kind == "create"
+
+    @property
+    def await_timeout_ms(self) -> int | None:
+        """How long the server may wait for consumers (the driver extends its timeout)."""
+        awaiting = self.step.awaiting
+        if awaiting is None or not awaiting.consumer_ids:
+            return None
+        return awaiting.timeout_ms if awaiting.timeout_ms is not None else DEFAULT_AWAIT_TIMEOUT_MS
+
+
+class CommitFlow:
+    """The requests of one commit and the outcomes of their objects (see the module table)."""
+
+    def __init__(
+        self,
+        steps: Sequence[Step],
+        *,
+        identity: IdentityMap,
+        policy: RetryPolicy,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._identity = identity
+        self._policy = policy
+        self._jitter = jitter
+        self._stages: deque[list[tuple[int, Step]]] = deque(_stages_of(steps))
+        self._ready: deque[tuple[int, Step] | Request] = deque()
+        self._outstanding: set[Request] = set()
+        self._outcomes: dict[int, list[ObjectOutcome]] = {}
+        self._not_created: set[Model] = set()
+        self._slept = 0.0
+        self.requests_sent = 0
+        self.stopped_by: SequinError | None = None
+
+    # -- what to send --------------------------------------------------------------------
+
+    def next_request(self) -> Request | None:
+        """The next request to send, or None when nothing can go out until an answer comes
+        back (or the commit is over: see ``finished``)."""
+        while self.stopped_by is None:
+            if not self._ready:
+                if self._outstanding or not self._stages:
+                    return None
+                self._ready.extend(self._stages.popleft())
+                continue
+            item = self._ready.popleft()
+            request = item if isinstance(item, Request) else self._build(*item)
+            if request is not None:
+                self._outstanding.add(request)
+                return request
+        return None
+
+    @property
+    def finished(self) -> bool:
+        """Nothing outstanding and nothing more to send."""
+        if self._outstanding:
+            return False
+        return self.stopped_by is not None or not (self._ready or self._stages)
+
+    def _build(self, index: int, step: Step) -> Request | None:
+        """The request for ``step``; None when none of its objects can be sent."""
+        held_back: list[ObjectOutcome] = []
+        if self._not_created:  # objects referring to a new object that was not created wait
+            ready = []
+            for obj in step.objects:
+                if self._not_created.intersection(unsaved_references(obj)):
+                    error = ModelError(
+                        f"Not sent: a {type(obj).__name__} it references was not created"
+                    )
+                    held_back.append(ObjectOutcome(obj, Outcome.FAILED, error))
+                else:
+                    ready.append(obj)
+            step = attrs.evolve(step, objects=tuple(ready))
+        self._record(index, held_back)
+        if not step.objects:
+            return None
+        try:
+            payloads = payloads_of(step)
+            content = encode_json(mutation_body(step, payloads))
+        except ModelError as error:  # a value that cannot be sent: these objects wait
+            self._record(index, [ObjectOutcome(obj, Outcome.FAILED, error) for obj in step.objects])
+            return None
+        return Request(index, step, payloads, content)
+
+    # -- what came back ------------------------------------------------------------------
+
+    def receive(self, request: Request, content: bytes) -> None:
+        """A 2xx answer to ``request``: apply it to the objects it names."""
+        self._settle(request)
+        try:
+            answer = decode_json(content, "POST", MUTATIONS_PATH)
+            outcomes = self._apply(request, answer)
+        except APIResponseValidationError as error:
+            outcomes = self._failure(request, error)
+        self._record(request.index, outcomes)
+
+    def receive_error(self, request: Request, error: APIError) -> None:
+        """An error for ``request``: retry it, or record what it means for its objects."""
+        self._settle(request)
+        safety = Safety.NOT_IDEMPOTENT if request.is_create else Safety.IDEMPOTENT
+        delay = retry_delay(
+            error,
+            safety,
+            policy=self._policy,
+            retries_done=request.attempt,
+            elapsed=self._slept,
+            jitter=self._jitter(),
+        )
+        if delay is not None and self.stopped_by is None:
+            self._slept += delay
+            retry = attrs.evolve(request, attempt=request.attempt + 1, delay=delay)
+            self._ready.appendleft(retry)
+            return
+        if is_retryable(error, safety) or _stops_every_request(error):
+            self._stop(error)  # one retry budget per commit: later chunks would spend it again
+        self._record(request.index, self._failure(request, error))
+
+    def interrupt(self, request: Request, cause: BaseException, *, reached_server: bool) -> None:
+        """Something other than an answer ended ``request`` (KeyboardInterrupt, cancellation,
+        a foreign exception). A create that may have reached the server becomes unknown."""
+        self._outstanding.discard(request)
+        if reached_server:
+            self.requests_sent += 1
+        error = APIConnectionError(
+            f"Interrupted by {type(cause).__name__} before the answer was applied",
+            method="POST",
+            path=MUTATIONS_PATH,
+            request_sent=reached_server,
+        )
+        if request.is_create and reached_server:
+            outcomes = _unknown(request.step, error)
+        else:
+            outcomes = [ObjectOutcome(obj, Outcome.FAILED, error) for obj in request.step.objects]
+        self._record(request.index, outcomes)
+        self._stop(error)
+
+    def result(self) -> CommitResult:
+        """Every object's outcome in plan order (steps never sent: FAILED, still pending)."""
+        if self.stopped_by is not None:
+            self._give_up_waiting()
+        ordered = [o for index in sorted(self._outcomes) for o in self._outcomes[index]]
+        return CommitResult(tuple(ordered), self.requests_sent)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _settle(self, request: Request) -> None:
+        self._outstanding.discard(request)
+        self.requests_sent += 1
+
+    def _stop(self, error: SequinError) -> None:
+        if self.stopped_by is None:
+            self.stopped_by = error
+
+    def _give_up_waiting(self) -> None:
+        """The commit stopped: record every step that will not be sent."""
+        error = self.stopped_by
+        assert error is not None
+        waiting = [*self._ready, *(item for stage in self._stages for item in stage)]
+        self._ready.clear()
+        self._stages.clear()
+        for item in waiting:
+            index, step = (item.index, item.step) if isinstance(item, Request) else item
+            self._record(index, [ObjectOutcome(obj, Outcome.FAILED, error) for obj in step.objects])
+
+    def _record(self, index: int, outcomes: list[ObjectOutcome]) -> None:
+        if not outcomes:
+            return
+        self._outcomes.setdefault(index, []).extend(outcomes)
+        self._not_created.update(o.obj for o in outcomes if o.obj.upstream_id is None)
+
+    def _apply(self, request: Request, answer: Any) -> list[ObjectOutcome]:
+        """Outcomes of a readable 2xx answer; raises ``APIResponseValidationError`` when the
+        answer cannot be matched to the objects (design §3)."""
+        records = answer.get("records") if isinstance(answer, dict) else None
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise _invalid("The answer has no list of records")
+        step = request.step
+        if step.kind == "create":
+            return self._apply_creates(request, records)
+        by_id = {r.get("upstream_id"): r for r in records}
+        outcomes: list[ObjectOutcome] = []
+        missing = [obj for obj in step.objects if obj.upstream_id not in by_id]
+        unmatched = _invalid(f"The answer names no record for {len(missing)} object(s)")
+        nothing: list[dict[str, Any] | None] = [None] * len(step.objects)  # deletes send no data
+        sent = request.payloads or nothing
+        for obj, data in zip(step.objects, sent, strict=True):
+            record = by_id.get(obj.upstream_id)
+            if record is None:
+                outcomes.append(ObjectOutcome(obj, Outcome.UNKNOWN, unmatched))
+                continue
+            obj._absorb_record(record, data)
+            if step.kind == "delete":
+                obj._absorb_delete()
+                self._identity.discard(obj)
+            outcomes.append(ObjectOutcome(obj, _APPLIED[step.kind]))
+        return outcomes
+
+    def _apply_creates(
+        self, request: Request, records: list[dict[str, Any]]
+    ) -> list[ObjectOutcome]:
+        step = request.step
+        problem = _create_answer_problem(step, records, self._identity)
+        if problem is not None:
+            raise _invalid(problem)
+        assert request.payloads is not None
+        for obj, record, sent in zip(step.objects, records, request.payloads, strict=True):
+            obj._bind_sync(step.sync_id)
+            obj._absorb_record(record, sent)
+            self._identity.add(obj)
+        return [ObjectOutcome(obj, Outcome.CREATED) for obj in step.objects]
+
+    def _failure(self, request: Request, error: SequinError) -> list[ObjectOutcome]:
+        """Outcomes of a request that failed; objects keep what was not certainly applied."""
+        step = request.step
+        if isinstance(error, AwaitConsumersTimeoutError):
+            return self._applied_without_records(request, error)
+        if step.kind == "create" and _may_have_been_applied(error):
+            return _unknown(step, error)
+        # an answer that came back unreadable may have been applied: say so (still pending)
+        unreadable = isinstance(error, APIResponseValidationError)
+        outcome = Outcome.UNKNOWN if unreadable else Outcome.FAILED
+        return [ObjectOutcome(obj, outcome, error) for obj in step.objects]
+
+    def _applied_without_records(self, request: Request, error: APIError) -> list[ObjectOutcome]:
+        """The write happened but no records came back (500 after awaiting consumers)."""
+        step = request.step
+        if step.kind == "create":
+            return _unknown(step, error)
+        sent = request.payloads or [{}] * len(step.objects)
+        for obj, data in zip(step.objects, sent, strict=True):
+            if step.kind == "delete":
+                obj._absorb_delete()
+                self._identity.discard(obj)
+            else:
+                obj._absorb_sent_update(data)
+        return [ObjectOutcome(obj, _APPLIED[step.kind], error) for obj in step.objects]
+
+
+def _stages_of(steps: Sequence[Step]) -> list[list[tuple[int, Step]]]:
+    stages: dict[int, list[tuple[int, Step]]] = {}
+    for index, step in enumerate(steps):
+        stages.setdefault(step.stage, []).append((index, step))
+    return [stages[stage] for stage in sorted(stages)]
+
+
+def _create_answer_problem(
+    step: Step, records: list[dict[str, Any]], identity: IdentityMap
+) -> str | None:
+    """Why the records of a create answer cannot be given to the step's objects, if so."""
+    if len(records) != len(step.objects):
+        return f"Expected {len(step.objects)} records in the answer, got {len(records)}"
+    ids = [r.get("upstream_id") for r in records]
+    if not all(isinstance(i, str) and i for i in ids):
+        return "A created record came back without an upstream_id"
+    if len(set(ids)) != len(ids):
+        return "The answer gives two created records the same upstream_id"
+    if any(r.get("collection_id", step.collection_id) != step.collection_id for r in records):
+        return f"The answer holds records of another collection than {step.collection_id}"
+    for obj, upstream_id in zip(step.objects, ids, strict=True):
+        assert isinstance(upstream_id, str)
+        if identity.get(step.sync_id, obj.collection_id, upstream_id) is not None:
+            return f"The answer gives a new object the upstream_id {upstream_id!r} of another"
+    return None
+
+
+def _unknown(step: Step, error: SequinError) -> list[ObjectOutcome]:
+    """A create that may have been applied: its objects are never sent again by themselves."""
+    outcomes = []
+    for obj in step.objects:
+        if obj._state is NEW:
+            obj._mark_unknown()
+        outcomes.append(ObjectOutcome(obj, Outcome.UNKNOWN, error))
+    return outcomes
+
+
+def _invalid(message: str) -> APIResponseValidationError:
+    return APIResponseValidationError(
+        message, method="POST", path=MUTATIONS_PATH, outcome_unknown=True
+    )
+
+
+def _stops_every_request(error: APIError) -> bool:
+    """An error every later request would hit too."""
+    if isinstance(error, AuthenticationError | PermissionDeniedError):
+        return True
+    return isinstance(error, APIConnectionError) and not error.request_sent
+
+
+def _may_have_been_applied(error: SequinError) -> bool:
+    if isinstance(error, APIConnectionError):
+        return error.request_sent
+    status = getattr(error, "status_code", None)
+    if status is not None:
+        return bool(status >= 500 and status != 503)
+    return isinstance(error, APIError) and error.outcome_unknown

@@ -1,0 +1,48 @@
+"""The identity map of a session: one object per ``(sync_id, collection_id, upstream_id)``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sequin_orm.model import Model
+
+__all__ = ["IdentityMap"]
+
+
+class IdentityMap:
+    """Tracked persistent objects by ``(sync_id, collection_id, upstream_id)``.
+
+    Nested by ``(sync_id, collection_id)`` so that each object costs one dict entry.
+    """
+
+    def __init__(self) -> None:
+        self._by_collection: dict[tuple[str, str], dict[str, Model]] = {}
+
+    def get(self, sync_id: str, collection_id: str, upstream_id: str) -> Model | None:
+        return self._by_collection.get((sync_id, collection_id), {}).get(upstream_id)
+
+    def get_like(self, obj: Model) -> Model | None:
+        """The tracked object with ``obj``'s identity, if any."""
+        if obj.upstream_id is None or obj.sync_id is None:
+            return None
+        return self.get(obj.sync_id, obj.collection_id, obj.upstream_id)
+
+    def add(self, obj: Model) -> Model | None:
+        """Track ``obj``; returns the object tracked under its identity (None: no identity)."""
+        upstream_id, sync_id = obj.upstream_id, obj.sync_id
+        if upstream_id is None or sync_id is None:
+            return obj
+        members = self._by_collection.setdefault((sync_id, obj.collection_id), {})
+        return members.setdefault(upstream_id, obj)
+
+    def discard(self, obj: Model) -> None:
+        sync_id, upstream_id = obj.sync_id, obj.upstream_id
+        if sync_id is not None and upstream_id is not None and self.get_like(obj) is obj:
+            del self._by_collection[(sync_id, obj.collection_id)][upstream_id]
+
+    def __len__(self) -> int:
+        return sum(len(members) for members in self._by_collection.values())
+
+    def __iter__(self) -> Iterator[Model]:
+        for members in self._by_collection.values():
+            yield from members.values()

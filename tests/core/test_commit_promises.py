@@ -1,0 +1,429 @@
+"""The commit's promises attacked: no duplicate create and no lost change when the server or
+the caller misbehaves at the worst moment (after applying, before answering).
+
+Faults the emulator produces are injected into it; a server that applies a write and then
+answers with something unreadable, reordered or interrupted is the emulator behind a
+``Tamper`` transport (a fault no real server produces on demand).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+import sequin_orm
+from sequin_orm import Outcome, Session, State
+from sequin_orm.emulator import Emulator
+from sequin_orm.errors import (
+    AuthenticationError,
+    CommitError,
+    ModelError,
+    RateLimitError,
+)
+from sequin_orm.models import salesforce
+
+from ..conftest import SYNCS, TOKEN
+from .fakeapi import FakeAPI, error
+
+Hook = Callable[[httpx.Request], None]
+Rewrite = Callable[[httpx.Request, httpx.Response], httpx.Response]
+
+
+class Tamper(httpx.BaseTransport):
+    """The emulator's transport with hooks on mutation requests: ``before`` runs before the
+    emulator sees the n-th one, ``after`` replaces the answer it gave (the write applied)."""
+
+    def __init__(
+        self,
+        emulator: Emulator,
+        *,
+        before: dict[int, Hook] | None = None,
+        after: dict[int, Rewrite] | None = None,
+    ) -> None:
+        self._inner = emulator.transport()
+        self._before = before or {}
+        self._after = after or {}
+        self.mutations = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/v1/mutations/run":
+            return self._inner.handle_request(request)
+        self.mutations += 1
+        number = self.mutations
+        if number in self._before:
+            self._before[number](request)
+        response = self._inner.handle_request(request)
+        response.read()
+        if number in self._after:
+            return self._after[number](request, response)
+        return response
+
+
+def _client(transport: httpx.BaseTransport, **kwargs: Any) -> sequin_orm.Client:
+    client = sequin_orm.Client(
+        TOKEN, "http://127.0.0.1", syncs=SYNCS, transport=transport, **kwargs
+    )
+    client.http.sleep = lambda seconds: None
+    return client
+
+
+def _contacts(n: int) -> list[salesforce.Contact]:
+    return [salesforce.Contact(LastName=f"Fremen {i}", Email=f"f{i}@sietch.org") for i in range(n)]
+
+
+def _stored(emulator: Emulator) -> list[dict[str, Any]]:
+    return emulator.records("salesforce:contact")
+
+
+def _created(emulator: Emulator, n: int) -> list[salesforce.Contact]:
+    contacts = _contacts(n)
+    with Session(_client(emulator.transport())):
+        for contact in contacts:
+            contact.save()
+    return contacts
+
+
+def _answer(response: httpx.Response, body: Any) -> httpx.Response:
+    return httpx.Response(response.status_code, content=orjson.dumps(body))
+
+
+def _raise(exc: BaseException) -> Rewrite:
+    def rewrite(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        raise exc
+
+    return rewrite
+
+
+# --- interrupts ---------------------------------------------------------------------------
+
+
+class Boom(Exception):
+    """A foreign exception, as a transport or a signal handler may raise."""
+
+
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt(), Boom("transport bug")])
+def test_an_interrupt_after_an_applied_create_never_creates_twice(
+    emulator: Emulator, interruption: BaseException
+) -> None:
+    contacts = _contacts(3)
+    session = Session(_client(Tamper(emulator, after={1: _raise(interruption)})))
+    for contact in contacts:
+        session.add(contact)
+    with pytest.raises(type(interruption)):
+        session.commit()
+
+    assert all(c.state is State.UNKNOWN for c in contacts)
+    assert session.last_result is not None
+    assert session.last_result.unknown == contacts
+    assert session.flush().requests_sent == 0  # a re-commit sends nothing
+    assert len(_stored(emulator)) == 3
+
+
+def test_an_interrupt_leaves_updates_and_deletes_pending(emulator: Emulator) -> None:
+    kept, gone = _created(emulator, 2)
+    kept.Title = "Naib"
+    session = Session(_client(Tamper(emulator, before={1: _raise_hook(KeyboardInterrupt())})))
+    session.add(kept)
+    session.delete(gone)
+    with pytest.raises(KeyboardInterrupt):
+        session.commit()
+    assert kept.changed_fields == {"Title"} and gone in session.deleted
+
+    session.commit()  # what was pending goes out now
+    assert [r["data"]["Title"] for r in _stored(emulator) if not r["deleted"]] == ["Naib"]
+    assert gone.deleted is True
+
+
+def _raise_hook(exc: BaseException) -> Hook:
+    def hook(request: httpx.Request) -> None:
+        raise exc
+
+    return hook
+
+
+def test_an_exception_from_a_signal_handler_during_a_slow_request(emulator: Emulator) -> None:
+    """Over real HTTP: the server applies the create and is slow to answer; SIGALRM's handler
+    raises while the client waits."""
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise Boom("alarm")
+
+    emulator.inject(kind="create", latency=1.0)
+    contacts = _contacts(3)
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        with emulator.serve() as url, sequin_orm.Client(TOKEN, url, syncs=SYNCS) as client:
+            session = Session(client)
+            for contact in contacts:
+                session.add(contact)
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            with pytest.raises(Boom):
+                session.commit()
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            assert all(c.state is State.UNKNOWN for c in contacts)
+            assert session.flush().requests_sent == 0
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(_stored(emulator)) <= 3
+
+
+# --- answers that cannot be read or matched --------------------------------------------------
+
+
+def _bad_gzip(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    stream = httpx.ByteStream(b"not gzip")  # decoded (and found bad) when the client reads it
+    return httpx.Response(200, headers={"Content-Encoding": "gzip"}, stream=stream)
+
+
+def _deep_json(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    return httpx.Response(200, content=b"[" * 100_000 + b"]" * 100_000)
+
+
+def _invalid_utf8(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    return httpx.Response(200, content=b'{"records": ["\xff\xfe"]}')
+
+
+def _no_upstream_id(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    records = response.json()["records"]
+    return _answer(response, {"records": [{**r, "upstream_id": None} for r in records]})
+
+
+def _other_collection(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    records = response.json()["records"]
+    return _answer(response, {"records": [{**r, "collection_id": "stripe:x"} for r in records]})
+
+
+def _duplicated_id(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    records = response.json()["records"]
+    return _answer(response, {"records": [records[0], records[0], *records[2:]]})
+
+
+@pytest.mark.parametrize(
+    "rewrite",
+    [_bad_gzip, _deep_json, _invalid_utf8, _no_upstream_id, _other_collection, _duplicated_id],
+)
+def test_an_unusable_create_answer_makes_the_objects_unknown(
+    emulator: Emulator, rewrite: Rewrite
+) -> None:
+    contacts = _contacts(3)
+    session = Session(_client(Tamper(emulator, after={1: rewrite})))
+    for contact in contacts:
+        session.add(contact)
+    with pytest.raises(CommitError) as raised:
+        session.commit()
+
+    assert raised.value.result.unknown == contacts
+    assert all(c.state is State.UNKNOWN and c.upstream_id is None for c in contacts)
+    assert session.flush().requests_sent == 0
+    assert len(_stored(emulator)) == 3
+
+
+def test_update_answers_are_matched_by_upstream_id_not_position(emulator: Emulator) -> None:
+    contacts = _created(emulator, 3)
+    ids = [c.upstream_id for c in contacts]
+
+    def reverse(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        return _answer(response, {"records": response.json()["records"][::-1]})
+
+    with Session(_client(Tamper(emulator, after={1: reverse}))):
+        for i, contact in enumerate(contacts):
+            contact.Title = f"Title {i}"
+            contact.save()
+    assert [c.upstream_id for c in contacts] == ids
+    assert [c.Title for c in contacts] == ["Title 0", "Title 1", "Title 2"]
+    assert not any(c.is_dirty for c in contacts)
+
+
+def test_an_update_answer_naming_other_ids_changes_no_identity(emulator: Emulator) -> None:
+    contacts = _created(emulator, 3)
+    ids = [c.upstream_id for c in contacts]
+    session = Session(_client(Tamper(emulator, after={1: _duplicated_id})))
+    for contact in contacts:
+        contact.Title = "Naib"
+        session.add(contact)
+    result = session.flush()
+
+    assert [c.upstream_id for c in contacts] == ids
+    assert result.updated == [contacts[0], contacts[2]]
+    assert result.unknown == [contacts[1]] and contacts[1].changed_fields == {"Title"}
+
+
+# --- changes made while a request is out ----------------------------------------------------
+
+
+def test_a_field_assigned_while_its_update_is_in_flight_stays_pending(emulator: Emulator) -> None:
+    (contact,) = _created(emulator, 1)
+
+    def assign(request: httpx.Request) -> None:
+        contact.Title = "Reverend Mother"
+
+    client = _client(Tamper(emulator, before={1: assign}))
+    contact.Title = "Naib"
+    with Session(client):
+        contact.save()
+    assert contact.Title == "Reverend Mother"
+    assert contact.is_dirty and contact.changed_fields == {"Title"}
+
+    with Session(client):
+        contact.save()
+    assert _stored(emulator)[0]["data"]["Title"] == "Reverend Mother"
+    assert not contact.is_dirty
+
+
+def test_a_field_assigned_while_its_create_is_in_flight_stays_pending(emulator: Emulator) -> None:
+    contact = salesforce.Contact(LastName="Atreides")
+
+    def assign(request: httpx.Request) -> None:
+        contact.Title = "Duke"
+
+    with Session(_client(Tamper(emulator, before={1: assign}))):
+        contact.save()
+    assert contact.upstream_id is not None and contact.Title == "Duke"
+    assert contact.changed_fields == {"Title"}
+
+
+# --- ownership and re-entrancy ----------------------------------------------------------------
+
+
+def test_one_object_is_pending_in_one_session_at_a_time(emulator: Emulator) -> None:
+    client = _client(emulator.transport())
+    contact = salesforce.Contact(LastName="Atreides")
+    first, second = Session(client), Session(client)
+    first.add(contact)
+    with pytest.raises(ModelError, match="expunge"):
+        second.add(contact)
+    first.expunge(contact)
+    second.add(contact)
+    assert first.flush().requests_sent == 0
+    second.commit()
+    assert len(_stored(emulator)) == 1
+
+
+def test_rolling_back_one_session_keeps_a_change_pending_in_another(emulator: Emulator) -> None:
+    (contact,) = _created(emulator, 1)
+    client = _client(emulator.transport())
+    loader, owner = Session(client), Session(client)
+    loader.load(salesforce.Contact, _stored(emulator)[0])
+    owner.add(contact)
+    contact.Title = "Naib"
+    loader.rollback()
+    assert contact.changed_fields == {"Title"}
+    owner.commit()
+    assert _stored(emulator)[0]["data"]["Title"] == "Naib"
+
+
+def test_two_threads_committing_one_session_never_send_twice(emulator: Emulator) -> None:
+    gate = threading.Event()
+
+    def hold(request: httpx.Request) -> None:
+        gate.wait(5)
+
+    session = Session(_client(Tamper(emulator, before={1: hold})))
+    for contact in _contacts(4):
+        session.add(contact)
+    errors: list[BaseException] = []
+
+    def commit() -> None:
+        try:
+            session.commit()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=commit) for _ in range(2)]
+    threads[0].start()
+    while session.last_result is None and not session._committing.locked():
+        pass
+    threads[1].start()
+    threads[1].join(5)
+    gate.set()
+    threads[0].join(5)
+
+    assert len(errors) == 1 and isinstance(errors[0], ModelError)
+    assert "already committing" in str(errors[0])
+    assert len(_stored(emulator)) == 4
+
+
+def test_a_commit_reentered_from_the_transport_is_refused(emulator: Emulator) -> None:
+    session: Session
+
+    def reenter(request: httpx.Request) -> None:
+        session.commit()
+
+    session = Session(_client(Tamper(emulator, before={1: reenter})))
+    for contact in _contacts(2):
+        session.add(contact)
+    with pytest.raises(ModelError, match="already committing"):
+        session.commit()
+    assert _stored(emulator) == []  # the re-entrant call sent nothing
+
+
+# --- errors that say why, retries with bounds -----------------------------------------------
+
+
+def test_a_wrong_token_is_caught_as_authentication_error() -> None:
+    emulator = Emulator(token="right")
+    emulator.create_sync("salesforce", ["salesforce:contact"], id=SYNCS["salesforce"])
+    client = sequin_orm.Client(
+        "wrong", "http://127.0.0.1", syncs=SYNCS, transport=emulator.transport()
+    )
+    with pytest.raises(AuthenticationError) as raised, Session(client):
+        for contact in _contacts(450):
+            contact.save()
+    result = raised.value.result
+    assert result is not None and result.requests_sent == 1 and len(result.failed) == 450
+
+
+def test_commit_error_leads_with_the_first_error_and_chains_it(emulator: Emulator) -> None:
+    emulator.inject(kind="create", error="Email: invalid email address")
+    with pytest.raises(CommitError) as raised, Session(_client(emulator.transport())):
+        salesforce.Contact(LastName="Atreides").save()
+    message = str(raised.value)
+    assert message.startswith(str(raised.value.__cause__))
+    assert "invalid email address" in message and "/v1/mutations/run" in message
+
+
+def test_a_permanent_429_spends_one_retry_budget_for_the_whole_commit() -> None:
+    api = FakeAPI(*[error(429, {"summary": "slow down"}, {"Retry-After": "1"})] * 50)
+    client = api.client(batch_size=10, max_retries=2)
+    contacts = _contacts(100)
+    session = Session(client)
+    for contact in contacts:
+        session.add(contact)
+    with pytest.raises(CommitError) as raised:
+        session.commit()
+    result = raised.value.result
+    assert len(api.bodies) == 3 and result.requests_sent == 3
+    assert isinstance(result.errors[0], RateLimitError)
+    assert all(c.is_new for c in contacts) and len(result.failed) == 100
+
+
+def test_a_plain_500_to_an_awaiting_update_is_retried_not_taken_as_applied() -> None:
+    plain_500 = error(500, {"error": "Error: Internal server error"})
+    api = FakeAPI(plain_500, plain_500, plain_500)
+    contact = salesforce.Contact.from_record(
+        {"upstream_id": "0031U00000Qn2ZVQAZ", "sync_id": "sync-sf", "data": {"LastName": "A"}}
+    )
+    contact.Email = "a@b.org"
+    session = Session(api.client(max_retries=2))
+    session.add(contact, await_consumer_ids=["c-1"])
+    result = session.flush()
+    assert len(api.bodies) == 3
+    assert contact.changed_fields == {"Email"}  # never marked applied
+    assert result.outcome_of(contact) is not None
+    assert result.outcome_of(contact).outcome is not Outcome.UPDATED  # type: ignore[union-attr]
+    session.commit()  # the script is spent: the echo server applies it now
+    assert not contact.is_dirty and api.bodies[-1]["records"][0]["data"] == {"Email": "a@b.org"}
+
+
+@pytest.fixture
+def _sigalrm_available() -> Iterator[None]:
+    if not hasattr(signal, "setitimer"):
+        pytest.fail("signal.setitimer is needed")
+    yield
