@@ -1,15 +1,20 @@
-"""The one place that does HTTP: a pooled ``httpx.Client``, auth, retries, error mapping."""
+"""The one place that does HTTP: a pooled ``httpx.Client``, auth, retries, error mapping.
+
+``send_once()`` is one attempt (auth, deadline, error mapping); ``send()`` repeats it as
+design §3 allows; ``request()`` adds the JSON codec (``encode_json`` / ``decode_json``).
+"""
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
+import orjson
 
 from sequin_orm.config import Settings
 from sequin_orm.errors import (
@@ -18,6 +23,7 @@ from sequin_orm.errors import (
     APIResponseValidationError,
     APITimeoutError,
     ConfigurationError,
+    ModelError,
     status_error,
 )
 from sequin_orm.retry import Safety, parse_retry_after, retry_delay
@@ -26,6 +32,8 @@ logger = logging.getLogger("sequin_orm")
 
 USER_AGENT = "sequin-orm/0.1.0"
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+# orjson writes datetimes and dataclasses itself; json.dumps refused them, and so do we
+_ENCODE_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 class _BearerAuth(httpx.Auth):
@@ -76,6 +84,8 @@ class HTTPSession:
             timeout=self._timeout,
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT},
+            # HTTP_PROXY & co. are ignored: the token goes only to the host the user named
+            trust_env=False,
             # as many kept alive as allowed: httpcore 1.0 closes an idle connection whenever the
             # pool holds more than max_keepalive_connections in all (not only idle ones), so a
             # lower value reconnects on every burst past it
@@ -99,8 +109,8 @@ class HTTPSession:
         """Send a request (hits the network), retrying as design §3 allows.
 
         ``await_timeout_ms`` is set when the request awaits consumers, ``long_poll_ms`` when the
-        server may hold the answer back (consumer ``next``): the read timeout grows by it so
-        the client never gives up before the server does.
+        server may hold the answer back (consumer ``next``): each attempt's deadline grows by
+        it so the client never gives up before the server does.
         """
         content = None if json_body is None else encode_json(json_body)
         answer = self.send(
@@ -126,26 +136,18 @@ class HTTPSession:
         long_poll_ms: int | None = None,
         on_written: Callable[[], None] | None = None,
     ) -> bytes:
-        """``request()`` with a body already encoded, returning the 2xx body undecoded.
-
-        ``on_written`` is called each time the request has been written to a connection
-        (through httpcore's ``trace`` extension; transports without it never call it).
-        """
-        self.settings.require_token()
-        if not path.startswith("/"):
-            raise ConfigurationError(f"API paths are relative to the base URL, got {path!r}")
-        timeout = self._timeout_for((await_timeout_ms or 0) + (long_poll_ms or 0))
+        """``send_once()`` repeated as design §3 allows for ``safety``; the 2xx body undecoded."""
         started = time.monotonic()
         retries = 0
         while True:
             try:
-                return self._send_once(
+                return self.send_once(
                     method,
                     path,
-                    content,
-                    params,
-                    timeout,
-                    awaiting=await_timeout_ms is not None,
+                    content=content,
+                    params=params,
+                    await_timeout_ms=await_timeout_ms,
+                    long_poll_ms=long_poll_ms,
                     on_written=on_written,
                 )
             except APIError as error:
@@ -163,48 +165,135 @@ class HTTPSession:
                 logger.info("retrying %s %s in %.2fs after %s", method, path, delay, _reason(error))
                 self.sleep(delay)
 
-    def _timeout_for(self, server_wait_ms: int) -> httpx.Timeout:
-        if not server_wait_ms:
-            return self._timeout
-        t = self.settings.timeouts
-        return httpx.Timeout(
-            connect=t.connect, read=t.read + server_wait_ms / 1000, write=t.write, pool=t.pool
-        )
-
-    def _send_once(
+    def send_once(
         self,
         method: str,
         path: str,
-        content: bytes | None,
-        params: Mapping[str, Any] | None,
-        timeout: httpx.Timeout,
         *,
-        awaiting: bool,
-        on_written: Callable[[], None] | None,
+        content: bytes | None,
+        params: Mapping[str, Any] | None = None,
+        await_timeout_ms: int | None = None,
+        long_poll_ms: int | None = None,
+        on_written: Callable[[], None] | None = None,
     ) -> bytes:
-        started = time.perf_counter()
+        """One attempt, never retried (hits the network); returns the 2xx body undecoded.
+
+        The attempt ends by a deadline: the read timeout plus ``await_timeout_ms`` and
+        ``long_poll_ms``. Raises an ``APIError`` for every failure: a status error, a
+        connection error, ``APITimeoutError``, or ``APIResponseValidationError`` for a 2xx
+        body that cannot be decoded. ``on_written`` is called once the request is written
+        (through httpcore's ``trace`` extension; transports without it never call it).
+        """
+        server_wait = ((await_timeout_ms or 0) + (long_poll_ms or 0)) / 1000
+        request = self._build(method, path, content, params, server_wait, on_written)
+        started = time.monotonic()
+        response = self._open(request, method, path)
         try:
-            response = self._client.request(
-                method,
-                path,
-                content=content,
-                params=params,
-                headers=_JSON_HEADERS if content is not None else None,
-                timeout=timeout,
-                extensions=None if on_written is None else {"trace": _tracer(on_written)},
-            )
-        except httpx.TransportError as exc:
-            raise _connection_error(exc, method, path) from None
+            deadline = started + self.settings.timeouts.read + server_wait
+            body = _read_body(response, deadline, method, path)
+        finally:
+            response.close()
         logger.debug(
             "%s %s -> %d in %.1f ms",
             method,
             path,
             response.status_code,
-            (time.perf_counter() - started) * 1000,
+            (time.monotonic() - started) * 1000,
         )
         if not response.is_success:
-            raise _status_error(response, method, path, awaiting=awaiting)
+            raise _status_error(response, body, method, path)
+        return body
+
+    def _build(
+        self,
+        method: str,
+        path: str,
+        content: bytes | None,
+        params: Mapping[str, Any] | None,
+        server_wait: float,
+        on_written: Callable[[], None] | None,
+    ) -> httpx.Request:
+        """The request of one attempt, once the token and the path are checked."""
+        self.settings.require_token()
+        if not path.startswith("/"):
+            raise ConfigurationError(f"API paths are relative to the base URL, got {path!r}")
+        return self._client.build_request(
+            method,
+            path,
+            content=content,
+            params=params,
+            headers=_JSON_HEADERS if content is not None else None,
+            timeout=self._timeout_for(server_wait),
+            extensions=None if on_written is None else {"trace": _tracer(on_written)},
+        )
+
+    def _timeout_for(self, server_wait: float) -> httpx.Timeout:
+        """httpx's timeouts, the read one grown by ``server_wait`` seconds."""
+        if not server_wait:
+            return self._timeout
+        t = self.settings.timeouts
+        read = t.read + server_wait
+        return httpx.Timeout(connect=t.connect, read=read, write=t.write, pool=t.pool)
+
+    def _open(self, request: httpx.Request, method: str, path: str) -> httpx.Response:
+        """Send ``request`` and wait for the response headers (the body is read after)."""
+        try:
+            return self._client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise _connection_error(exc, method, path) from None
+
+
+def _read_body(response: httpx.Response, deadline: float, method: str, path: str) -> bytes:
+    """The body, decoded (gzip …); read by ``deadline``, a ``time.monotonic()`` value.
+
+    A body whose encoding cannot be decoded is ``APIResponseValidationError`` for a 2xx (the
+    request may have been applied) and an empty body for any other status.
+    """
+    if response.is_stream_consumed:  # a transport that built the response from bytes
         return response.content
+    raw = _read_raw(response, deadline, method, path)
+    encoding = response.headers.get("Content-Encoding")
+    if not encoding:
+        return raw
+    try:  # a Response built from bytes decodes them (httpx's decoders are private)
+        return httpx.Response(200, headers={"Content-Encoding": encoding}, content=raw).content
+    except httpx.DecodingError:
+        if response.is_success:
+            raise _unreadable(method, path, f"its {encoding} encoding is broken") from None
+        return b""
+
+
+def _read_raw(response: httpx.Response, deadline: float, method: str, path: str) -> bytes:
+    """The body as received, chunk by chunk, ending the attempt once ``deadline`` passes.
+
+    httpx's read timeout bounds each socket read, not the whole body: a server sending a byte
+    at a time would hold a request for ever. Checking the clock after every chunk ends the
+    attempt at most one read timeout past the deadline, with no thread. The raw chunks are
+    checked, not decoded ones: a gzip decoder may swallow many chunks before it yields one.
+
+    The response headers are bounded by the read timeout only. A watchdog thread that closes
+    the socket could end them too, but httpx hands out the socket before the headers only
+    for a new connection (trace extension), never for a reused one; half a bound is not
+    worth a thread per attempt.
+    """
+    chunks = []
+    try:
+        for chunk in response.iter_raw():
+            chunks.append(chunk)
+            if time.monotonic() > deadline and not _complete(response):
+                raise APITimeoutError(
+                    "Timed out reading the response", method=method, path=path, request_sent=True
+                )
+    except httpx.TransportError as exc:
+        raise _connection_error(exc, method, path) from None
+    return b"".join(chunks)
+
+
+def _complete(response: httpx.Response) -> bool:
+    """Whether every byte its ``Content-Length`` announced has arrived (a late but whole
+    answer is used rather than thrown away)."""
+    length = response.headers.get("Content-Length", "")
+    return length.isdigit() and response.num_bytes_downloaded >= int(length)
 
 
 def _tracer(on_written: Callable[[], None]) -> Callable[[str, dict[str, Any]], None]:
@@ -224,39 +313,92 @@ def _reason(error: APIError) -> str:
 
 
 def encode_json(body: Any) -> bytes:
-    """A request body as the API is sent it: compact UTF-8 JSON."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    """A request body as the API is sent it: compact UTF-8 JSON (hits no network).
+
+    Byte for byte what ``json.dumps(body, separators=(",", ":"), ensure_ascii=False)`` wrote,
+    except floats below 1e-4 (``0.00001`` rather than ``1e-05``: the same number). Raises
+    ``ModelError`` for what JSON cannot carry: NaN and infinities, lone surrogates, dict keys
+    that are not strings, integers beyond 64 bits, nesting deeper than 254, and values of
+    other types (sets, bytes, datetimes, Decimals …).
+    """
+    try:
+        content = orjson.dumps(body, option=_ENCODE_OPTIONS)
+    except orjson.JSONEncodeError as exc:
+        raise ModelError(f"The request body cannot be sent as JSON: {exc}") from None
+    # orjson writes NaN and infinities as null: only a body with a null can hold one
+    if b"null" in content:
+        _refuse_non_finite(body)
+    return content
+
+
+def _refuse_non_finite(body: Any) -> None:
+    path = _non_finite_path(body)
+    if path is not None:
+        where = "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in path[::-1])
+        raise ModelError(
+            "The request body cannot be sent as JSON: NaN or infinity at "
+            + (where.lstrip(".") or "the top level")
+        )
+
+
+def _non_finite_path(value: Any) -> list[Any] | None:
+    """The keys leading to a NaN or infinity in ``value``, innermost first; None if none."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else []
+    if isinstance(value, dict):
+        children: Any = value.items()
+    elif isinstance(value, list | tuple):
+        children = enumerate(value)
+    else:
+        return None
+    for key, child in children:
+        path = _non_finite_path(child)
+        if path is not None:
+            path.append(key)
+            return path
+    return None
 
 
 def decode_json(content: bytes, method: str, path: str) -> Any:
-    """The JSON of a 2xx body (None when empty); ``APIResponseValidationError`` if it is not."""
+    """The JSON of a 2xx body (None when empty).
+
+    Anything unreadable (invalid UTF-8, nesting deeper than 1024, not JSON) is
+    ``APIResponseValidationError`` with ``outcome_unknown``, never another exception.
+    """
     if not content:
         return None
     try:
-        return json.loads(content)
-    except ValueError:
-        raise APIResponseValidationError(
-            "A 2xx response with a body that is not JSON",
-            method=method,
-            path=path,
-            outcome_unknown=True,
-        ) from None
+        return orjson.loads(content)
+    except orjson.JSONDecodeError as exc:
+        raise _unreadable(method, path, f"it is not JSON ({exc.msg})") from None
 
 
-def _status_error(response: httpx.Response, method: str, path: str, *, awaiting: bool) -> APIError:
-    """The exception for an error status."""
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = response.text
+def _unreadable(method: str, path: str, why: str) -> APIResponseValidationError:
+    return APIResponseValidationError(
+        f"A 2xx response whose body cannot be read: {why}",
+        method=method,
+        path=path,
+        outcome_unknown=True,
+    )
+
+
+def _status_error(response: httpx.Response, body: bytes, method: str, path: str) -> APIError:
+    """The exception for an error status; ``body`` is the raw error body."""
     return status_error(
         response.status_code,
-        body,
+        _error_body(body),
         method=method,
         path=path,
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
-        awaiting=awaiting,
     )
+
+
+def _error_body(content: bytes) -> Any:
+    """An error body: its JSON, else its text."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return content.decode("utf-8", "replace")
 
 
 def _connection_error(exc: httpx.TransportError, method: str, path: str) -> APIConnectionError:
