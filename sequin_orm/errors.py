@@ -20,16 +20,18 @@ Our exception hierarchy::
             ├── NotFoundError                404
             ├── UnprocessableEntityError     422, with ``validation_errors``
             ├── RateLimitError               429, with ``retry_after``
-            ├── AwaitConsumersTimeoutError   500 while awaiting consumers: the mutation WAS applied
+            ├── AwaitConsumersTimeoutError   500 "Timed out waiting for consumers": applied
             ├── UpstreamTimeoutError         504
             └── InternalServerError          other 5xx
 
 Error messages carry the server's message, the request method and path; never headers, bodies
-or the API token.
+or the API token. Every exception pickles (Celery, multiprocessing): ``SequinError.__reduce__``
+restores the arguments and attributes without calling ``__init__``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +67,15 @@ __all__ = [
 class SequinError(Exception):
     """Base class of every exception raised by sequin-orm."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle without calling ``__init__``, whose keyword-only arguments pickle cannot pass."""
+        return (_rebuild, (type(self), self.args), self.__dict__)
+
+
+def _rebuild(cls: type[SequinError], args: tuple[Any, ...]) -> SequinError:
+    """An unpickled error: its ``args``; ``__setstate__`` then restores its attributes."""
+    return cls.__new__(cls, *args)
+
 
 class ConfigurationError(SequinError):
     """A required setting is missing or invalid; the message names what to set."""
@@ -98,8 +109,12 @@ class APIError(SequinError):
     """An error talking to the Sequin API.
 
     ``method`` and ``path`` name the request; ``outcome_unknown`` is True when the request may
-    have been applied by the server although no usable answer came back.
+    have been applied by the server although no usable answer came back. ``result`` is the
+    ``CommitResult`` when a session re-raises the error for a whole commit (401, 403), else
+    None.
     """
+
+    result: CommitResult | None = None
 
     def __init__(
         self, message: str, *, method: str, path: str, outcome_unknown: bool = False
@@ -223,7 +238,9 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     504: UpstreamTimeoutError,
 }
 
-_AWAIT_TIMEOUT_MARKER = "timed out waiting for consumers"
+#: The documented message of a 500 after the mutation was applied (the seeds' mutation page):
+#: ``Error: Timed out waiting for consumers: {consumer_id}``.
+_AWAIT_TIMEOUT_MESSAGE = re.compile(r"Error: Timed out waiting for consumers(?::|$)")
 
 
 def status_error(
@@ -233,26 +250,25 @@ def status_error(
     method: str,
     path: str,
     retry_after: float | None = None,
-    awaiting: bool = False,
 ) -> APIStatusError:
     """Build the exception for an error response (pure: no I/O).
 
     Both documented error bodies are understood: ``{"error", "docs"}`` (Mutation API) and
-    ``{"summary", "validation_errors"}`` (Management API). A 500 to a request that awaited
-    consumers is an ``AwaitConsumersTimeoutError``.
+    ``{"summary", "validation_errors"}`` (Management API). A 500 is an
+    ``AwaitConsumersTimeoutError`` only with the documented message; any other 500, awaiting
+    or not, is an ``InternalServerError`` (the outcome is unknown).
     """
     message, docs = _message_and_docs(status_code, body)
-    cls = _STATUS_CLASSES.get(status_code)
-    if cls is None:
-        if status_code == 500 and (awaiting or _AWAIT_TIMEOUT_MARKER in message.lower()):
-            cls = AwaitConsumersTimeoutError
-        elif status_code >= 500:
-            cls = InternalServerError
-        else:
-            cls = APIStatusError
+    cls = _STATUS_CLASSES.get(status_code) or _class_by_range(status_code, message)
     error = cls(message, status_code=status_code, method=method, path=path, docs=docs, body=body)
     error.retry_after = retry_after
     return error
+
+
+def _class_by_range(status_code: int, message: str) -> type[APIStatusError]:
+    if status_code == 500 and _AWAIT_TIMEOUT_MESSAGE.match(message):
+        return AwaitConsumersTimeoutError
+    return InternalServerError if status_code >= 500 else APIStatusError
 
 
 def _message_and_docs(status_code: int, body: Any) -> tuple[str, list[Any]]:
