@@ -1,24 +1,28 @@
-"""``Client``: settings plus one pooled HTTP connection; ``configure()`` and ``get_client()``."""
+"""``Client``: the public facade over a requestor, with the managers; ``configure()`` and
+``get_client()``."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from sequin_orm.config import Settings, Timeouts, resolve_settings
-from sequin_orm.flow import MUTATIONS_PATH
+from sequin_orm.consumers import ConsumerManager
+from sequin_orm.credentials import CredentialManager
 from sequin_orm.http import HTTPSession
-from sequin_orm.retry import Safety
-
-if TYPE_CHECKING:
-    from sequin_orm.consumers import ConsumerManager
-    from sequin_orm.credentials import CredentialManager
-    from sequin_orm.streams import StreamManager
-    from sequin_orm.syncs import SyncManager
+from sequin_orm.requestor import (
+    ClientBound,
+    Requestor,
+    default_holder,
+    default_requestor,
+    install_default,
+    reset_default,
+)
+from sequin_orm.streams import StreamManager
+from sequin_orm.syncs import SyncManager
 
 __all__ = [
     "Client",
@@ -50,7 +54,7 @@ class Client:
         transport: httpx.BaseTransport | None = None,
         batch_size: int | Mapping[str, int] | None = None,
     ) -> None:
-        self.settings: Settings = resolve_settings(
+        settings = resolve_settings(
             api_token=api_token,
             base_url=base_url,
             syncs=syncs,
@@ -58,7 +62,23 @@ class Client:
             max_retries=max_retries,
             batch_size=batch_size,
         )
-        self.http = HTTPSession(self.settings, transport=transport)
+        self.requestor = Requestor(settings, transport=transport)
+
+    @classmethod
+    def _over(cls, requestor: Requestor) -> Client:
+        """A facade over an existing requestor (the default one built before any client)."""
+        client = cls.__new__(cls)
+        client.requestor = requestor
+        return client
+
+    @property
+    def settings(self) -> Settings:
+        return self.requestor.settings
+
+    @property
+    def http(self) -> HTTPSession:
+        """The HTTP session: pooled connection, auth, retries."""
+        return self.requestor.http
 
     def __repr__(self) -> str:
         return f"Client(base_url={self.settings.base_url!r})"
@@ -75,48 +95,30 @@ class Client:
     @property
     def syncs(self) -> SyncManager:
         """Syncs (``/v1/syncs``) through this client: ``client.syncs.create(...)``."""
-        from sequin_orm.syncs import SyncManager
-
         return SyncManager(self)
 
     @property
     def credentials(self) -> CredentialManager:
         """Credentials (``/v1/credentials``) through this client."""
-        from sequin_orm.credentials import CredentialManager
-
         return CredentialManager(self)
 
     @property
     def consumers(self) -> ConsumerManager:
         """HTTP consumers (``/v1/http-consumers``) through this client."""
-        from sequin_orm.consumers import ConsumerManager
-
         return ConsumerManager(self)
 
     @property
     def streams(self) -> StreamManager:
         """Streams (``/v1/streams``) through this client."""
-        from sequin_orm.streams import StreamManager
-
         return StreamManager(self)
 
     def run_mutation(self, body: Mapping[str, Any], *, await_timeout_ms: int | None = None) -> Any:
         """``POST /v1/mutations/run`` (hits the network); retried only where safe."""
-        safety = Safety.NOT_IDEMPOTENT if body.get("kind") == "create" else Safety.IDEMPOTENT
-        return self.http.request(
-            "POST", MUTATIONS_PATH, json_body=body, safety=safety, await_timeout_ms=await_timeout_ms
-        )
-
-    def send_mutation_once(self, content: bytes, *, await_timeout_ms: int | None = None) -> bytes:
-        """One attempt at ``POST /v1/mutations/run`` with an encoded body (hits the network);
-        returns the 2xx body undecoded. No retry: a commit's flow decides those."""
-        return self.http.send_once(
-            "POST", MUTATIONS_PATH, content=content, await_timeout_ms=await_timeout_ms
-        )
+        return self.requestor.run_mutation(body, await_timeout_ms=await_timeout_ms)
 
     def close(self) -> None:
         """Release the pooled connections."""
-        self.http.close()
+        self.requestor.close()
 
     def __enter__(self) -> Client:
         return self
@@ -130,27 +132,6 @@ class Client:
         self.close()
 
 
-class ClientBound:
-    """Base of managers and consumers: bound to a client, or to the default client.
-
-    The default client is looked up at each use, so a later ``configure()`` still applies.
-    """
-
-    _bound: Client | None
-
-    def __init__(self, client: Client | None = None) -> None:
-        self._bound = client
-
-    @property
-    def client(self) -> Client:
-        """The bound client, else the default one."""
-        return self._bound if self._bound is not None else get_client()
-
-
-_default_client: Client | None = None
-_default_lock = threading.Lock()
-
-
 def configure(
     api_token: str | None = None,
     base_url: str | None = None,
@@ -162,7 +143,6 @@ def configure(
     batch_size: int | Mapping[str, int] | None = None,
 ) -> Client:
     """Set the process-wide default client that models and sessions use; returns it."""
-    global _default_client
     client = Client(
         api_token,
         base_url,
@@ -172,32 +152,28 @@ def configure(
         transport=transport,
         batch_size=batch_size,
     )
-    with _default_lock:
-        previous, _default_client = _default_client, client
-    if previous is not None:
-        previous.close()
+    install_default(client)
     return client
 
 
 def get_client() -> Client:
     """The default client: the one ``configure()`` set, else one built from the environment."""
-    global _default_client
-    with _default_lock:
-        if _default_client is None:
-            _default_client = Client()
-        return _default_client
+    while True:
+        holder = default_holder()
+        if isinstance(holder, Client):
+            return holder
+        requestor = default_requestor()  # built from the environment when none is installed
+        facade = Client._over(requestor)
+        if install_default(facade, expected=requestor) is facade:
+            return facade  # else configure() ran meanwhile: take its client
 
 
 def peek_default_client() -> Client | None:
     """The default client if one is set, without building one."""
-    with _default_lock:
-        return _default_client
+    holder = default_holder()
+    return holder if isinstance(holder, Client) else None
 
 
 def reset_default_client() -> None:
     """Forget (and close) the default client; the next ``get_client()`` builds a new one."""
-    global _default_client
-    with _default_lock:
-        previous, _default_client = _default_client, None
-    if previous is not None:
-        previous.close()
+    reset_default()

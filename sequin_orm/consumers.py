@@ -25,12 +25,12 @@ from typing import Any, TypeVar
 
 import attrs
 
-from sequin_orm.client import Client, ClientBound
 from sequin_orm.credentials import Health, metadata_contains
 from sequin_orm.errors import APIResponseValidationError, ModelError, SequinError
 from sequin_orm.model import Model
 from sequin_orm.reading import load_record
 from sequin_orm.registry import model_for
+from sequin_orm.requestor import ClientBound, HasRequestor
 from sequin_orm.retry import Safety
 from sequin_orm.wire import (
     ClassManager,
@@ -89,7 +89,7 @@ class HttpConsumer:
     updated_at: datetime.datetime | None = None
     extra: dict[str, Any] = attrs.Factory(dict)
 
-    _client: Client | None = attrs.field(default=None, init=False, repr=False, eq=False)
+    _client: HasRequestor | None = attrs.field(default=None, init=False, repr=False, eq=False)
 
     def consumer(self) -> Consumer:
         """A ``Consumer`` to receive this consumer's messages (no request)."""
@@ -207,7 +207,7 @@ class ConsumerManager(ClientBound):
             filters=filters,
             metadata=metadata,
         )
-        payload = self.client.http.request(
+        payload = self.requestor.request(
             "POST", CONSUMERS_PATH, json_body=body, safety=Safety.NOT_IDEMPOTENT
         )
         return self._bind(decode(payload, HttpConsumer, method="POST", path=CONSUMERS_PATH))
@@ -215,13 +215,13 @@ class ConsumerManager(ClientBound):
     def get(self, consumer_id: str) -> HttpConsumer:
         """``GET /v1/http-consumers/{id}``; ``NotFoundError`` when there is none."""
         path = _consumer_path(consumer_id)
-        payload = self.client.http.request("GET", path)
+        payload = self.requestor.request("GET", path)
         return self._bind(decode(payload, HttpConsumer, method="GET", path=path))
 
     def list(self, *, metadata: Mapping[str, Any] | None = None) -> list[HttpConsumer]:
         """``GET /v1/http-consumers``, optionally filtered by ``metadata``."""
         params = None if metadata is None else {"metadata": encode_query_json(metadata)}
-        payload = self.client.http.request("GET", CONSUMERS_PATH, params=params)
+        payload = self.requestor.request("GET", CONSUMERS_PATH, params=params)
         found = decode_list(payload, HttpConsumer, method="GET", path=CONSUMERS_PATH)
         return [
             self._bind(c)
@@ -250,12 +250,12 @@ class ConsumerManager(ClientBound):
             metadata=metadata,
         )
         path = _consumer_path(consumer_id)
-        payload = self.client.http.request("PATCH", path, json_body=body, safety=Safety.IDEMPOTENT)
+        payload = self.requestor.request("PATCH", path, json_body=body, safety=Safety.IDEMPOTENT)
         return self._bind(decode(payload, HttpConsumer, method="PATCH", path=path))
 
     def delete(self, consumer_id: str) -> None:
         """``DELETE /v1/http-consumers/{id}``."""
-        self.client.http.request("DELETE", _consumer_path(consumer_id), safety=Safety.IDEMPOTENT)
+        self.requestor.request("DELETE", _consumer_path(consumer_id), safety=Safety.IDEMPOTENT)
 
     def _bind(self, consumer: HttpConsumer) -> HttpConsumer:
         object.__setattr__(consumer, "_client", self._bound)
@@ -380,7 +380,7 @@ class Consumer(ClientBound):
 
     objects = ClassManager(lambda: ConsumerManager(None))
 
-    def __init__(self, consumer_id: str, client: Client | None = None) -> None:
+    def __init__(self, consumer_id: str, client: HasRequestor | None = None) -> None:
         path_segment(consumer_id, "consumer_id")
         self.id = consumer_id
         self._bound = client
@@ -398,7 +398,7 @@ class Consumer(ClientBound):
         """
         body = next_body(batch_size, wait_for)
         path = _consumer_path(self.id, "next")
-        payload = self.client.http.request(
+        payload = self.requestor.request(
             "POST", path, json_body=body, safety=Safety.IDEMPOTENT, long_poll_ms=wait_for
         )
         items, info = parse_next(payload, path)
@@ -448,7 +448,7 @@ class Consumer(ClientBound):
             return
         path = _consumer_path(self.id, action)
         body = {"ack_tokens": tokens}
-        self.client.http.request("POST", path, json_body=body, safety=Safety.IDEMPOTENT)
+        self.requestor.request("POST", path, json_body=body, safety=Safety.IDEMPOTENT)
         for message in pending:
             if isinstance(message, Message):
                 message._settled = "acked" if action == "ack" else "nacked"

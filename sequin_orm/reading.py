@@ -23,9 +23,9 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from sequin_orm.client import Client, ClientBound
 from sequin_orm.errors import APIResponseValidationError, ModelError, NotFoundError
 from sequin_orm.model import Model
+from sequin_orm.requestor import ClientBound, HasRequestor
 from sequin_orm.session import current_session
 
 __all__ = ["RECORDS_PATH", "RecordManager", "RecordPage", "load_record", "parse_records_page"]
@@ -91,14 +91,14 @@ class RecordManager(ClientBound, Generic[_M]):
     ``iter_pages`` and ``get`` hit the network (lazily, page by page).
     """
 
-    def __init__(self, model: type[_M], client: Client | None = None) -> None:
+    def __init__(self, model: type[_M], client: HasRequestor | None = None) -> None:
         self.model = model
         self._bound = client
 
     def __repr__(self) -> str:
         return f"<RecordManager of {self.model.__name__} ({self.model.collection_id})>"
 
-    def using(self, client: Client) -> RecordManager[_M]:
+    def using(self, client: HasRequestor) -> RecordManager[_M]:
         """The same manager over another client."""
         return RecordManager(self.model, client)
 
@@ -120,7 +120,7 @@ class RecordManager(ClientBound, Generic[_M]):
             params = records_params(
                 self.model.collection_id, sync_id=sync_id, limit=limit, after_cursor=cursor
             )
-            page = parse_records_page(self.client.http.request("GET", RECORDS_PATH, params=params))
+            page = parse_records_page(self.requestor.request("GET", RECORDS_PATH, params=params))
             if not page.records:
                 return
             yield page

@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 import attrs
 
-from sequin_orm.client import Client, get_client
 from sequin_orm.errors import (
     APIError,
     AuthenticationError,
@@ -29,6 +28,7 @@ from sequin_orm.flow import CommitFlow
 from sequin_orm.identity import IdentityMap
 from sequin_orm.model import DELETED, NEW, PERSISTENT, UNKNOWN, Model
 from sequin_orm.plan import Await, Pending, Step, plan_commit, unsaved_references
+from sequin_orm.requestor import HasRequestor, Requestor, requestor_of
 from sequin_orm.results import CommitResult, SaveResult
 
 __all__ = ["Session", "current_session"]
@@ -72,7 +72,7 @@ class Session:
     only enqueue, and the block commits on a clean exit and rolls back on an exception.
     """
 
-    def __init__(self, client: Client | None = None, *, sync_id: str | None = None) -> None:
+    def __init__(self, client: HasRequestor | None = None, *, sync_id: str | None = None) -> None:
         self._client = client
         self.sync_id = sync_id
         self._tracked: dict[Model, _Entry] = {}
@@ -85,8 +85,9 @@ class Session:
         self.last_result: CommitResult | None = None
 
     @property
-    def client(self) -> Client:
-        return self._client if self._client is not None else get_client()
+    def requestor(self) -> Requestor:
+        """The client's requestor (the default client's when none was given)."""
+        return requestor_of(self._client)
 
     # -- context -------------------------------------------------------------------------
 
@@ -279,11 +280,11 @@ class Session:
             flow = CommitFlow(
                 self._plan(awaiting),
                 identity=self._identity,
-                policy=self.client.settings.retry,
-                jitter=self.client.http.jitter,
+                policy=self.requestor.settings.retry,
+                jitter=self.requestor.http.jitter,
             )
             try:
-                _drive(flow, self.client)
+                _drive(flow, self.requestor)
             finally:
                 self.last_result = flow.result()
                 self._settle()
@@ -325,7 +326,7 @@ class Session:
         for pending in saves:
             if pending.obj._state is NEW:
                 pending.obj._check_required()
-        settings = self.client.settings
+        settings = self.requestor.settings
         return plan_commit(
             saves,
             deletes,
@@ -396,7 +397,7 @@ class Session:
             return self.sync_id
         if not cls.provider:
             raise ConfigurationError(f"{cls.__name__} has no provider: pass sync_id=")
-        return self.client.settings.sync_for(cls.provider)
+        return self.requestor.settings.sync_for(cls.provider)
 
     def _remember_identity(self, obj: Model) -> None:
         existing = self._identity.add(obj)
@@ -512,7 +513,7 @@ def _raise_first_error(result: CommitResult) -> None:
         raise errors[0]
 
 
-def _drive(flow: CommitFlow, client: Client) -> None:
+def _drive(flow: CommitFlow, client: Requestor) -> None:
     """Send the flow's requests one after another (hits the network)."""
     while (request := flow.next_request()) is not None:
         if request.delay:

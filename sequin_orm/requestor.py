@@ -1,0 +1,161 @@
+"""The requestor: settings plus one pooled HTTP connection, and the process-wide default one.
+
+Everything below the ``Client`` facade (sessions, models, the managers) talks to the API
+through a ``Requestor``. Anything with a ``requestor`` attribute (a ``Client``, or a requestor
+itself) can be passed where one is wanted; with none, the default is used: the one
+``configure()`` installed, else one built from the environment at first use.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import httpx
+
+from sequin_orm.config import Settings, resolve_settings
+from sequin_orm.flow import MUTATIONS_PATH
+from sequin_orm.http import HTTPSession
+from sequin_orm.retry import Safety
+
+__all__ = [
+    "ClientBound",
+    "HasRequestor",
+    "Requestor",
+    "default_holder",
+    "default_requestor",
+    "install_default",
+    "reset_default",
+]
+
+
+class Requestor:
+    """Sends requests to the Sequin API with one client's settings."""
+
+    def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None) -> None:
+        self.settings = settings
+        self.http = HTTPSession(settings, transport=transport)
+
+    @property
+    def requestor(self) -> Requestor:
+        return self
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        safety: Safety = Safety.READ,
+        long_poll_ms: int | None = None,
+    ) -> Any:
+        """A JSON request to the API (hits the network), retried as design §3 allows."""
+        return self.http.request(
+            method,
+            path,
+            json_body=json_body,
+            params=params,
+            safety=safety,
+            long_poll_ms=long_poll_ms,
+        )
+
+    def run_mutation(self, body: Any, *, await_timeout_ms: int | None = None) -> Any:
+        """``POST /v1/mutations/run`` (hits the network); retried only where safe."""
+        safety = Safety.NOT_IDEMPOTENT if body.get("kind") == "create" else Safety.IDEMPOTENT
+        return self.http.request(
+            "POST", MUTATIONS_PATH, json_body=body, safety=safety, await_timeout_ms=await_timeout_ms
+        )
+
+    def send_mutation_once(self, content: bytes, *, await_timeout_ms: int | None = None) -> bytes:
+        """One attempt at ``POST /v1/mutations/run`` with an encoded body (hits the network);
+        returns the 2xx body undecoded. No retry: a commit's flow decides those."""
+        return self.http.send_once(
+            "POST", MUTATIONS_PATH, content=content, await_timeout_ms=await_timeout_ms
+        )
+
+    def close(self) -> None:
+        """Release the pooled connections."""
+        self.http.close()
+
+
+class HasRequestor(Protocol):
+    """A ``Client`` or a ``Requestor``: what sessions and managers accept as ``client=``."""
+
+    @property
+    def requestor(self) -> Requestor: ...
+
+
+_default: HasRequestor | None = None
+_lock = threading.Lock()
+
+
+def default_holder() -> HasRequestor | None:
+    """What ``configure()`` (or a first use) installed as the default, if anything."""
+    with _lock:
+        return _default
+
+
+_ANY: Any = object()
+
+
+def install_default(holder: HasRequestor | None, *, expected: Any = _ANY) -> HasRequestor | None:
+    """Make ``holder`` the default, closing the requestor it replaces (unless ``holder``
+    shares it). With ``expected``, only if the default is still ``expected``. Returns the
+    default in force afterwards."""
+    global _default
+    with _lock:
+        previous = _default
+        if expected is not _ANY and previous is not expected:
+            return previous
+        _default = holder
+    if previous is not None and (holder is None or previous.requestor is not holder.requestor):
+        previous.requestor.close()
+    return holder
+
+
+def default_requestor() -> Requestor:
+    """The default requestor: ``configure()``'s, else one built from the environment."""
+    holder = default_holder()
+    if holder is None:
+        built = Requestor(
+            resolve_settings(
+                api_token=None,
+                base_url=None,
+                syncs=None,
+                timeout=None,
+                max_retries=None,
+                batch_size=None,
+            )
+        )
+        holder = install_default(built, expected=None)
+        if holder is not built:
+            built.close()
+        assert holder is not None
+    return holder.requestor
+
+
+def reset_default() -> None:
+    """Forget (and close) the default; the next use builds a new one."""
+    install_default(None)
+
+
+def requestor_of(client: HasRequestor | None) -> Requestor:
+    """The requestor of ``client``, else the default one."""
+    return client.requestor if client is not None else default_requestor()
+
+
+class ClientBound:
+    """Base of managers and consumers: bound to a client, or to the default one (looked up
+    at each use, so a later ``configure()`` still applies)."""
+
+    _bound: HasRequestor | None
+
+    def __init__(self, client: HasRequestor | None = None) -> None:
+        self._bound = client
+
+    @property
+    def requestor(self) -> Requestor:
+        """The bound client's requestor, else the default one."""
+        return requestor_of(self._bound)
