@@ -46,6 +46,7 @@ from typing import Any
 
 import attrs
 
+from sequin_orm.codec import decode_json, encode_json
 from sequin_orm.config import DEFAULT_AWAIT_TIMEOUT_MS, RetryPolicy
 from sequin_orm.errors import (
     APIConnectionError,
@@ -57,7 +58,6 @@ from sequin_orm.errors import (
     PermissionDeniedError,
     SequinError,
 )
-from sequin_orm.http import decode_json, encode_json
 from sequin_orm.identity import IdentityMap
 from sequin_orm.model import NEW, Model
 from sequin_orm.plan import Step, mutation_body, payloads_of, unsaved_references

@@ -7,23 +7,20 @@ design §3 allows; ``request()`` adds the JSON codec (``encode_json`` / ``decode
 from __future__ import annotations
 
 import logging
-import math
 import random
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
-import orjson
 
+from sequin_orm.codec import decode_json, encode_json, error_body, unreadable
 from sequin_orm.config import Settings
 from sequin_orm.errors import (
     APIConnectionError,
     APIError,
-    APIResponseValidationError,
     APITimeoutError,
     ConfigurationError,
-    ModelError,
     status_error,
 )
 from sequin_orm.retry import Safety, parse_retry_after, retry_delay
@@ -32,8 +29,6 @@ logger = logging.getLogger("sequin_orm")
 
 USER_AGENT = "sequin-orm/0.1.0"
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
-# orjson writes datetimes and dataclasses itself; json.dumps refused them, and so do we
-_ENCODE_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 class _BearerAuth(httpx.Auth):
@@ -259,7 +254,7 @@ def _read_body(response: httpx.Response, deadline: float, method: str, path: str
         return httpx.Response(200, headers={"Content-Encoding": encoding}, content=raw).content
     except httpx.DecodingError:
         if response.is_success:
-            raise _unreadable(method, path, f"its {encoding} encoding is broken") from None
+            raise unreadable(method, path, f"its {encoding} encoding is broken") from None
         return b""
 
 
@@ -312,93 +307,15 @@ def _reason(error: APIError) -> str:
     return f"HTTP {status}" if status is not None else type(error).__name__
 
 
-def encode_json(body: Any) -> bytes:
-    """A request body as the API is sent it: compact UTF-8 JSON (hits no network).
-
-    Byte for byte what ``json.dumps(body, separators=(",", ":"), ensure_ascii=False)`` wrote,
-    except floats below 1e-4 (``0.00001`` rather than ``1e-05``: the same number). Raises
-    ``ModelError`` for what JSON cannot carry: NaN and infinities, lone surrogates, dict keys
-    that are not strings, integers beyond 64 bits, nesting deeper than 254, and values of
-    other types (sets, bytes, datetimes, Decimals …).
-    """
-    try:
-        content = orjson.dumps(body, option=_ENCODE_OPTIONS)
-    except orjson.JSONEncodeError as exc:
-        raise ModelError(f"The request body cannot be sent as JSON: {exc}") from None
-    # orjson writes NaN and infinities as null: only a body with a null can hold one
-    if b"null" in content:
-        _refuse_non_finite(body)
-    return content
-
-
-def _refuse_non_finite(body: Any) -> None:
-    path = _non_finite_path(body)
-    if path is not None:
-        where = "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in path[::-1])
-        raise ModelError(
-            "The request body cannot be sent as JSON: NaN or infinity at "
-            + (where.lstrip(".") or "the top level")
-        )
-
-
-def _non_finite_path(value: Any) -> list[Any] | None:
-    """The keys leading to a NaN or infinity in ``value``, innermost first; None if none."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else []
-    if isinstance(value, dict):
-        children: Any = value.items()
-    elif isinstance(value, list | tuple):
-        children = enumerate(value)
-    else:
-        return None
-    for key, child in children:
-        path = _non_finite_path(child)
-        if path is not None:
-            path.append(key)
-            return path
-    return None
-
-
-def decode_json(content: bytes, method: str, path: str) -> Any:
-    """The JSON of a 2xx body (None when empty).
-
-    Anything unreadable (invalid UTF-8, nesting deeper than 1024, not JSON) is
-    ``APIResponseValidationError`` with ``outcome_unknown``, never another exception.
-    """
-    if not content:
-        return None
-    try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError as exc:
-        raise _unreadable(method, path, f"it is not JSON ({exc.msg})") from None
-
-
-def _unreadable(method: str, path: str, why: str) -> APIResponseValidationError:
-    return APIResponseValidationError(
-        f"A 2xx response whose body cannot be read: {why}",
-        method=method,
-        path=path,
-        outcome_unknown=True,
-    )
-
-
 def _status_error(response: httpx.Response, body: bytes, method: str, path: str) -> APIError:
     """The exception for an error status; ``body`` is the raw error body."""
     return status_error(
         response.status_code,
-        _error_body(body),
+        error_body(body),
         method=method,
         path=path,
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
     )
-
-
-def _error_body(content: bytes) -> Any:
-    """An error body: its JSON, else its text."""
-    try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
-        return content.decode("utf-8", "replace")
 
 
 def _connection_error(exc: httpx.TransportError, method: str, path: str) -> APIConnectionError:

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sequin_orm
+from sequin_orm.codec import decode_json, encode_json
 from sequin_orm.errors import (
     APIResponseValidationError,
     APITimeoutError,
@@ -28,7 +29,6 @@ from sequin_orm.errors import (
     InternalServerError,
     ModelError,
 )
-from sequin_orm.http import decode_json, encode_json
 
 TOKEN = "test-token-5c1e"
 PATH = "/v1/mutations/run"
