@@ -395,7 +395,8 @@ class SessionMachine(RuleBasedStateMachine):
     def save_now(self, obj: salesforce.Contact) -> None:
         """``obj.save()`` with no current session: one request at once (none if clean)."""
         ref = self.refs[obj]
-        if ref.status == "deleted" or self._pending_in_session(ref):
+        has_changes = ref.status == "new" or bool(ref.assigned)
+        if ref.status == "deleted" or (has_changes and self._pending_in_session(ref)):
             with pytest.raises(ModelError):  # deleted, or owned by the session (ownership rule)
                 obj.save()
             return
