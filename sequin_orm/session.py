@@ -277,8 +277,11 @@ class Session:
                 "called again from inside the commit); a session commits once at a time"
             )
         try:
+            steps = self._plan(awaiting)
+            if steps:
+                self.requestor.settings.require_token()  # before any request is built
             flow = CommitFlow(
-                self._plan(awaiting),
+                steps,
                 identity=self._identity,
                 policy=self.requestor.settings.retry,
                 jitter=self.requestor.http.jitter,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -23,6 +24,7 @@ from sequin_orm.emulator import Emulator
 from sequin_orm.errors import (
     AuthenticationError,
     CommitError,
+    ConfigurationError,
     ModelError,
     RateLimitError,
 )
@@ -30,6 +32,8 @@ from sequin_orm.models import salesforce
 
 from ..conftest import SYNCS, TOKEN
 from .fakeapi import FakeAPI, error
+from .test_http_attempts import client as http_client
+from .test_http_attempts import dribble, serve
 
 Hook = Callable[[httpx.Request], None]
 Rewrite = Callable[[httpx.Request, httpx.Response], httpx.Response]
@@ -422,8 +426,30 @@ def test_a_plain_500_to_an_awaiting_update_is_retried_not_taken_as_applied() -> 
     assert not contact.is_dirty and api.bodies[-1]["records"][0]["data"] == {"Email": "a@b.org"}
 
 
-@pytest.fixture
-def _sigalrm_available() -> Iterator[None]:
-    if not hasattr(signal, "setitimer"):
-        pytest.fail("signal.setitimer is needed")
-    yield
+def test_a_server_dribbling_bytes_cannot_hold_a_commit_past_its_timeouts() -> None:
+    """Over real HTTP: each attempt is bounded as a whole (timeout=1.0), the retries of an
+    update by the retry budget; the commit ends within a few seconds."""
+    with serve(dribble(b'{"records": []}' * 20, every=0.5)) as server:
+        contact = salesforce.Contact.from_record(
+            {"upstream_id": "0031U00000Qn2ZVQAZ", "sync_id": "x", "data": {"LastName": "A"}}
+        )
+        contact.Email = "a@b.org"
+        session = Session(http_client(server.url, max_retries=1))
+        session.add(contact)
+        started = time.monotonic()
+        with pytest.raises(CommitError) as raised:
+            session.commit()
+    assert time.monotonic() - started < 6
+    assert raised.value.result.requests_sent == 2
+    assert contact.changed_fields == {"Email"}
+
+
+def test_a_missing_token_is_refused_before_any_request() -> None:
+    api = FakeAPI()
+    client = sequin_orm.Client(
+        None, "https://api.sequin.io", syncs=SYNCS, transport=httpx.MockTransport(api)
+    )
+    contact = salesforce.Contact(LastName="Atreides")
+    with pytest.raises(ConfigurationError, match="SEQUIN_API_TOKEN"), Session(client):
+        contact.save()
+    assert api.bodies == [] and contact.is_new
