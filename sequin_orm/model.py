@@ -37,6 +37,9 @@ from sequin_orm.fields import ClassSpec, FieldSpec, specs_of
 from sequin_orm.records import read_meta
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from sequin_orm.plan import WriteKwargs
     from sequin_orm.reading import RecordManager
     from sequin_orm.results import SaveResult
 
@@ -538,41 +541,20 @@ class Model:
 
     # -- persistence ---------------------------------------------------------------------
 
-    def save(
-        self,
-        *,
-        sync_id: str | None = None,
-        await_consumer_ids: list[str] | None = None,
-        await_consumers_timeout: int | None = None,
-    ) -> SaveResult:
+    def save(self, **options: Unpack[WriteKwargs]) -> SaveResult:
         """Create or update the record (hits the network outside a session).
 
         Outside a session: one mutation now, or none when nothing changed. Inside an active
-        ``Session``: enqueue and return at once (``result.pending``).
+        ``Session``: enqueue and return at once (``result.pending``). Options: ``sync_id``,
+        ``await_consumer_ids``, ``await_consumers_timeout``.
         """
         save_object, _ = _persistence()
-        return save_object(
-            self,
-            sync_id=sync_id,
-            await_consumer_ids=await_consumer_ids,
-            await_consumers_timeout=await_consumers_timeout,
-        )
+        return save_object(self, **options)
 
-    def delete(
-        self,
-        *,
-        sync_id: str | None = None,
-        await_consumer_ids: list[str] | None = None,
-        await_consumers_timeout: int | None = None,
-    ) -> SaveResult:
+    def delete(self, **options: Unpack[WriteKwargs]) -> SaveResult:
         """Delete the record (hits the network outside a session; enqueues inside one)."""
         _, delete_object = _persistence()
-        return delete_object(
-            self,
-            sync_id=sync_id,
-            await_consumer_ids=await_consumer_ids,
-            await_consumers_timeout=await_consumers_timeout,
-        )
+        return delete_object(self, **options)
 
 
 @functools.cache

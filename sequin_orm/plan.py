@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypedDict
 
 import attrs
 
@@ -33,6 +33,55 @@ class Await:
         ids = tuple(dict.fromkeys(self.consumer_ids + other.consumer_ids))
         timeouts = [t for t in (self.timeout_ms, other.timeout_ms) if t is not None]
         return Await(ids, max(timeouts) if timeouts else None)
+
+
+class AwaitKwargs(TypedDict, total=False):
+    """The options of ``Session.commit()``: consumers every request waits for."""
+
+    await_consumer_ids: list[str] | None
+    await_consumers_timeout: int | None
+
+
+class WriteKwargs(AwaitKwargs, total=False):
+    """The options of ``save()``, ``delete()``, ``Session.add()`` and ``Session.delete()``."""
+
+    sync_id: str | None
+
+
+@attrs.frozen
+class WriteOptions:
+    """How one object is written: to which sync, and which consumers to wait for."""
+
+    sync_id: str | None = None
+    awaiting: Await | None = None
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        sync_id: str | None = None,
+        await_consumer_ids: list[str] | None = None,
+        await_consumers_timeout: int | None = None,
+    ) -> WriteOptions:
+        """Checked options (``ModelError`` for a bad combination, before any request)."""
+        awaiting = await_of(await_consumer_ids, await_consumers_timeout)
+        if sync_id is None and awaiting is None:
+            return PLAIN
+        return cls(sync_id, awaiting)
+
+
+PLAIN = WriteOptions()  # shared by every object written without options
+
+
+def await_of(consumer_ids: list[str] | None, timeout_ms: int | None) -> Await | None:
+    """The consumers to await, checked; None when there are none."""
+    if not consumer_ids:
+        if timeout_ms is not None:
+            raise ModelError("await_consumers_timeout needs await_consumer_ids")
+        return None
+    if timeout_ms is not None and timeout_ms < 0:
+        raise ModelError("await_consumers_timeout is a number of milliseconds >= 0")
+    return Await(tuple(consumer_ids), timeout_ms)
 
 
 class Pending(NamedTuple):

@@ -12,9 +12,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import Any, TypeVar
-
-import attrs
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sequin_orm.errors import (
     APIError,
@@ -27,9 +25,22 @@ from sequin_orm.errors import (
 from sequin_orm.flow import CommitFlow
 from sequin_orm.identity import IdentityMap
 from sequin_orm.model import DELETED, NEW, PERSISTENT, UNKNOWN, Model
-from sequin_orm.plan import Await, Pending, Step, plan_commit, unsaved_references
+from sequin_orm.plan import (
+    PLAIN,
+    Await,
+    AwaitKwargs,
+    Pending,
+    Step,
+    WriteKwargs,
+    WriteOptions,
+    plan_commit,
+    unsaved_references,
+)
 from sequin_orm.requestor import HasRequestor, Requestor, requestor_of
 from sequin_orm.results import CommitResult, SaveResult
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["Session", "current_session"]
 
@@ -42,29 +53,6 @@ def current_session() -> Session | None:
     return _current.get()
 
 
-@attrs.frozen
-class _Entry:
-    sync_id: str | None = None
-    awaiting: Await | None = None
-
-
-_PLAIN = _Entry()  # shared by every object saved without options
-
-
-def _entry(sync_id: str | None, awaiting: Await | None) -> _Entry:
-    return _PLAIN if sync_id is None and awaiting is None else _Entry(sync_id, awaiting)
-
-
-def _await_of(consumer_ids: list[str] | None, timeout_ms: int | None) -> Await | None:
-    if not consumer_ids:
-        if timeout_ms is not None:
-            raise ModelError("await_consumers_timeout needs await_consumer_ids")
-        return None
-    if timeout_ms is not None and timeout_ms < 0:
-        raise ModelError("await_consumers_timeout is a number of milliseconds >= 0")
-    return Await(tuple(consumer_ids), timeout_ms)
-
-
 class Session:
     """A unit of work over one client.
 
@@ -75,8 +63,8 @@ class Session:
     def __init__(self, client: HasRequestor | None = None, *, sync_id: str | None = None) -> None:
         self._client = client
         self.sync_id = sync_id
-        self._tracked: dict[Model, _Entry] = {}
-        self._deletes: dict[Model, _Entry] = {}
+        self._tracked: dict[Model, WriteOptions] = {}
+        self._deletes: dict[Model, WriteOptions] = {}
         self._identity = IdentityMap()
         self._tokens: list[Token[Session | None]] = []
         self._committing = threading.Lock()
@@ -123,37 +111,21 @@ class Session:
 
     # -- adding and removing objects -----------------------------------------------------
 
-    def add(
-        self,
-        obj: Model,
-        *,
-        sync_id: str | None = None,
-        await_consumer_ids: list[str] | None = None,
-        await_consumers_timeout: int | None = None,
-    ) -> None:
+    def add(self, obj: Model, **options: Unpack[WriteKwargs]) -> None:
         """Track ``obj``: it is created or updated at the next commit (no request now)."""
+        checked = WriteOptions.of(**options) if options else PLAIN
         _check_savable(obj)
         self._own(obj)
-        if sync_id is not None:
-            _bind_sync(obj, sync_id)
+        _bind_sync(obj, checked.sync_id)
         if obj._state is PERSISTENT:
             self._remember_identity(obj)
         if self._deletes:
             self._deletes.pop(obj, None)
-        if sync_id is None and await_consumer_ids is None and await_consumers_timeout is None:
-            self._tracked[obj] = _PLAIN  # the common case, without two calls
-            return
-        self._tracked[obj] = _entry(sync_id, _await_of(await_consumer_ids, await_consumers_timeout))
+        self._tracked[obj] = checked
 
-    def delete(
-        self,
-        obj: Model,
-        *,
-        sync_id: str | None = None,
-        await_consumer_ids: list[str] | None = None,
-        await_consumers_timeout: int | None = None,
-    ) -> None:
+    def delete(self, obj: Model, **options: Unpack[WriteKwargs]) -> None:
         """Mark ``obj`` for deletion at the next commit; a new object is simply dropped."""
+        checked = WriteOptions.of(**options)
         if obj.state is DELETED:
             raise ModelError(f"This {type(obj).__name__} is already deleted")
         if obj.state is UNKNOWN:
@@ -164,10 +136,10 @@ class Session:
             del self._tracked[obj]
             return
         self._own(obj)
-        _bind_sync(obj, sync_id)
+        _bind_sync(obj, checked.sync_id)
         self._remember_identity(obj)
         self._tracked.pop(obj, None)
-        self._deletes[obj] = _entry(sync_id, _await_of(await_consumer_ids, await_consumers_timeout))
+        self._deletes[obj] = checked
 
     def expunge(self, obj: Model) -> None:
         """Stop tracking ``obj`` (its pending changes are not sent by this session); another
@@ -248,12 +220,7 @@ class Session:
 
     # -- commit and rollback -------------------------------------------------------------
 
-    def commit(
-        self,
-        *,
-        await_consumer_ids: list[str] | None = None,
-        await_consumers_timeout: int | None = None,
-    ) -> CommitResult:
+    def commit(self, **awaiting: Unpack[AwaitKwargs]) -> CommitResult:
         """Send every pending change (hits the network) and return each object's outcome.
 
         Raises ``ModelError``/``ConfigurationError`` before any request for bad input; the
@@ -261,7 +228,7 @@ class Session:
         ``CommitError`` when some request failed. Either carries the result (``.result``),
         which is also kept in ``last_result``.
         """
-        result = self.flush(_await_of(await_consumer_ids, await_consumers_timeout))
+        result = self.flush(WriteOptions.of(**awaiting).awaiting)
         _raise_for(result)
         return result
 
@@ -343,7 +310,9 @@ class Session:
         for obj in [o for o in self._deletes if o._state is DELETED]:
             self.expunge(obj)
 
-    def _cascade_references(self, saved: list[tuple[Model, _Entry]]) -> dict[Model, list[Model]]:
+    def _cascade_references(
+        self, saved: list[tuple[Model, WriteOptions]]
+    ) -> dict[Model, list[Model]]:
         """Unsaved objects referenced by saved ones are created too (save-update cascade):
         tracked, and added to ``saved``. Returns the unsaved references of each object that
         has some."""
@@ -359,30 +328,30 @@ class Session:
                 if ref.state is UNKNOWN:
                     raise ModelError(_UNKNOWN_MESSAGE)
                 if ref not in self._tracked:
-                    self._tracked[ref] = _PLAIN
-                    saved.append((ref, _PLAIN))
+                    self._tracked[ref] = PLAIN
+                    saved.append((ref, PLAIN))
                     queue.append(ref)
         return references
 
-    def _saved_objects(self) -> list[tuple[Model, _Entry]]:
+    def _saved_objects(self) -> list[tuple[Model, WriteOptions]]:
         """What a commit saves when dirty: objects added, then objects only loaded.
 
         ``load()`` puts objects in the identity map alone: a dict entry less per object.
         """
         saved = [(obj, entry) for obj, entry in self._tracked.items() if self._owns(obj)]
         saved += [
-            (obj, _PLAIN)
+            (obj, PLAIN)
             for obj in self._identity
             if obj not in self._tracked and obj not in self._deletes and self._owns(obj)
         ]
         return saved
 
-    def _sync_resolver(self) -> Callable[[Model, _Entry], str]:
+    def _sync_resolver(self) -> Callable[[Model, WriteOptions], str]:
         """``sync_of(obj, entry)``: the sync an object is sent to. The default of each model
         class is looked up once per commit."""
         defaults: dict[type[Model], str] = {}
 
-        def sync_of(obj: Model, entry: _Entry) -> str:
+        def sync_of(obj: Model, entry: WriteOptions) -> str:
             sync_id = obj._sync_id or entry.sync_id
             if sync_id:
                 return sync_id
@@ -436,60 +405,42 @@ def _bind_sync(obj: Model, sync_id: str | None) -> None:
 # --- save() and delete() of a single object --------------------------------------------------
 
 
-def save_object(
-    obj: Model,
-    *,
-    sync_id: str | None,
-    await_consumer_ids: list[str] | None,
-    await_consumers_timeout: int | None,
-) -> SaveResult:
+def save_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
     """``Model.save()``: enqueue in the current session, or send one mutation now."""
     session = _current.get()
     if session is not None:
-        session.add(
-            obj,
-            sync_id=sync_id,
-            await_consumer_ids=await_consumer_ids,
-            await_consumers_timeout=await_consumers_timeout,
-        )
+        session.add(obj, **options)
         return _pending(obj)
-    options = _options(sync_id, await_consumer_ids, await_consumers_timeout)
+    WriteOptions.of(**options)  # bad options are refused even when nothing is sent
     _check_savable(obj)
     if not obj.is_dirty:
         return SaveResult(obj.upstream_id)
     was_new = obj.is_new
     names = frozenset(obj.changed_fields)
-    once = Session()
-    once.add(obj, **options)
-    try:
-        _raise_first_error(once.flush())
-    finally:
-        once.expunge(obj)
+    _send_alone(obj, Session.add, options)
     return SaveResult(obj.upstream_id, created=was_new, updated=not was_new, field_names=names)
 
 
-def delete_object(
-    obj: Model,
-    *,
-    sync_id: str | None,
-    await_consumer_ids: list[str] | None,
-    await_consumers_timeout: int | None,
-) -> SaveResult:
+def delete_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
     """``Model.delete()``: enqueue in the current session, or send one delete now."""
-    options = _options(sync_id, await_consumer_ids, await_consumers_timeout)
     session = _current.get()
     if session is not None:
         session.delete(obj, **options)
         return _pending(obj)
     if obj.state is NEW:
         raise ModelError(f"Cannot delete a {type(obj).__name__} that was never saved")
+    _send_alone(obj, Session.delete, options)
+    return SaveResult(obj.upstream_id, deleted=True)
+
+
+def _send_alone(obj: Model, enqueue: Callable[..., None], options: WriteKwargs) -> None:
+    """A one-object unit of work, sent now (hits the network); raises the first error."""
     once = Session()
-    once.delete(obj, **options)
+    enqueue(once, obj, **options)
     try:
         _raise_first_error(once.flush())
     finally:
         once.expunge(obj)
-    return SaveResult(obj.upstream_id, deleted=True)
 
 
 _PENDING_NEW = SaveResult(None, pending=True)  # frozen: one for every enqueued new object
@@ -498,16 +449,6 @@ _PENDING_NEW = SaveResult(None, pending=True)  # frozen: one for every enqueued 
 def _pending(obj: Model) -> SaveResult:
     upstream_id = obj.upstream_id
     return _PENDING_NEW if upstream_id is None else SaveResult(upstream_id, pending=True)
-
-
-def _options(
-    sync_id: str | None, await_consumer_ids: list[str] | None, await_consumers_timeout: int | None
-) -> dict[str, Any]:
-    return {
-        "sync_id": sync_id,
-        "await_consumer_ids": await_consumer_ids,
-        "await_consumers_timeout": await_consumers_timeout,
-    }
 
 
 def _raise_first_error(result: CommitResult) -> None:

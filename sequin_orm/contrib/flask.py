@@ -43,7 +43,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import click
@@ -57,6 +57,11 @@ from sequin_orm.config import TOKEN_ENV
 from sequin_orm.contrib import BoundSession, describe_sync, render_sync, render_syncs, run_tool
 from sequin_orm.errors import ConfigurationError, SequinError
 from sequin_orm.results import CommitResult
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from sequin_orm.plan import AwaitKwargs
 
 __all__ = ["CONFIG_DEFAULTS", "Sequin", "SequinState", "client_from_config", "sequin_cli"]
 
@@ -187,19 +192,12 @@ class Sequin:
             return session
         return _open_session(current_app)
 
-    def commit(
-        self,
-        *,
-        await_consumer_ids: list[str] | None = None,
-        await_consumers_timeout: int | None = None,
-    ) -> CommitResult:
+    def commit(self, **awaiting: Unpack[AwaitKwargs]) -> CommitResult:
         """Send the pending changes of this context's session (hits the network).
 
         Raises ``CommitError`` (with the per-object result) when a request failed.
         """
-        return self.session.commit(
-            await_consumer_ids=await_consumer_ids, await_consumers_timeout=await_consumers_timeout
-        )
+        return self.session.commit(**awaiting)
 
     def rollback(self) -> None:
         """Forget the pending changes of this context's session (no request)."""

@@ -19,13 +19,18 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sequin_orm.contrib import BoundSession
 from sequin_orm.contrib.django.signals import commit_failed
 from sequin_orm.errors import CommitError
 from sequin_orm.model import Model
 from sequin_orm.results import CommitResult
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from sequin_orm.plan import WriteKwargs
 
 __all__ = ["RequestSession", "commit_request_session", "finish_request_session"]
 
@@ -45,36 +50,12 @@ class RequestSession(BoundSession):
         self.failed = False
         self._confirmed: set[Model] = set()
 
-    def add(
-        self,
-        obj: Model,
-        *,
-        sync_id: str | None = None,
-        await_consumer_ids: list[str] | None = None,
-        await_consumers_timeout: int | None = None,
-    ) -> None:
-        super().add(
-            obj,
-            sync_id=sync_id,
-            await_consumer_ids=await_consumer_ids,
-            await_consumers_timeout=await_consumers_timeout,
-        )
+    def add(self, obj: Model, **options: Unpack[WriteKwargs]) -> None:
+        super().add(obj, **options)
         self._confirm_on_commit(obj)
 
-    def delete(
-        self,
-        obj: Model,
-        *,
-        sync_id: str | None = None,
-        await_consumer_ids: list[str] | None = None,
-        await_consumers_timeout: int | None = None,
-    ) -> None:
-        super().delete(
-            obj,
-            sync_id=sync_id,
-            await_consumer_ids=await_consumer_ids,
-            await_consumers_timeout=await_consumers_timeout,
-        )
+    def delete(self, obj: Model, **options: Unpack[WriteKwargs]) -> None:
+        super().delete(obj, **options)
         self._confirm_on_commit(obj)
 
     def is_confirmed(self, obj: Model) -> bool:
