@@ -6,10 +6,10 @@ import datetime
 from typing import Any, ClassVar
 
 import pytest
-from attrs import define, field
 
 from sequin_orm import DynamicModel, Model, model_for
 from sequin_orm.errors import FieldTypeError, ModelError, ReadOnlyFieldError, UnknownFieldError
+from sequin_orm.fields import Field
 from sequin_orm.models import hubspot, salesforce, stripe
 
 RECORD: dict[str, Any] = {
@@ -209,13 +209,13 @@ def test_models_are_hashable_by_identity() -> None:
     assert a != b and len({a, b}) == 2
 
 
-@define(kw_only=True, eq=False)
 class Counter(Model):
+    __slots__ = ()
     collection_id: ClassVar[str] = "salesforce:counter__c"
     provider: ClassVar[str] = "salesforce"
 
-    Count__c: int = 0
-    Tags__c: list[str] = field(factory=list)
+    Count__c: Field[int] = Field(int, default=0)
+    Tags__c: Field[list[str]] = Field(list, factory=list)
 
 
 def test_user_defined_models_keep_defaults_and_reject_none_for_non_nullable_fields() -> None:

@@ -18,7 +18,6 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,6 +28,7 @@ from sequin_orm import Model, Session, State, model_for
 from sequin_orm.client import reset_default_client
 from sequin_orm.emulator import Emulator
 from sequin_orm.errors import ModelError, SequinError
+from sequin_orm.fields import fields_of
 from sequin_orm.models import hubspot, salesforce
 
 #: Bounded so the suite stays fast; ``SEQUIN_FUZZ_EXAMPLES=5000 pytest ...`` digs deeper.
@@ -82,7 +82,7 @@ _SF_FIELDS = [
     "CreatedDate",
 ]
 # every key the class declares, not only the sampled ones: an arbitrary key may be one of them
-_CONTACT_DECLARED = frozenset(a.name for a in attrs.fields(salesforce.Contact))
+_CONTACT_DECLARED = frozenset(f.key for f in fields_of(salesforce.Contact))
 _SF_TYPED: dict[str, st.SearchStrategy[Any]] = {
     "Birthdate": st.dates().map(str),
     "CreatedDate": st.datetimes().map(lambda d: d.isoformat() + "Z"),
