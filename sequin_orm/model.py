@@ -211,12 +211,12 @@ class Model:
         obj = cls.__new__(cls)
         for set_none in _NONE_SETTERS:
             set_none(obj, None)
-        data = record.get("data")
+        data: Any = record.get("data")
         if data.__class__ is not dict:
             data = {}
         elif not adopt:
-            data = dict(data)  # type: ignore[arg-type]
-        obj._set_from_raw(data)  # type: ignore[arg-type]
+            data = dict(data)
+        obj._set_from_raw(data)
         deleted = obj._absorb_meta(record)
         _set_state(obj, DELETED if deleted else PERSISTENT)
         return obj
@@ -549,7 +549,7 @@ class Model:
         changed. Everything else becomes clean and equal to the answer.
         """
         spec = self._spec
-        data = record.get("data")
+        data: Any = record.get("data")
         if data.__class__ is not dict:
             data = None
         kept: dict[str, Any] | None = None
@@ -559,15 +559,15 @@ class Model:
         raw = self._raw
         omitted = sent
         if sent and data is not None:
-            omitted = _omitted(sent, data, spec.nested_keys)  # type: ignore[arg-type]
+            omitted = _omitted(sent, data, spec.nested_keys)
         if raw is None and not omitted and data is not None and spec.flat:
-            raw = dict(data)  # type: ignore[arg-type]  # the first answer: nothing to merge
+            raw = dict(data)  # the first answer: nothing to merge
         elif omitted or data is not None:
             raw = dict(raw) if raw is not None else {}  # never change a dict others may hold
             if omitted:
                 _merge(raw, omitted, spec.nested_keys, copy=True)
             if data is not None:
-                _merge(raw, data, spec.nested_keys)  # type: ignore[arg-type]
+                _merge(raw, data, spec.nested_keys)
         elif raw is None:
             raw = {}
         self._set_from_raw(raw)
