@@ -72,6 +72,7 @@ class Field(Generic[T]):
     __slots__ = (
         "default",
         "factory",
+        "fast",
         "key",
         "kind",
         "mutable",
@@ -84,6 +85,7 @@ class Field(Generic[T]):
         "references",
         "required",
         "simple",
+        "takes_str",
         "types",
         "wire",
     )
@@ -122,6 +124,12 @@ class Field(Generic[T]):
         self.kind: Kind = kind
         self.mutable = not types or any(t in (list, dict) for t in plain)
         self.parse: Callable[[str], Any] | None = _PARSERS.get(kind)
+        #: an ASCII ``str`` passes ``check`` without a call (the construction fast path)
+        self.takes_str = str in plain or not types
+        #: classes whose instances pass ``check`` as they are (no NaN, no nesting to look at)
+        self.fast = frozenset(
+            t for t in plain if t in (bool, int, datetime.date, datetime.datetime)
+        ) - ({datetime.datetime} if kind == "date" else set())
         self.read_only = False
         self.name = self.key = wire or ""
         self.path = tuple(self.key.split("."))
