@@ -75,6 +75,7 @@ class Field(Generic[T]):
         "fast",
         "key",
         "kind",
+        "models",
         "mutable",
         "name",
         "nullable",
@@ -105,6 +106,8 @@ class Field(Generic[T]):
         nullable: bool | None = None,
     ) -> None:
         plain = tuple(t for t in types if not _is_model_class(t))
+        #: model classes a reference accepts (empty: any model of ``references``)
+        self.models = tuple(t for t in types if _is_model_class(t))
         kind: Kind = "plain"
         if references is not None or len(plain) < len(types):
             kind = "reference"
@@ -225,15 +228,17 @@ class Field(Generic[T]):
             check_json(value, f"{owner.__name__}.{self.name}")
 
     def _accepts_model(self, value: Any) -> bool:
+        if self.models:
+            return isinstance(value, self.models)
         collection_id = getattr(type(value), "collection_id", None)
-        if not isinstance(collection_id, str) or not hasattr(value, "upstream_id"):
+        if not isinstance(collection_id, str) or not _is_model_class(type(value)):
             return False
         return self.references is None or collection_id == self.references
 
     def _type_error(self, owner: type, value: Any) -> NoReturn:
         names = [t.__name__ for t in self.types or ()]
         if self.kind == "reference":
-            names.append(self.references or "Model")
+            names.extend([m.__name__ for m in self.models] or [self.references or "Model"])
         if float in (self.types or ()):
             names.remove("int")
         expected = " | ".join(names)

@@ -375,3 +375,17 @@ def test_hand_written_models_without_a_generated_init() -> None:
     counter = Counter(Count__c=3, Tags__c=["a"])
     assert counter.create_data() == {"Count__c": 3, "Tags__c": ["a"]}
     assert counter._owner is None
+
+
+def test_reference_fields_take_an_id_or_a_model_of_their_collection() -> None:
+    account = salesforce.Account(Name="Atreides")
+    contact = salesforce.Contact(LastName="Paul", AccountId=account)
+    assert contact.AccountId is account
+    with pytest.raises(FieldTypeError, match=r"Contact\.AccountId takes str \| salesforce:account"):
+        contact.AccountId = salesforce.Contact(LastName="x")  # type: ignore[assignment]
+    with pytest.raises(FieldTypeError):
+        salesforce.Contact(AccountId=12)  # type: ignore[arg-type]
+    task = salesforce.Task(Subject="Train", WhoId=contact)  # polymorphic: any model
+    assert task.WhoId is contact
+    with pytest.raises(ModelError, match="unsaved Contact"):
+        task.create_data()
