@@ -10,7 +10,7 @@ generation time and ``--check`` compares bytes. The naming rules:
   ``email``). A name that is a keyword, not an identifier, starts with ``_``, or clashes with
   a ``Model`` attribute or a name the module itself uses gets a safe spelling (``class_``,
   ``state_``, ``id_`` for ``_id``, ``Foo_Bar`` for ``Foo-Bar``); its wire key goes in
-  ``meta(wire=...)``. Top-level accessors keep their names before dotted ones.
+  ``Field(..., wire=...)``. Top-level accessors keep their names before dotted ones.
 - picklists: ``Literal[...] | str`` when open, ``Literal[...]`` when closed; a list too long
   for the field's line becomes a module-level alias ``<Class><Field>`` (``AccountIndustry``).
 """
@@ -342,7 +342,7 @@ def _wrap(text: str, width: int, first: str, indent: str) -> list[str]:
 
 @attrs.frozen
 class _Call:
-    """``func(arg, ...)``, where an argument is text or another call (``metadata=meta(...)``)."""
+    """``func(arg, ...)``, where an argument is text or another call (``Field(str, wire=...)``)."""
 
     prefix: str  # "metadata=" for a keyword argument holding a call
     func: str
