@@ -42,6 +42,7 @@ import httpx
 import sequin_orm
 from sequin_orm import Session
 from sequin_orm.emulator import Emulator
+from sequin_orm.fields import fields_of
 from sequin_orm.models import salesforce
 
 HERE = Path(__file__).resolve().parent
@@ -207,7 +208,7 @@ def _pin_apart(server_pid: int) -> set[int] | None:
 
 def rows(n: int) -> list[dict[str, str]]:
     """Input rows, keys in the model's field order (so both sides build identical bodies)."""
-    order = [a.name for a in attrs.fields(salesforce.Contact) if a.name in ROW_FIELDS]
+    order = [f.name for f in fields_of(salesforce.Contact) if f.name in ROW_FIELDS]
     return [{name: row[name] for name in order} for row in map(rows_one, range(n))]
 
 
@@ -538,7 +539,7 @@ def bench_requests_per_commit(report: Report, sizes: Sizes) -> None:
 
 def _plain_class() -> type:
     """A plain ``@attrs.define`` class with the same fields as ``salesforce.Contact``."""
-    names = [a.name for a in attrs.fields(salesforce.Contact)]
+    names = [f.name for f in fields_of(salesforce.Contact)]
     namespace: dict[str, Any] = {"__annotations__": dict.fromkeys(names, "Any")}
     namespace.update(dict.fromkeys(names))
     return attrs.define(type("PlainContact", (), namespace))
@@ -551,7 +552,7 @@ def _best(stmt: Callable[[], Any], number: int, repeat: int) -> float:
 
 def bench_tracking(report: Report, sizes: Sizes) -> None:
     plain_cls = _plain_class()
-    names = {a.name for a in attrs.fields(salesforce.Contact)}
+    names = {f.name for f in fields_of(salesforce.Contact)}
     factory = RecordFactory()
     records = [factory.record(i) for i in range(max(sizes.load_number, 1_000))]
     datas = [{k: v for k, v in r["data"].items() if k in names} for r in records]

@@ -1,330 +1,484 @@
-"""Field specifications of model classes: wire names, types, read-only and reference flags.
+"""Typed field descriptors of model classes, and values between the wire (JSON) and Python.
 
-A model declares fields as plain attrs attributes; ``meta(...)`` puts what the wire needs in
-the attribute's ``metadata``. ``specs_of(cls)`` compiles, once per class, the table that
-loading, type checks and serialization use.
+A model class declares each field as a descriptor, typed for mypy and pyright::
+
+    class Contact(Model):
+        __slots__ = ()
+
+        Email: Field[str | None] = Field(str)
+        Birthdate: Field[datetime.date | None] = Field(datetime.date)
+        AccountId: Field[str | Account | None] = Field(str, references="salesforce:account")
+        Id: ReadOnlyField[str | None] = ReadOnlyField(str)
+
+The positional arguments are the runtime types a value is checked against (none: any JSON
+value). ``T`` in ``Field[T]`` is what type checkers see: reading gives ``T``, assigning takes
+``T`` (``ReadOnlyField`` takes nothing), so ``contact.Email = 1`` and ``contact.Emial = "x"``
+are errors for both mypy and pyright.
+
+Where the values live (see model.py): an object keeps one dict, ``_values``, keyed by wire key
+(``"Email"``; ``"properties.email"`` for a nested HubSpot property), plus a set of changed keys.
+A field's descriptor reads and writes its key there. A date or datetime loaded from a record
+stays the wire string in ``_values`` and is parsed when read (cached per string), so loading
+costs no parse; a list or dict read from a loaded object is copied once into ``_values`` so an
+in-place change is seen by comparison with the last-known data.
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
-import inspect
-import operator
-import types
-import typing
+import math
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar, overload
 
-import attrs
+from sequin_orm.errors import FieldTypeError, ModelError, ReadOnlyFieldError
 
-from sequin_orm.errors import ModelError
+if TYPE_CHECKING:
+    from sequin_orm.model import Model
 
-_META_KEY = "sequin"
+__all__ = [
+    "ClassSpec",
+    "Field",
+    "ReadOnlyField",
+    "check_json",
+    "fields_of",
+    "format_datetime",
+    "from_wire",
+    "parse_date",
+    "parse_datetime",
+    "specs_of",
+    "to_wire",
+]
+
+T = TypeVar("T")
+
+Kind = Literal["plain", "date", "datetime", "reference"]
+
+#: The value of ``_values.get(key, MISSING)`` for a key that is not there.
+MISSING: Any = object()
 
 
-def meta(
-    *,
-    wire: str | None = None,
-    read_only: bool = False,
-    references: str | None = None,
-    required: bool = False,
-) -> dict[str, Any]:
-    """Metadata for ``attrs.field(metadata=...)`` on a model field.
+class Field(Generic[T]):
+    """A typed model field: a data descriptor over the object's ``_values`` dict.
 
-    ``wire`` is the key in the record's ``data`` when it differs from the attribute name; a
-    dotted key (``"properties.email"``) addresses a nested object. ``references`` names the
-    collection a reference field points to.
+    ``*types``: runtime types a value must be an instance of (``float`` accepts ``int``; a
+    model class, or ``references=``, makes it a reference field that also takes a model
+    object). ``wire``: the key in the record's ``data`` when it differs from the attribute
+    name; dotted (``"properties.email"``) for a nested object. ``default``/``factory``: the
+    value of an absent key (``None`` unless given). ``nullable``: whether ``None`` is accepted
+    (default: when the default is ``None``). ``required``: a create must carry a value.
     """
-    return {
-        _META_KEY: {
-            "wire": wire,
-            "read_only": read_only,
-            "references": references,
-            "required": required,
-        }
-    }
 
-
-@attrs.frozen
-class FieldSpec:
-    """One model field, compiled: how to check, load and send it."""
+    __slots__ = (
+        "default",
+        "factory",
+        "fast",
+        "key",
+        "kind",
+        "models",
+        "mutable",
+        "name",
+        "nullable",
+        "parse",
+        "path",
+        "plain_get",
+        "read_only",
+        "references",
+        "required",
+        "simple",
+        "takes_str",
+        "types",
+        "wire",
+    )
 
     name: str
+    key: str
     path: tuple[str, ...]
-    types: tuple[type, ...] | None  # None: any value accepted
-    nullable: bool
-    read_only: bool
-    required: bool
-    references: str | None
-    kind: Literal["plain", "date", "datetime", "reference"]
-    mutable: bool  # list/dict values: in-place changes are tracked by comparison
-    default: Any  # the value of an absent key
-    factory: Callable[[], Any] | None  # or a factory for it
-    simple: bool  # sent and loaded as is under one top-level key (no conversion, no nesting)
-    parsed_on_read: bool  # a date slot that holds the wire string until read (_ParsedOnRead)
 
-    @property
-    def convert_on_load(self) -> bool:
-        """Loading parses the wire value (dates whose class has no slot to parse on read)."""
-        return self.kind in _PARSERS and not self.parsed_on_read
+    def __init__(
+        self,
+        *types: type,
+        wire: str | None = None,
+        references: str | None = None,
+        required: bool = False,
+        default: Any = None,
+        factory: Callable[[], Any] | None = None,
+        nullable: bool | None = None,
+    ) -> None:
+        plain = tuple(t for t in types if not _is_model_class(t))
+        #: model classes a reference accepts (empty: any model of ``references``)
+        self.models = tuple(t for t in types if _is_model_class(t))
+        kind: Kind = "plain"
+        if references is not None or len(plain) < len(types):
+            kind = "reference"
+        elif datetime.datetime in plain:
+            kind = "datetime"
+        elif datetime.date in plain:
+            kind = "date"
+        if float in plain and int not in plain:
+            plain += (int,)
+        self.types: tuple[type, ...] | None = plain if types else None
+        self.wire = wire
+        self.references = references
+        self.required = required
+        self.default = default
+        self.factory = factory
+        self.nullable = nullable if nullable is not None else default is None and factory is None
+        self.kind: Kind = kind
+        self.mutable = not types or any(t in (list, dict) for t in plain)
+        self.parse: Callable[[str], Any] | None = _PARSERS.get(kind)
+        #: an ASCII ``str`` passes ``check`` without a call (the construction fast path)
+        self.takes_str = str in plain or not types
+        #: classes whose instances pass ``check`` as they are (no NaN, no nesting to look at)
+        self.fast = frozenset(
+            t for t in plain if t in (bool, int, datetime.date, datetime.datetime)
+        ) - ({datetime.datetime} if kind == "date" else set())
+        self.read_only = False
+        self.name = self.key = wire or ""
+        self.path = tuple(self.key.split("."))
+        self.simple = self.plain_get = False
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.key = self.wire or name
+        self.path = tuple(self.key.split("."))
+        self.simple = self.kind == "plain" and len(self.path) == 1
+        self.plain_get = self.parse is None and not self.mutable and self.factory is None
 
     @property
     def wire_name(self) -> str:
-        return ".".join(self.path)
+        """The dotted wire key: ``"Email"``, ``"properties.email"``."""
+        return self.key
+
+    @property
+    def convert_on_load(self) -> bool:
+        """Whether a wire value is converted when read (dates are parsed)."""
+        return self.parse is not None
 
     def default_value(self) -> Any:
         return self.factory() if self.factory is not None else self.default
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} ({self.key})>"
 
-@attrs.frozen
+    # -- the descriptor --------------------------------------------------------------
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any] | None = None) -> Field[T]: ...
+    @overload
+    def __get__(self, obj: Model, owner: type[Any] | None = None) -> T: ...
+    def __get__(self, obj: Model | None, owner: type[Any] | None = None) -> T | Field[T]:
+        if obj is None:
+            return self
+        value: Any = obj._values.get(self.key, self.default)
+        if self.plain_get:
+            return value  # type: ignore[no-any-return]
+        return self._read(obj, value)  # type: ignore[no-any-return]
+
+    def _read(self, obj: Model, value: Any) -> Any:
+        """A date from its wire string; a list or dict owned by ``_values``; a factory default."""
+        parse = self.parse
+        if parse is not None:
+            if value.__class__ is str:
+                return parse(value) or value  # a string that does not parse reads as sent
+            return value
+        values = obj._values
+        if self.key not in values:
+            if self.factory is None:
+                return value
+            value = self.factory()
+        elif value.__class__ not in (list, dict):
+            return value
+        else:
+            raw = obj._raw
+            if raw is None or value is not lookup(raw, self.path):
+                return value  # already owned by the object
+            value = copy_json(value)
+        # the object now owns the value: an in-place change is compared with the known data
+        obj._own_values()[self.key] = value
+        return value
+
+    def __set__(self, obj: Model, value: T) -> None:
+        obj._assign(self, value)
+
+    # -- checks ------------------------------------------------------------------------
+
+    def check(self, owner: type, value: Any) -> None:
+        """Raise ``FieldTypeError`` (or ``ModelError`` for non-JSON) unless ``value`` fits."""
+        if value is None:
+            if not self.nullable:
+                self._type_error(owner, value)
+            return
+        types = self.types
+        if types is not None and not isinstance(value, types):
+            if self.kind != "reference" or not self._accepts_model(value):
+                self._type_error(owner, value)
+            return
+        cls = value.__class__
+        if cls is str:
+            if not value.isascii():
+                check_json(value, f"{owner.__name__}.{self.name}")
+        elif cls is float:
+            if not math.isfinite(value):
+                check_json(value, f"{owner.__name__}.{self.name}")
+        elif cls is datetime.datetime:
+            if self.kind == "date":
+                self._type_error(owner, value)
+        elif cls is list or cls is dict or types is None:
+            check_json(value, f"{owner.__name__}.{self.name}")
+
+    def _accepts_model(self, value: Any) -> bool:
+        if self.models:
+            return isinstance(value, self.models)
+        collection_id = getattr(type(value), "collection_id", None)
+        if not isinstance(collection_id, str) or not _is_model_class(type(value)):
+            return False
+        return self.references is None or collection_id == self.references
+
+    def _type_error(self, owner: type, value: Any) -> NoReturn:
+        names = [t.__name__ for t in self.types or ()]
+        if self.kind == "reference":
+            names.extend([m.__name__ for m in self.models] or [self.references or "Model"])
+        if float in (self.types or ()):
+            names.remove("int")
+        expected = " | ".join(names)
+        if self.nullable:
+            expected += " or None"
+        raise FieldTypeError(
+            f"{owner.__name__}.{self.name} takes {expected}, got {type(value).__name__}"
+        )
+
+
+class ReadOnlyField(Field[T]):
+    """A field the API sets (``Id``, ``CreatedDate``): readable, never assigned or sent."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        *types: type,
+        wire: str | None = None,
+        references: str | None = None,
+        default: Any = None,
+        factory: Callable[[], Any] | None = None,
+        nullable: bool | None = None,
+    ) -> None:
+        super().__init__(
+            *types,
+            wire=wire,
+            references=references,
+            default=default,
+            factory=factory,
+            nullable=nullable,
+        )
+        self.read_only = True
+
+    def __set__(self, obj: Model, value: NoReturn) -> None:  # type: ignore[override]
+        raise ReadOnlyFieldError(f"{type(obj).__name__}.{self.name} is read-only")
+
+
+def _is_model_class(tp: type) -> bool:
+    """A model class (without importing model.py): it has the record methods."""
+    return isinstance(tp, type) and hasattr(tp, "_absorb_record")
+
+
+# --- the compiled table of a class ---------------------------------------------------------
+
+
 class ClassSpec:
-    """All fields of a model class, indexed for the hot paths (built once per class)."""
+    """All fields of a model class, indexed for the hot paths (built once, at class creation)."""
 
-    fields: tuple[FieldSpec, ...]
-    by_name: Mapping[str, FieldSpec]
-    loaders: Mapping[str, Callable[[object, Any], None]]  # top-level data key -> sets the field
-    nested: tuple[FieldSpec, ...]  # dotted fields ("properties.email")
-    references: tuple[FieldSpec, ...]
-    required: tuple[FieldSpec, ...]
-    mutable: tuple[FieldSpec, ...]
-    writable: tuple[FieldSpec, ...]  # not read-only: what a create may send
-    non_nullable: tuple[FieldSpec, ...]
-    direct_init: bool  # attrs' __init__ assigns fields directly (see model.model_fields)
-    #: what each field's slot holds, in field order (parsed-on-read ones not parsed)
-    held_values: Callable[[object], tuple[Any, ...]]
-    reference_values: Callable[[object], tuple[Any, ...]]  # the values of ``references``
-    writable_held: Callable[[object], tuple[Any, ...]]  # what ``writable`` slots hold
-    required_values: Callable[[object], tuple[Any, ...]]  # the values of ``required``
-    top_level_keys: frozenset[str]  # first path elements of declared fields
-    nested_keys: frozenset[str]  # first path elements of dotted fields ("properties")
-    nested_leaves: Mapping[str, frozenset[str]]  # "properties" -> {"email", ...}
+    __slots__ = (
+        "by_key",
+        "by_name",
+        "defaults",
+        "fields",
+        "flat",
+        "mutable",
+        "nested",
+        "nested_keys",
+        "nested_leaves",
+        "non_nullable",
+        "reference_keys",
+        "references",
+        "required",
+        "top_level_keys",
+        "writable",
+    )
+
+    def __init__(self, fields: tuple[Field[Any], ...]) -> None:
+        self.fields = fields
+        self.by_name: Mapping[str, Field[Any]] = {f.name: f for f in fields}
+        self.by_key: Mapping[str, Field[Any]] = {f.key: f for f in fields}
+        self.nested = tuple(f for f in fields if len(f.path) > 1)
+        #: no dotted field: ``_values`` may be the record's ``data`` dict itself
+        self.flat = not self.nested
+        self.references = tuple(f for f in fields if f.kind == "reference")
+        self.reference_keys = tuple(f.key for f in self.references)
+        self.required = tuple(f for f in fields if f.required)
+        self.mutable = tuple(f for f in fields if f.mutable)
+        self.writable = tuple(f for f in fields if not f.read_only)
+        self.non_nullable = tuple(f for f in fields if not f.nullable)
+        #: fields whose absent key reads as something else than None (set at construction)
+        self.defaults = tuple(f for f in fields if f.factory is not None or f.default is not None)
+        self.top_level_keys = frozenset(f.path[0] for f in fields)
+        self.nested_keys = frozenset(f.path[0] for f in self.nested)
+        leaves: dict[str, set[str]] = {}
+        for f in self.nested:
+            leaves.setdefault(f.path[0], set()).add(f.path[1])
+        self.nested_leaves: Mapping[str, frozenset[str]] = {
+            k: frozenset(v) for k, v in leaves.items()
+        }
+
+    def reference_values(self, obj: Model) -> tuple[Any, ...]:
+        """The values of the reference fields of ``obj`` (None where unset)."""
+        return tuple(map(obj._values.get, self.reference_keys))
 
 
-_SPECS: dict[type, ClassSpec] = {}
+def compile_spec(cls: type) -> ClassSpec:
+    """The field table of ``cls``: its ``Field`` descriptors, base classes' first."""
+    found: dict[str, Field[Any]] = {}
+    for klass in reversed(cls.__mro__):
+        for name, value in vars(klass).items():
+            if isinstance(value, Field):
+                found.pop(name, None)
+                found[name] = value
+    fields = tuple(found.values())
+    keys: dict[str, str] = {}
+    for f in fields:
+        if f.key in keys:
+            raise ModelError(f"{cls.__name__}: {keys[f.key]} and {f.name} share the key {f.key!r}")
+        keys[f.key] = f.name
+        for other in keys:
+            if other != f.key and (other.startswith(f.key + ".") or f.key.startswith(other + ".")):
+                raise ModelError(f"{cls.__name__}: keys {other!r} and {f.key!r} overlap")
+        if len(f.path) > 2:
+            raise ModelError(f"{cls.__name__}.{f.name}: a wire key nests one level at most")
+    return ClassSpec(fields)
 
 
 def specs_of(cls: type) -> ClassSpec:
-    """The compiled field table of a model class (built on first use, then cached)."""
-    spec = _SPECS.get(cls)
-    if spec is None:
-        spec = _SPECS[cls] = _compile(cls)
+    """The compiled field table of a model class."""
+    spec: ClassSpec = cls._spec  # type: ignore[attr-defined]
     return spec
 
 
-def _compile(cls: type) -> ClassSpec:
-    hints = typing.get_type_hints(cls)
-    fields = tuple(_field_spec(cls, a, hints[a.name]) for a in attrs.fields(cls))
-
-    def pick(keep: Callable[[FieldSpec], bool]) -> tuple[FieldSpec, ...]:
-        return tuple(f for f in fields if keep(f))
-
-    references = pick(lambda f: f.kind == "reference")
-    required = pick(lambda f: f.required)
-    writable = pick(lambda f: not f.read_only)
-    return ClassSpec(
-        fields=fields,
-        by_name={f.name: f for f in fields},
-        loaders={f.path[0]: _loader(cls, f) for f in fields if len(f.path) == 1},
-        nested=pick(lambda f: len(f.path) > 1),
-        references=references,
-        required=required,
-        mutable=pick(lambda f: f.mutable),
-        writable=writable,
-        non_nullable=pick(lambda f: not f.nullable),
-        direct_init=all(a.on_setattr is attrs.setters.NO_OP for a in attrs.fields(cls)),
-        held_values=_values_getter(fields, held=True),
-        reference_values=_values_getter(references),
-        writable_held=_values_getter(writable, held=True),
-        required_values=_values_getter(required),
-        top_level_keys=frozenset(f.path[0] for f in fields),
-        nested_keys=frozenset(f.path[0] for f in fields if len(f.path) > 1),
-        nested_leaves=_nested_leaves(fields),
-    )
+def fields_of(cls: type) -> tuple[Field[Any], ...]:
+    """The fields of a model class, in declaration order."""
+    return specs_of(cls).fields
 
 
-def _loader(cls: type, field: FieldSpec) -> Callable[[object, Any], None]:
-    """Sets ``field`` from a wire value as fast as the class allows: its slot's C setter."""
-    slot = slot_of(cls, field.name)
-    if slot is not None and not field.convert_on_load:
-        setter: Callable[[object, Any], None] = slot.__set__
-        return setter
-
-    def load(obj: object, value: Any) -> None:
-        object.__setattr__(obj, field.name, from_wire(field, value))
-
-    return load
+# --- JSON values ----------------------------------------------------------------------------
 
 
-def slot_of(cls: type, name: str) -> Any:
-    """The member descriptor of a slotted class's field (under a _ParsedOnRead), or None."""
-    current = inspect.getattr_static(cls, name, None)
-    if isinstance(current, _ParsedOnRead):
-        return current.slot
-    return current if isinstance(current, types.MemberDescriptorType) else None
+def check_json(value: Any, where: str, depth: int = 0) -> None:
+    """``ModelError`` unless ``value`` encodes as strict JSON: no NaN or Infinity, no lone
+    surrogate in a string, only str keys, only JSON types (a date is allowed: it is sent in
+    ISO format)."""
+    cls = value.__class__
+    if value is None or cls is bool or cls is int:
+        return
+    if cls is str or isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ModelError(f"{where}: a string with a lone surrogate is not JSON") from None
+        return
+    if isinstance(value, bool | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ModelError(f"{where}: {value!r} is not a JSON number")
+        return
+    if depth > 100:
+        raise ModelError(f"{where}: nested too deeply")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ModelError(f"{where}: JSON object keys are strings, got {key!r}")
+            check_json(key, where)
+            check_json(item, f"{where}[{key!r}]", depth + 1)
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_json(item, f"{where}[{index}]", depth + 1)
+        return
+    if isinstance(value, datetime.date):
+        return
+    if _is_model_class(type(value)):
+        return  # a reference: sent as its upstream id
+    raise ModelError(f"{where}: a {type(value).__name__} is not a JSON value")
 
 
-def _values_getter(
-    fields: tuple[FieldSpec, ...], *, held: bool = False
-) -> Callable[[object], tuple[Any, ...]]:
-    """A function returning the values of ``fields`` of an object, as a tuple.
-
-    ``held``: what the slots hold, wire strings of parsed-on-read fields included (read
-    through their bare slots, see ``_parse_on_read``).
-    """
-    names = tuple(_held_name(f.name) if held and f.parsed_on_read else f.name for f in fields)
-    if len(names) > 1:
-        return operator.attrgetter(*names)  # one C call for every value
-    if names:
-        get_one = operator.attrgetter(names[0])
-        return lambda obj: (get_one(obj),)
-    return lambda obj: ()
+def copy_json(value: Any) -> Any:
+    """A copy of a JSON value: new lists and dicts, shared immutable leaves."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    return value
 
 
-def _nested_leaves(fields: tuple[FieldSpec, ...]) -> dict[str, frozenset[str]]:
-    leaves: dict[str, set[str]] = {}
-    for f in fields:
-        if len(f.path) > 1:
-            leaves.setdefault(f.path[0], set()).add(f.path[1])
-    return {key: frozenset(names) for key, names in leaves.items()}
+def same_json(a: Any, b: Any) -> bool:
+    """Equality of JSON values that tells ``0`` from ``False`` and ``1`` from ``1.0``."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
-def _field_spec(cls: type, attribute: attrs.Attribute[Any], hint: Any) -> FieldSpec:
-    info: Mapping[str, Any] = attribute.metadata.get(_META_KEY, {})
-    allowed, kind = _allowed_types(hint)
-    if info.get("references") and kind == "plain":
-        kind = "reference"
-    default: Any = attribute.default
-    factory = getattr(default, "factory", None)
-    if factory is not None and getattr(default, "takes_self", False):
-        raise ModelError(f"{attribute.name}: model fields cannot use takes_self factories")
-    path = tuple((info.get("wire") or attribute.name).split("."))
-    return FieldSpec(
-        name=attribute.name,
-        path=path,
-        types=allowed,
-        nullable=type(None) in _union_members(hint) or allowed is None,
-        read_only=bool(info.get("read_only")),
-        required=bool(info.get("required")),
-        references=info.get("references"),
-        kind=kind,
-        mutable=allowed is not None and any(t in (list, dict) for t in allowed),
-        default=None if default is attrs.NOTHING or factory is not None else default,
-        factory=factory,
-        simple=kind == "plain" and len(path) == 1,
-        parsed_on_read=kind in _PARSERS and _parse_on_read(cls, attribute.name, kind),
-    )
+def lookup(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in record data, or ``MISSING``."""
+    if len(path) == 1:
+        return data.get(path[0], MISSING)
+    value: Any = data
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return MISSING
+        value = value[key]
+    return value
 
 
-def _allowed_types(
-    hint: Any,
-) -> tuple[tuple[type, ...] | None, Literal["plain", "date", "datetime", "reference"]]:
-    """Runtime ``isinstance`` types for an annotation, and how its values convert."""
-    members = _union_members(hint)
-    allowed: list[type] = []
-    kind: Literal["plain", "date", "datetime", "reference"] = "plain"
-    for member in members:
-        if member is type(None):
-            continue
-        if member is Any:
-            return None, kind
-        origin = typing.get_origin(member)
-        if origin is Literal:
-            allowed.extend({type(v) for v in typing.get_args(member)})
-        elif origin is not None:
-            allowed.append(origin)
-        elif member is float:
-            allowed.extend((int, float))
-        elif isinstance(member, type):
-            allowed.append(member)
-            if member is datetime.datetime:
-                kind = "datetime"
-            elif member is datetime.date and kind != "datetime":
-                kind = "date"
-            elif _is_model(member):
-                kind = "reference"
-    return tuple(dict.fromkeys(allowed)), kind
-
-
-def _union_members(hint: Any) -> tuple[Any, ...]:
-    origin = typing.get_origin(hint)
-    if origin is Union or origin is types.UnionType:
-        return typing.get_args(hint)
-    return (hint,)
-
-
-def _is_model(tp: type) -> bool:
-    from sequin_orm.model import Model
-
-    return issubclass(tp, Model)
+def assign(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    """Set ``value`` at ``path`` in record data, making nested objects as needed."""
+    for key in path[:-1]:
+        inner = data.get(key)
+        if not isinstance(inner, dict):
+            inner = data[key] = {}
+        data = inner
+    data[path[-1]] = value
 
 
 # --- values between the wire (JSON) and Python -------------------------------------------
 
 
-class _ParsedOnRead(property):
-    """A date or datetime slot that may hold the wire string: parsed at the first read.
-
-    Loading a record then costs neither a parse nor a date object per field until the field
-    is read (about 100 bytes per loaded Salesforce contact). Assignment stays the slot's own
-    C setter. A string that does not parse is returned as sent, as ``from_wire`` does.
-    """
-
-    def __init__(self, slot: Any, parse: Callable[[str], Any]) -> None:
-        read, write = slot.__get__, slot.__set__
-
-        def get(obj: object) -> Any:
-            value = read(obj)
-            if value.__class__ is str:
-                parsed = parse(value)
-                if parsed is not None:
-                    write(obj, parsed)
-                    return parsed
-            return value
-
-        super().__init__(get, write)
-        self.slot = slot
-
-
-def _parse_on_read(cls: type, name: str, kind: str) -> bool:
-    """Make a slotted date field parse on read; False when the class has no slot for it.
-
-    The bare slot stays reachable under ``_held_name(name)``, so that one ``attrgetter`` reads
-    what every field holds without parsing (type checks, payloads).
-    """
-    current = inspect.getattr_static(cls, name, None)
-    if isinstance(current, types.MemberDescriptorType):
-        setattr(cls, name, _ParsedOnRead(current, _PARSERS[kind]))
-        setattr(cls, _held_name(name), current)
-        return True
-    return isinstance(current, _ParsedOnRead)
-
-
-def _held_name(name: str) -> str:
-    return f"_sequin_held_{name}"
-
-
-def from_wire(spec: FieldSpec, value: Any) -> Any:
+def from_wire(spec: Field[Any], value: Any) -> Any:
     """The Python value for a wire value; a value that does not parse is kept as sent."""
-    if isinstance(value, str):
-        if spec.kind == "datetime":
-            return parse_datetime(value) or value
-        if spec.kind == "date":
-            return parse_date(value) or value
+    if spec.parse is not None and isinstance(value, str):
+        return spec.parse(value) or value
     return value
 
 
-def to_wire(spec: FieldSpec, value: Any) -> Any:
+def to_wire(spec: Field[Any], value: Any) -> Any:
     """The JSON value for a Python field value."""
-    if isinstance(value, datetime.datetime):
+    cls = value.__class__
+    if cls is datetime.datetime:
         return format_datetime(value)
-    if isinstance(value, datetime.date):
+    if cls is datetime.date or isinstance(value, datetime.date):
+        if isinstance(value, datetime.datetime):
+            return format_datetime(value)
         return value.isoformat()
-    if spec.kind == "reference" and _is_model(type(value)):
+    if spec.kind == "reference" and _is_model_class(cls):
         upstream_id: str | None = value.upstream_id
         if upstream_id is None:
             raise ModelError(
-                f"{spec.name} references an unsaved {type(value).__name__}: save it first, "
+                f"{spec.name} references an unsaved {cls.__name__}: save it first, "
                 "or commit both in one Session"
             )
         return upstream_id

@@ -1,40 +1,66 @@
 """The ``Model`` base class: typed fields, dirty tracking, ``extra`` keys, save and delete.
 
-A model class is a plain attrs class over ``Model``::
+A model class declares its fields as ``Field`` descriptors (fields.py) and, when generated,
+a typed keyword-only ``__init__`` written out in full::
 
-    @attrs.define(kw_only=True, eq=False)
     class Contact(Model):
+        __slots__ = ()
         collection_id: ClassVar[str] = "salesforce:contact"
         provider: ClassVar[str] = "salesforce"
 
-        FirstName: str | None = None
-        Id: str | None = attrs.field(default=None, init=False, metadata=meta(read_only=True))
+        FirstName: Field[str | None] = Field(str)
+        Id: ReadOnlyField[str | None] = ReadOnlyField(str)
 
-Each object remembers the record ``data`` last seen from the API (``_raw``), which attributes
-were assigned since (``_changed``), and undeclared keys (``extra``). Nothing here does I/O:
-``save()`` and ``delete()`` hand the object to a ``Session``.
+        def __init__(self, *, FirstName: str | None = None) -> None:
+            values: dict[str, Any] = {}
+            if FirstName is not None:
+                values["FirstName"] = FirstName
+            self._init_values(values)
+
+What an object holds (all in slots):
+
+- ``_values``: the current value of every declared field that has one, in ONE dict keyed by
+  wire key (``"Email"``; ``"properties.email"`` for a dotted HubSpot field). An absent key
+  reads as the field's default (``None``). Dates loaded from a record stay wire strings here
+  and are parsed when read.
+- ``_changed``: the keys assigned since the last load or answer (``None`` when empty).
+  Lists and dicts changed in place are found by comparison with ``_raw``.
+- ``_raw``: the record ``data`` last seen from the API (wire form, every key), or ``None``
+  for an object never loaded. Loading a record whose keys are all declared keeps ONE dict:
+  ``_values is _raw`` until the first assignment copies it.
+- ``_extra``: ``data`` keys no field declares (``obj.extra``); ``None`` when empty.
+- record metadata (``_upstream_id``, ``_sync_id``, ...), ``_state``, and ``_owner`` (the
+  session an object is pending in; only the session layer reads and writes it).
+
+Nothing here does I/O: ``save()`` and ``delete()`` hand the object to a ``Session``.
 """
 
 from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Callable, Iterator, Mapping
-from itertools import compress, repeat
-from operator import is_not
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-import attrs
-
-from sequin_orm import fields as _fields
 from sequin_orm.errors import (
     FieldTypeError,
     ModelError,
     ReadOnlyFieldError,
     UnknownFieldError,
 )
-from sequin_orm.fields import ClassSpec, FieldSpec, specs_of
-from sequin_orm.records import read_meta
+from sequin_orm.fields import (
+    MISSING,
+    ClassSpec,
+    Field,
+    assign,
+    check_json,
+    compile_spec,
+    copy_json,
+    lookup,
+    same_json,
+    to_wire,
+)
+from sequin_orm.records import Packed, pack_meta, read_meta, unpack_meta
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -43,7 +69,7 @@ if TYPE_CHECKING:
     from sequin_orm.reading import RecordManager
     from sequin_orm.results import SaveResult
 
-__all__ = ["Model", "State", "model_fields"]
+__all__ = ["Model", "State"]
 
 _M = TypeVar("_M", bound="Model")
 
@@ -51,7 +77,6 @@ _M = TypeVar("_M", bound="Model")
 class State(enum.Enum):
     """Where an object stands relative to the API."""
 
-    INIT = "init"  # inside the constructor
     NEW = "new"  # never created upstream
     PERSISTENT = "persistent"  # has an upstream_id
     DELETED = "deleted"  # a delete was applied
@@ -60,22 +85,7 @@ class State(enum.Enum):
 
 # Hot paths compare with these: reading a member off an Enum class goes through EnumType's
 # __getattr__ hook, which costs more than the comparison.
-_INIT = State.INIT
 NEW, PERSISTENT, DELETED, UNKNOWN = State.NEW, State.PERSISTENT, State.DELETED, State.UNKNOWN
-_NONES = repeat(None)
-
-_NONE_SLOTS = (
-    "_changed",
-    "_owner",
-    "_created_at",
-    "_extra",
-    "_raw",
-    "_record_id",
-    "_sync_id",
-    "_updated_at",
-    "_updated_idx",
-    "_upstream_id",
-)
 
 _METADATA_NAMES = frozenset(
     {
@@ -102,20 +112,16 @@ class _RecordsAccessor:
 class Model:
     """Base class of every Sequin model (generated or hand-written)."""
 
-    # record metadata lives in slots of its own rather than in one object: a tuple per loaded
-    # record would cost about 100 bytes more
     __slots__ = (
         "_changed",
-        "_created_at",
         "_extra",
+        "_meta",
         "_owner",
         "_raw",
-        "_record_id",
         "_state",
         "_sync_id",
-        "_updated_at",
-        "_updated_idx",
         "_upstream_id",
+        "_values",
     )
 
     collection_id: ClassVar[str] = ""
@@ -124,52 +130,83 @@ class Model:
     batch_size: ClassVar[int | None] = None
     #: Reads records of this model's collection: ``Contact.objects.iter(...)`` (reading.py).
     objects: ClassVar[_RecordsAccessor] = _RecordsAccessor()
+    #: The class's fields, compiled when the class is created.
+    _spec: ClassVar[ClassSpec]
 
+    _values: dict[str, Any]
     _changed: set[str] | None
-    _created_at: str | None
-    _extra: dict[str, Any] | None
-    _owner: Any  # a weak reference to the session the object is pending in (session.py)
     _raw: dict[str, Any] | None
-    _record_id: str | None
+    _extra: dict[str, Any] | None
     _state: State
-    _sync_id: str | None
-    _updated_at: str | None
-    _updated_idx: int | None
     _upstream_id: str | None
+    _sync_id: str | None
+    #: record_id, upstream_created_at, upstream_updated_at and updated_idx, packed in one
+    #: string (records.pack_meta): rarely read, and 140 bytes less per loaded object
+    _meta: Packed | None
+    #: The session this object is pending in (read and written by the session layer only).
+    _owner: Any
 
-    @classmethod
-    def __attrs_init_subclass__(cls) -> None:
-        if cls.__hash__ is None:
-            raise TypeError(f"{cls.__name__}: declare models with @attrs.define(eq=False)")
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._spec = compile_spec(cls)
         if cls.collection_id:
             from sequin_orm.registry import register
 
             register(cls)
-        from sequin_orm.constructor import install
 
-        install(cls)
+    # -- construction: the one path -----------------------------------------------------
 
-    # -- construction -------------------------------------------------------------------
-    # constructor.py generates these two hooks' work inline for model classes: change both
+    def __init__(self, **values: Any) -> None:
+        """Keyword construction by attribute name (generated classes write out a typed one)."""
+        by_name = self._spec.by_name
+        keyed: dict[str, Any] = {}
+        for name, value in values.items():
+            field = by_name.get(name)
+            if field is None or field.read_only:
+                raise TypeError(
+                    f"{type(self).__name__}.__init__() got an unexpected keyword argument {name!r}"
+                )
+            keyed[field.key] = value
+        self._init_values(keyed)
 
-    def __attrs_pre_init__(self) -> None:
-        _set_state(self, _INIT)
-        for set_slot in _NONE_SETTERS:
-            set_slot(self, None)
+    def _init_values(self, values: dict[str, Any]) -> None:
+        """Make a new object holding ``values`` (wire-keyed; None values are dropped).
 
-    def __attrs_post_init__(self) -> None:
+        Every ``__init__`` ends here: the values are checked (``FieldTypeError`` naming the
+        field, the expected and the given type; ``ModelError`` for what is not JSON), absent
+        fields with a default get it, and the object becomes ``NEW``.
+        """
         cls = type(self)
-        spec = specs_of(cls)
-        if spec.direct_init:  # __init__ bypassed __setattr__: check the values given
-            values = spec.held_values(self)  # what was given (a date string is not parsed)
-            not_none = map(is_not, values, _NONES)  # most are None: filter them out in C
-            for field, value in compress(zip(spec.fields, values, strict=True), not_none):
-                if field.types is not None and not isinstance(value, field.types):
-                    _raise_type_error(cls, field, value)
-        for field in spec.non_nullable:  # None defaults skip __setattr__'s checks
-            if getattr(self, field.name) is None:
-                _raise_type_error(cls, field, None)
-        object.__setattr__(self, "_state", NEW)
+        spec = cls._spec
+        by_key = spec.by_key
+        for key, value in values.items():
+            field = by_key[key]
+            kind = value.__class__
+            if kind is str:
+                if field.takes_str and value.isascii():
+                    continue  # the common case, without a call
+            elif kind in field.fast:
+                continue
+            field.check(cls, value)
+        if None in values.values():
+            values = {k: v for k, v in values.items() if v is not None}
+        if spec.defaults:
+            for field in spec.defaults:
+                if field.key not in values:
+                    values[field.key] = field.default_value()
+        if spec.non_nullable:
+            for field in spec.non_nullable:
+                if values.get(field.key) is None:
+                    field.check(cls, None)
+        _set_values(self, values)
+        _set_state(self, NEW)
+        _set_changed(self, None)
+        _set_raw(self, None)
+        _set_extra(self, None)
+        _set_owner(self, None)
+        _set_upstream_id(self, None)
+        _set_sync_id(self, None)
+        _set_meta(self, None)
 
     @classmethod
     def from_record(cls: type[_M], record: Mapping[str, Any]) -> _M:
@@ -185,49 +222,102 @@ class Model:
         """``from_record``; with ``adopt`` the object keeps ``record["data"]`` itself as its
         last-known data instead of a copy (only for JSON the library parsed and owns)."""
         obj = cls.__new__(cls)
-        obj.__attrs_pre_init__()
-        for field in specs_of(cls).fields:
-            object.__setattr__(obj, field.name, field.default_value())
-        data = record.get("data")
-        if adopt and isinstance(data, dict):
-            object.__setattr__(obj, "_raw", data)
-            obj._absorb_record({k: v for k, v in record.items() if k != "data"})
+        data: Any = record.get("data")
+        if data.__class__ is not dict:
+            data = {}
+        elif not adopt:
+            data = dict(data)
+        spec = cls._spec
+        _set_raw(obj, data)
+        _set_changed(obj, None)
+        if spec.flat and spec.top_level_keys.issuperset(data):
+            _set_values(obj, data)  # the common case: one dict for values and known data
+            _set_extra(obj, None)
         else:
-            obj._absorb_record(record)
+            obj._set_from_raw(data)
+        _set_owner(obj, None)
+        upstream_id, record_id, sync_id, created_at, updated_at, updated_idx, deleted = read_meta(
+            record
+        )
+        _set_upstream_id(obj, upstream_id)
+        _set_sync_id(obj, sync_id)
+        if record_id is None and created_at is None and updated_at is None and updated_idx is None:
+            _set_meta(obj, None)
+        else:
+            _set_meta(obj, pack_meta(record_id, created_at, updated_at, updated_idx))
+        _set_state(obj, DELETED if deleted else PERSISTENT)
         return obj
+
+    def _set_from_raw(self, raw: dict[str, Any]) -> None:
+        """Values and extra from last-known data ``raw``; nothing changed."""
+        spec = self._spec
+        _set_raw(self, raw)
+        _set_changed(self, None)
+        if spec.flat:
+            declared = spec.top_level_keys
+            if declared.issuperset(raw):
+                _set_values(self, raw)  # the common case: one dict for both
+                _set_extra(self, None)
+                return
+            _set_values(self, {k: v for k, v in raw.items() if k in declared})
+            rest = {k: copy_json(v) for k, v in raw.items() if k not in declared}
+            _set_extra(self, rest)
+            return
+        values: dict[str, Any] = {}
+        for field in spec.fields:
+            value = lookup(raw, field.path)
+            if value is not MISSING:
+                values[field.key] = value
+        _set_values(self, values)
+        residual = _residual(raw, spec)
+        _set_extra(self, copy_json(residual) if residual else None)
+
+    def _own_values(self) -> dict[str, Any]:
+        """``_values``, made a dict of its own first if it is still the last-known data."""
+        values = self._values
+        if values is self._raw:
+            values = dict(values)
+            _set_values(self, values)
+        return values
 
     # -- attribute assignment: type checks and dirty tracking ------------------------------
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if value is None and self._state is _INIT:
-            object.__setattr__(self, name, value)  # a constructor default: the fast path
-            return
-        cls = type(self)
-        field = specs_of(cls).by_name.get(name)
-        if field is None:
-            self._set_non_field(name, value)
-            return
-        if value is None:
-            if not field.nullable:
-                _raise_type_error(cls, field, value)
-        elif field.types is not None and not isinstance(value, field.types):
-            _raise_type_error(cls, field, value)
-        if self._state is not _INIT:
-            if field.read_only:
-                raise ReadOnlyFieldError(f"{cls.__name__}.{name} is read-only")
-            if self._changed is None:
-                object.__setattr__(self, "_changed", {name})
+    def _assign(self, field: Field[Any], value: Any) -> None:
+        """``obj.<field> = value`` (called by the field's descriptor)."""
+        field.check(type(self), value)
+        key = field.key
+        current = self._values.get(key, MISSING)
+        if current is MISSING:
+            current = field.default_value()  # what an absent key reads as
+        elif current.__class__ is str and field.parse is not None:
+            current = field.parse(current) or current
+        if current is value or same_json(current, value):
+            return  # equal (0 is not False, 1 is not 1.0): nothing changes
+        self._own_values()[key] = value
+        changed = self._changed
+        if changed is None:
+            _set_changed(self, {key})
+        else:
+            changed.add(key)
+
+    if not TYPE_CHECKING:
+        # hidden from type checkers: they would accept any attribute name otherwise
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            field = self._spec.by_name.get(name)
+            if field is not None:
+                field.__set__(self, value)
             else:
-                self._changed.add(name)
-        object.__setattr__(self, name, value)
+                self._set_non_field(name, value)
 
     def _set_non_field(self, name: str, value: Any) -> None:
-        if name[0] == "_":
+        if name[:1] == "_":
             object.__setattr__(self, name, value)
         elif name == "extra":
             if not isinstance(value, dict):
                 raise FieldTypeError("extra must be a dict of record data keys")
-            object.__setattr__(self, "_extra", value)
+            self._check_extra_keys(value)
+            _set_extra(self, value)
         elif name in _METADATA_NAMES:
             raise ReadOnlyFieldError(f"{name} is record metadata, set by the API")
         elif hasattr(type(self), name):
@@ -237,6 +327,20 @@ class Model:
                 f"{type(self).__name__} has no field {name!r}; undeclared record keys go in "
                 f"obj.extra[{name!r}]"
             )
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        state = self._state
+        ident = self._upstream_id
+        if state is NEW:
+            return f"<{name} new>"
+        if state is UNKNOWN:
+            return f"<{name} unknown>"
+        shown = f"<{name} {ident}" if ident is not None else f"<{name}"
+        if state is DELETED:
+            return f"{shown} deleted>"
+        changed = self.changed_fields
+        return f"{shown} dirty={changed!r}>" if changed else f"{shown}>"
 
     # -- record metadata (read-only) -----------------------------------------------------
 
@@ -248,7 +352,7 @@ class Model:
     @property
     def record_id(self) -> str | None:
         """Sequin's id of the record."""
-        return self._record_id
+        return unpack_meta(self._meta)[0]
 
     @property
     def sync_id(self) -> str | None:
@@ -257,16 +361,16 @@ class Model:
 
     @property
     def upstream_created_at(self) -> str | None:
-        return self._created_at
+        return unpack_meta(self._meta)[1]
 
     @property
     def upstream_updated_at(self) -> str | None:
-        return self._updated_at
+        return unpack_meta(self._meta)[2]
 
     @property
     def updated_idx(self) -> int | None:
         """Version of the record: increases on every change."""
-        return self._updated_idx
+        return unpack_meta(self._meta)[3]
 
     @property
     def deleted(self) -> bool | None:
@@ -279,9 +383,11 @@ class Model:
     @property
     def extra(self) -> dict[str, Any]:
         """Record ``data`` keys the model does not declare; saved back unchanged."""
-        if self._extra is None:
-            object.__setattr__(self, "_extra", {})
-        return self._extra  # type: ignore[return-value]
+        extra = self._extra
+        if extra is None:
+            extra = {}
+            _set_extra(self, extra)
+        return extra
 
     # -- change tracking -----------------------------------------------------------------
 
@@ -302,98 +408,157 @@ class Model:
     @property
     def changed_fields(self) -> set[str]:
         """Names of fields (and ``extra`` keys) changed since the last load or save."""
+        by_key = self._spec.by_key
         if self._state is NEW:
-            return set(self._create_data_names())
-        changed = set(self._changed or ())
-        raw = self._raw or {}
-        spec = specs_of(type(self))
-        for field in spec.mutable:
-            if field.name not in changed:
-                value = getattr(self, field.name)
-                known = _lookup(raw, field.path)
-                if known is _MISSING:
-                    known = field.default_value()  # an absent key holds the default
-                if value is not None and not _same_json(value, known):
-                    changed.add(field.name)
-        changed.update(self._changed_extra_keys(spec))
-        return changed
+            names = {by_key[k].name for k in self._values if not by_key[k].read_only}
+            names.update(self._extra or ())
+            return names
+        names = {by_key[k].name for k in self._changed_keys()}
+        names.update(self._changed_extra_keys())
+        return names
 
     @property
     def is_dirty(self) -> bool:
         """True when the object has anything to send: a create or changed fields."""
-        if self._state is NEW:
+        state = self._state
+        if state is NEW:
             return True
-        if self._state is not PERSISTENT:
+        if state is not PERSISTENT:
             return False
-        return bool(self.changed_fields)
+        if self._changed:
+            return True
+        if self._values is self._raw and not self._extra:
+            return False  # nothing assigned, nothing read that could change in place
+        return bool(self._changed_keys() or self._changed_extra_keys())
 
-    def _changed_extra_keys(self, spec: ClassSpec) -> list[str]:
-        if not self._extra:
+    def _changed_keys(self) -> set[str]:
+        """Keys of fields changed since the last-known data (assigned or changed in place)."""
+        changed = set(self._changed or ())
+        values = self._values
+        raw = self._raw
+        if values is raw:
+            return changed
+        for field in self._spec.mutable:
+            key = field.key
+            if key in changed:
+                continue
+            value = values.get(key, MISSING)
+            if value is MISSING:
+                continue
+            known = lookup(raw, field.path) if raw is not None else MISSING
+            if known is MISSING:
+                known = field.default_value()  # an absent key holds the default
+            if value is not known and value is not None and not same_json(value, known):
+                changed.add(key)
+        return changed
+
+    def _changed_extra_keys(self) -> list[str]:
+        extra = self._extra
+        if not extra:
             return []
-        raw_extra = _residual(self._raw or {}, spec)
-        return [k for k, v in self._extra.items() if not _same_json(v, raw_extra.get(k, _MISSING))]
-
-    def _create_data_names(self) -> Iterator[str]:
-        changed = self._changed or ()
-        for field in specs_of(type(self)).writable:
-            if getattr(self, field.name) is not None or field.name in changed:
-                yield field.name
-        yield from self.extra
+        raw_extra = _residual(self._raw or {}, self._spec)
+        return [k for k, v in extra.items() if not same_json(v, raw_extra.get(k, MISSING))]
 
     # -- what to send (pure) -------------------------------------------------------------
 
     def create_data(self) -> dict[str, Any]:
         """The ``data`` of a create: every set field and every ``extra`` key."""
-        spec = specs_of(type(self))
-        changed = self._changed or ()
-        data = _copy_json(self._extra) if self._extra else {}
-        values = spec.writable_held(self)  # a date slot's wire string is sent as it is
-        pairs: Iterator[tuple[FieldSpec, Any]] = zip(spec.writable, values, strict=True)
-        if not changed:  # only values given: filter the Nones out in C
-            pairs = compress(pairs, map(is_not, values, _NONES))
-        for field, value in pairs:
-            if value is None and field.name not in changed:
+        extra = self._extra
+        data = self._extra_payload(extra, extra) if extra else {}
+        by_key = self._spec.by_key
+        for key, value in self._values.items():
+            field = by_key[key]
+            if field.read_only:
                 continue
             if field.simple:
-                data[field.path[0]] = value
+                if value.__class__ is list or value.__class__ is dict:
+                    check_json(value, f"{type(self).__name__}.{field.name}")
+                    value = copy_json(value)
+                data[key] = value
             else:
-                _assign(data, field.path, _fields.to_wire(field, value))
+                assign(data, field.path, to_wire(field, value))
         self._check_required()
         return data
 
     def update_data(self) -> dict[str, Any]:
         """The ``data`` of an update: only changed fields and changed ``extra`` keys (PATCH)."""
-        spec = specs_of(type(self))
+        extra = self._extra
         data: dict[str, Any] = {}
-        changed = self.changed_fields
-        for key in self._changed_extra_keys(spec):
-            data[key] = _copy_json(self.extra[key])
-        for field in spec.fields:
-            if field.name in changed:
-                _assign(data, field.path, _fields.to_wire(field, getattr(self, field.name)))
+        if extra:
+            changed_extra = self._changed_extra_keys()
+            if changed_extra:
+                data = self._extra_payload(extra, changed_extra)
+        changed = self._changed_keys()
+        if not changed:
+            return data
+        spec = self._spec
+        by_key = spec.by_key
+        values = self._values
+        for key in sorted(changed, key=_ORDER[type(self)].__getitem__):
+            field = by_key[key]
+            value = values.get(key)
+            if value.__class__ is list or value.__class__ is dict:
+                check_json(value, f"{type(self).__name__}.{field.name}")
+                value = copy_json(value)
+            assign(data, field.path, to_wire(field, value))
         return data
 
     def to_data(self) -> dict[str, Any]:
         """The full record ``data`` as it stands locally: last known data, then local values."""
-        spec = specs_of(type(self))
-        data = _copy_json(self._raw) if self._raw else {}
-        _merge(data, _copy_json(self._extra) if self._extra else {}, spec.nested_keys)
-        raw = self._raw or {}
-        for field in spec.fields:
-            value = getattr(self, field.name)
-            unchanged = field.name not in (self._changed or ()) and not field.mutable
-            if unchanged and _lookup(raw, field.path) is not _MISSING:
+        spec = self._spec
+        raw = self._raw
+        data = copy_json(raw) if raw else {}
+        if self._extra:
+            _merge(data, copy_json(self._extra), spec.nested_keys)
+        values = self._values
+        if values is raw:
+            return data
+        by_key = spec.by_key
+        for key, value in values.items():
+            field = by_key[key]
+            if raw is not None and value is lookup(raw, field.path):
                 continue  # keep the wire form exactly as received
-            if value is not None or field.name in (self._changed or ()):
-                _assign(data, field.path, _fields.to_wire(field, value))
+            assign(data, field.path, to_wire(field, copy_json(value)))
         return data
+
+    def _extra_payload(self, extra: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+        """A copy of ``extra``'s ``keys``, checked: JSON values, no declared key."""
+        self._check_extra_keys(extra)
+        name = type(self).__name__
+        data = {}
+        for key in keys:
+            value = extra[key]
+            check_json(value, f"{name}.extra[{key!r}]")
+            data[key] = copy_json(value)
+        return data
+
+    def _check_extra_keys(self, extra: Mapping[str, Any]) -> None:
+        """``ModelError`` for an ``extra`` key that a declared field already sends."""
+        spec = self._spec
+        declared = spec.top_level_keys
+        if declared.isdisjoint(extra):
+            return
+        for key in declared.intersection(extra):
+            leaves = spec.nested_leaves.get(key)
+            inner = extra[key]
+            if leaves is not None and key not in spec.by_key and isinstance(inner, dict):
+                clash = leaves.intersection(inner)
+                if not clash:
+                    continue
+                key = f"{key}.{sorted(clash)[0]}"
+            field = spec.by_key[key]
+            raise ModelError(
+                f"{type(self).__name__}.extra[{key.split('.')[0]!r}] collides with the field "
+                f"{field.name} (wire key {key!r}): assign obj.{field.name} instead"
+            )
 
     def _check_required(self) -> None:
         """``ModelError`` naming the required fields that have no value (no request)."""
-        spec = specs_of(type(self))
-        if None not in spec.required_values(self):
-            return  # the common case, checked in C
-        missing = [f.name for f in spec.required if getattr(self, f.name) is None]
+        required = self._spec.required
+        if not required:
+            return
+        get = self._values.get
+        missing = [f.name for f in required if get(f.key) is None]
         if missing:
             raise ModelError(
                 f"{type(self).__name__} is missing required field(s) {', '.join(missing)}"
@@ -404,88 +569,89 @@ class Model:
     def _absorb_record(
         self, record: Mapping[str, Any], sent: Mapping[str, Any] | None = None
     ) -> None:
-        """Make the object clean and equal to ``record`` (plus ``sent`` data it may omit).
+        """Make the object equal to ``record`` (plus the ``sent`` data it may omit).
 
-        ``sent`` is the data last sent for the object: a field or ``extra`` key assigned after
-        it was built keeps its new value and stays changed.
+        ``sent``: the ``data`` that was built and sent for this object. A field or ``extra``
+        key whose current value differs from what was sent (or that changed and was not sent)
+        was assigned while the request was in flight: it keeps its current value and stays
+        changed. Everything else becomes clean and equal to the answer.
         """
-        in_flight = self._assigned_since(sent) if sent is not None else None
-        self._absorb_clean(record, sent)
-        if in_flight:
-            self._keep_assigned(*in_flight)
-
-    def _absorb_clean(
-        self, record: Mapping[str, Any], sent: Mapping[str, Any] | None = None
-    ) -> None:
-        spec = specs_of(type(self))
-        data = record.get("data")
-        raw: dict[str, Any] = self._raw if self._raw is not None else {}
-        if sent and isinstance(data, dict):
-            sent = _omitted(sent, data, spec.nested_keys)
-        if not raw and not sent and isinstance(data, dict) and not spec.nested_keys:
-            raw = dict(data)  # the first answer for a new object: nothing to merge
-        elif sent or isinstance(data, dict):
-            raw = dict(raw)  # never change a dict another object or the caller may hold
-            if sent:
-                _merge(raw, sent, spec.nested_keys, copy=True)
-            if isinstance(data, dict):
+        spec = self._spec
+        data: Any = record.get("data")
+        if data.__class__ is not dict:
+            data = None
+        kept: dict[str, Any] | None = None
+        kept_extra: dict[str, Any] | None = None
+        if sent is not None:
+            kept, kept_extra = self._in_flight(sent)
+        raw = self._raw
+        omitted = sent
+        if sent and data is not None:
+            omitted = _omitted(sent, data, spec.nested_keys)
+        if raw is None and not omitted and data is not None and spec.flat:
+            raw = dict(data)  # the first answer: nothing to merge
+        elif omitted or data is not None:
+            raw = dict(raw) if raw is not None else {}  # never change a dict others may hold
+            if omitted:
+                _merge(raw, omitted, spec.nested_keys, copy=True)
+            if data is not None:
                 _merge(raw, data, spec.nested_keys)
-        loaders = spec.loaders
-        for key, value in raw.items():
-            load = loaders.get(key)
-            if load is not None:  # None and strings (most values) skip the call
-                load(self, value if value is None or value.__class__ is str else _owned(value))
-        for field in spec.nested:
-            value = _lookup(raw, field.path)
-            if value is not _MISSING:
-                object.__setattr__(self, field.name, _loaded(field, value))
-        _set_raw(self, raw)
-        residual = _residual(raw, spec)
-        _set_extra(self, _copy_json(residual) if residual else None)
-        _set_changed(self, None)
+        elif raw is None:
+            raw = {}
+        self._set_from_raw(raw)
+        if kept:
+            values = self._own_values()
+            values.update(kept)
+            _set_changed(self, set(kept))
+        if kept_extra:
+            self.extra.update(kept_extra)
         deleted = self._absorb_meta(record)
         if deleted is None:
             deleted = self._state is DELETED
         _set_state(self, DELETED if deleted else PERSISTENT)
 
-    def _assigned_since(
-        self, sent: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
-        """Fields and ``extra`` keys whose value differs from what ``sent`` carried."""
-        spec = specs_of(type(self))
-        pending = self._pending_data(spec)
-        if all(k in sent and _same_json(sent[k], v) for k, v in pending.items()):
-            return None  # the common case: nothing was assigned while the request was out
-        fields: dict[str, Any] = {}
-        for field in spec.fields:
-            now = _lookup(pending, field.path)
-            if now is not _MISSING and not _same_json(now, _lookup(sent, field.path)):
-                fields[field.name] = getattr(self, field.name)
-        extra = {
-            k: v
-            for k, v in (self._extra or {}).items()
-            if k in pending and not _same_json(pending[k], sent.get(k, _MISSING))
-        }
-        return fields, extra
-
-    def _pending_data(self, spec: ClassSpec) -> dict[str, Any]:
-        """What a save would send now (create or update data), without the required check."""
-        if self._state is not NEW:
-            return self.update_data()
-        data = _copy_json(self._extra) if self._extra else {}
-        for name in self._create_data_names():
-            field = spec.by_name.get(name)
-            if field is not None:
-                _assign(data, field.path, _fields.to_wire(field, getattr(self, name)))
-        return data
-
-    def _keep_assigned(self, fields: dict[str, Any], extra: dict[str, Any]) -> None:
-        for name, value in fields.items():
-            object.__setattr__(self, name, value)
-        if fields:
-            _set_changed(self, set(fields))
+    def _in_flight(self, sent: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Fields and ``extra`` keys changed since ``sent`` was built: ``(by key, extra)``."""
+        values = self._values
+        raw = self._raw
+        kept: dict[str, Any] = {}
+        if values is not raw:
+            new = self._state is NEW
+            changed = self._changed_keys() if not new else None
+            by_key = self._spec.by_key
+            for key, value in values.items():
+                field = by_key[key]
+                if field.read_only:
+                    continue
+                was = lookup(sent, field.path)
+                if was is value:
+                    continue
+                if was is MISSING:
+                    if changed is None or key in changed:
+                        kept[key] = value
+                    continue
+                try:
+                    now = to_wire(field, value)
+                except ModelError:
+                    now = value  # an unsaved reference: not what was sent
+                if not same_json(now, was):
+                    kept[key] = value
+        kept_extra: dict[str, Any] = {}
+        extra = self._extra
         if extra:
-            self.extra.update(extra)
+            changed_extra = set(self._changed_extra_keys())
+            nested = self._spec.nested_keys
+            for key, value in extra.items():
+                was = sent.get(key, MISSING)
+                if was is MISSING:
+                    if key in changed_extra:
+                        kept_extra[key] = value
+                elif key in nested and isinstance(value, dict) and isinstance(was, dict):
+                    if any(not same_json(v, was.get(k, MISSING)) for k, v in value.items()):
+                        kept_extra[key] = value
+                elif not same_json(value, was):
+                    kept_extra[key] = value
+        return kept, kept_extra
 
     def _absorb_meta(self, record: Mapping[str, Any]) -> bool | None:
         """Take the record's metadata (keys it lacks keep their value); returns ``deleted``."""
@@ -494,16 +660,17 @@ class Model:
         )
         if upstream_id is not None:
             _set_upstream_id(self, upstream_id)
-        if record_id is not None:
-            _set_record_id(self, record_id)
         if sync_id is not None:
             _set_sync_id(self, sync_id)
-        if created_at is not None:
-            _set_created_at(self, created_at)
-        if updated_at is not None:
-            _set_updated_at(self, updated_at)
-        if updated_idx is not None:
-            _set_updated_idx(self, updated_idx)
+        if record_id is None and created_at is None and updated_at is None and updated_idx is None:
+            return deleted
+        if self._meta is not None and None in (record_id, created_at, updated_at, updated_idx):
+            known = unpack_meta(self._meta)  # keys the record lacks keep their value
+            record_id = known[0] if record_id is None else record_id
+            created_at = known[1] if created_at is None else created_at
+            updated_at = known[2] if updated_at is None else updated_at
+            updated_idx = known[3] if updated_idx is None else updated_idx
+        _set_meta(self, pack_meta(record_id, created_at, updated_at, updated_idx))
         return deleted
 
     def _absorb_sent_update(self, sent: Mapping[str, Any]) -> None:
@@ -511,11 +678,11 @@ class Model:
         self._absorb_record({}, sent)
 
     def _absorb_delete(self) -> None:
-        object.__setattr__(self, "_state", DELETED)
-        object.__setattr__(self, "_changed", None)
+        _set_state(self, DELETED)
+        _set_changed(self, None)
 
     def _mark_unknown(self) -> None:
-        object.__setattr__(self, "_state", UNKNOWN)
+        _set_state(self, UNKNOWN)
 
     def reset_unknown(self) -> None:
         """Declare that a create whose outcome was unknown did not happen upstream.
@@ -524,20 +691,17 @@ class Model:
         """
         if self._state is not UNKNOWN:
             raise ModelError("reset_unknown() is only for objects whose create is unknown")
-        object.__setattr__(self, "_state", NEW)
+        _set_state(self, NEW)
 
     def _revert(self) -> None:
         """Throw away local changes: fields go back to the last data seen from the API."""
         if self._raw is None:
             return
-        for field in specs_of(type(self)).fields:
-            if _lookup(self._raw, field.path) is _MISSING:
-                object.__setattr__(self, field.name, field.default_value())
         self._absorb_record({})
 
     def _bind_sync(self, sync_id: str | None) -> None:
         if sync_id is not None and (self._sync_id is None or self._raw is None):
-            object.__setattr__(self, "_sync_id", sync_id)
+            _set_sync_id(self, sync_id)
 
     # -- persistence ---------------------------------------------------------------------
 
@@ -557,6 +721,9 @@ class Model:
         return delete_object(self, **options)
 
 
+Model._spec = compile_spec(Model)
+
+
 @functools.cache
 def _persistence() -> tuple[Callable[..., SaveResult], Callable[..., SaveResult]]:
     """``save_object`` and ``delete_object`` of ``sequin_orm.session`` (which imports this
@@ -567,97 +734,34 @@ def _persistence() -> tuple[Callable[..., SaveResult], Callable[..., SaveResult]
 
 
 def _slot_setter(name: str) -> Callable[[Model, Any], None]:
-    """The C setter of one of Model's own slots: cheaper than ``object.__setattr__``."""
+    """The C setter of one of Model's own slots: ``Model.__setattr__`` is not involved."""
     setter: Callable[[Model, Any], None] = Model.__dict__[name].__set__
     return setter
 
 
+_set_values = _slot_setter("_values")
 _set_state = _slot_setter("_state")
 _set_raw = _slot_setter("_raw")
 _set_extra = _slot_setter("_extra")
 _set_changed = _slot_setter("_changed")
+_set_owner = _slot_setter("_owner")
 _set_upstream_id = _slot_setter("_upstream_id")
-_set_record_id = _slot_setter("_record_id")
 _set_sync_id = _slot_setter("_sync_id")
-_set_created_at = _slot_setter("_created_at")
-_set_updated_at = _slot_setter("_updated_at")
-_set_updated_idx = _slot_setter("_updated_idx")
-_NONE_SETTERS = tuple(_slot_setter(name) for name in _NONE_SLOTS)
+_set_meta = _slot_setter("_meta")
 
 
-def model_fields(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
-    """attrs ``field_transformer`` for model classes (generated models use it).
+class _FieldOrder(dict[type, dict[str, int]]):
+    """Class -> {key: position}: an update lists its fields in declaration order."""
 
-    attrs' ``__init__`` then assigns fields directly, and ``Model.__attrs_post_init__``
-    checks their types in one pass: construction costs about half. Assignments after
-    construction still go through ``Model.__setattr__`` (type checks, dirty tracking).
-    Models without it behave the same, only slower to build.
-    """
-    return [f.evolve(on_setattr=attrs.setters.NO_OP) for f in fields]
+    def __missing__(self, cls: type) -> dict[str, int]:
+        order = self[cls] = {f.key: i for i, f in enumerate(cls._spec.fields)}  # type: ignore[attr-defined]
+        return order
+
+
+_ORDER = _FieldOrder()
 
 
 # --- helpers over record data --------------------------------------------------------------
-
-_MISSING: Any = object()
-
-
-def _raise_type_error(cls: type, field: FieldSpec, value: Any) -> NoReturn:
-    expected = " | ".join(t.__name__ for t in field.types or ())
-    if field.nullable:
-        expected += " or None"
-    got = type(value).__name__
-    raise FieldTypeError(f"{cls.__name__}.{field.name} takes {expected}, got {got}")
-
-
-def _loaded(field: FieldSpec, value: Any) -> Any:
-    """A field's value from last-known data: converted, and never sharing a list or dict."""
-    value = _owned(value)
-    return _fields.from_wire(field, value) if field.convert_on_load else value
-
-
-def _owned(value: Any) -> Any:
-    """A value a field may hold: a list or dict is copied (a field never shares one with
-    the last-known data)."""
-    return _copy_json(value) if isinstance(value, (list, dict)) else value
-
-
-def _copy_json(value: Any) -> Any:
-    """A copy of a JSON value: new lists and dicts, shared immutable leaves (cheaper than
-    ``copy.deepcopy``)."""
-    if isinstance(value, dict):
-        return {k: _copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_json(v) for v in value]
-    return value
-
-
-def _same_json(a: Any, b: Any) -> bool:
-    """Equality of JSON values that tells ``0`` from ``False`` and ``1`` from ``1.0``."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same_json(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
-
-
-def _lookup(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    value: Any = data
-    for key in path:
-        if not isinstance(value, dict) or key not in value:
-            return _MISSING
-        value = value[key]
-    return value
-
-
-def _assign(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    for key in path[:-1]:
-        inner = data.get(key)
-        if not isinstance(inner, dict):
-            inner = data[key] = {}
-        data = inner
-    data[path[-1]] = value
 
 
 def _merge(
@@ -675,7 +779,7 @@ def _merge(
         if key in nested and isinstance(inner, dict) and isinstance(value, dict):
             value = {**inner, **value}
         if copy and isinstance(value, (list, dict)):
-            value = _copy_json(value)
+            value = copy_json(value)
         target[key] = value
 
 

@@ -10,6 +10,9 @@ from typing import Any
 _Str = str | None
 MetaValues = tuple[_Str, _Str, _Str, _Str, _Str, int | None, bool | None]
 
+#: Separates the packed metadata (see ``pack_meta``); a value holding it is kept in a tuple.
+_SEP = "\x00"
+
 
 def read_meta(record: Mapping[str, Any]) -> MetaValues:
     """What Sequin says about a record besides its data (models keep it in slots).
@@ -35,4 +38,38 @@ def read_meta(record: Mapping[str, Any]) -> MetaValues:
         updated_at if updated_at and isinstance(updated_at, str) else None,
         updated_idx if isinstance(updated_idx, int) and not isinstance(updated_idx, bool) else None,
         bool(deleted) if deleted is not None else None,
+    )
+
+
+#: ``(record_id, upstream_created_at, upstream_updated_at, updated_idx)``
+Packed = str | tuple[_Str, _Str, _Str, int | None]
+
+
+def pack_meta(
+    record_id: str | None, created_at: str | None, updated_at: str | None, updated_idx: int | None
+) -> Packed:
+    """The rarely read metadata of a record as ONE string (None parts empty).
+
+    A loaded object keeps it in one slot: one string costs about 140 bytes less than three
+    strings and an int, per object (read back by ``unpack_meta``, only when asked for).
+    """
+    parts = (record_id or "", created_at or "", updated_at or "")
+    if _SEP in parts[0] or _SEP in parts[1] or _SEP in parts[2]:
+        return (record_id, created_at, updated_at, updated_idx)
+    idx = "" if updated_idx is None else str(updated_idx)
+    return f"{parts[0]}{_SEP}{parts[1]}{_SEP}{parts[2]}{_SEP}{idx}"
+
+
+def unpack_meta(packed: Packed | None) -> tuple[_Str, _Str, _Str, int | None]:
+    """``(record_id, upstream_created_at, upstream_updated_at, updated_idx)``."""
+    if packed is None:
+        return (None, None, None, None)
+    if isinstance(packed, tuple):
+        return packed
+    record_id, created_at, updated_at, idx = packed.split(_SEP)
+    return (
+        record_id or None,
+        created_at or None,
+        updated_at or None,
+        int(idx) if idx else None,
     )

@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-import attrs
-
 from sequin_orm.errors import ModelError
 from sequin_orm.model import Model
 
@@ -48,17 +46,17 @@ def model_for(collection_id: str) -> type[Model]:
     return cls if cls is not None else _dynamic_model(collection_id, provider)
 
 
-@attrs.define(eq=False, init=False)
 class DynamicModel(Model):
     """A model without declared fields: every ``data`` key lives in ``extra``.
 
     ``obj["Name"]`` reads and writes ``extra["Name"]``.
     """
 
+    __slots__ = ()
+
     def __init__(self, **data: Any) -> None:
-        self.__attrs_pre_init__()
-        object.__setattr__(self, "_extra", dict(data))
-        self.__attrs_post_init__()
+        self._init_values({})
+        self.extra.update(data)
 
     def __getitem__(self, key: str) -> Any:
         return self.extra[key]

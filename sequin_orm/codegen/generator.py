@@ -10,7 +10,7 @@ generation time and ``--check`` compares bytes. The naming rules:
   ``email``). A name that is a keyword, not an identifier, starts with ``_``, or clashes with
   a ``Model`` attribute or a name the module itself uses gets a safe spelling (``class_``,
   ``state_``, ``id_`` for ``_id``, ``Foo_Bar`` for ``Foo-Bar``); its wire key goes in
-  ``meta(wire=...)``. Top-level accessors keep their names before dotted ones.
+  ``Field(..., wire=...)``. Top-level accessors keep their names before dotted ones.
 - picklists: ``Literal[...] | str`` when open, ``Literal[...]`` when closed; a list too long
   for the field's line becomes a module-level alias ``<Class><Field>`` (``AccountIndustry``).
 """
@@ -92,7 +92,11 @@ _MODULE_NAMES: Final = frozenset(
         "model_fields",
         "field",
         "meta",
+        "Field",
+        "ReadOnlyField",
         "Model",
+        "self",
+        "values",
         "str",
         "int",
         "float",
@@ -338,7 +342,7 @@ def _wrap(text: str, width: int, first: str, indent: str) -> list[str]:
 
 @attrs.frozen
 class _Call:
-    """``func(arg, ...)``, where an argument is text or another call (``metadata=meta(...)``)."""
+    """``func(arg, ...)``, where an argument is text or another call (``Field(str, wire=...)``)."""
 
     prefix: str  # "metadata=" for a keyword argument holding a call
     func: str
@@ -385,9 +389,10 @@ def _statement_lines(name: str, annotation: str, value: str | _Call) -> list[str
     return _call_lines(value, INDENT, f"{name}: {annotation} = ", "")
 
 
-def _parenthesized_lines(name: str, annotation: str, value: str | _Call) -> list[str]:
-    """The layout ruff falls back to for a name and annotation too long for one line."""
-    lines = [f"{INDENT}{name}: ("]
+def _parenthesized_lines(name: str, kind: str, annotation: str, value: str | _Call) -> list[str]:
+    """The layout ruff falls back to for a name and annotation too long for one line: the
+    descriptor's subscript split over lines."""
+    lines = [f"{INDENT}{name}: {kind}["]
     inner = INDENT * 2
     if len(inner + annotation) <= LINE_LENGTH:
         lines.append(inner + annotation)
@@ -396,9 +401,9 @@ def _parenthesized_lines(name: str, annotation: str, value: str | _Call) -> list
         lines.append(inner + parts[0])
         lines.extend(f"{inner}| {part}" for part in parts[1:])
     if isinstance(value, str):
-        lines.append(f"{INDENT}) = {value}")
+        lines.append(f"{INDENT}] = {value}")
     else:
-        lines.extend(_call_lines(value, INDENT, ") = ", ""))
+        lines.extend(_call_lines(value, INDENT, "] = ", ""))
     return lines
 
 
@@ -417,9 +422,12 @@ def _alias_lines(alias: str, values: Sequence[str | int | bool]) -> list[str]:
 
 @attrs.frozen
 class _FieldPlan:
-    lines: tuple[str, ...]
+    lines: tuple[str, ...]  # the descriptor declaration
     doc: tuple[str, ...]
     uses: frozenset[str]  # imported names the field needs
+    attr: str
+    key: str  # the wire key (dotted for a nested object)
+    param: str | None  # ``name: annotation = None`` in ``__init__``; None: read-only
 
 
 @attrs.frozen
@@ -453,6 +461,22 @@ def _annotation(
     return base, None, uses
 
 
+def _runtime_types(
+    field: FieldSchema, base: str, picklist: tuple[str | int | bool, ...] | None, target: str | None
+) -> list[str]:
+    """The classes a value is checked against at run time (``Field(...)``'s arguments)."""
+    if field.type == "reference":
+        return ["str"] if target is not None else ["str", "Model"]
+    if picklist is not None:
+        names = {type(v).__name__ for v in picklist}
+        if not field.metadata.picklist_closed:
+            names.add("str")
+        return sorted(names, key=["str", "int", "bool"].index)
+    if base == "Any":
+        return []
+    return [base.split("[")[0]]
+
+
 def _doc_text(field: FieldSchema) -> str:
     m = field.metadata
     text = (m.description or "").strip()
@@ -470,6 +494,10 @@ def _doc_text(field: FieldSchema) -> str:
     if text and text[-1] not in ".!?":
         text += "."
     return text
+
+
+def _param_fits(attr: str, annotation: str) -> bool:
+    return len(f"{INDENT * 2}{attr}: {annotation} = None,") <= LINE_LENGTH
 
 
 def _plan_class(
@@ -490,53 +518,46 @@ def _plan_class(
         target = classes.get(m.references or "") if field.type == "reference" else None
         if target is not None and target != name:
             referenced.add(target)
-        if field.type == "reference" and target is None:
-            uses.add("Model")
-        meta_args: list[str] = []
+        args: list[str] = _runtime_types(field, base, picklist, target)
+        if "datetime" in base:
+            uses.add("datetime")
         if attr != field.accessor:
-            meta_args.append(f"wire={python_string(field.accessor)}")
-        if m.read_only:
-            meta_args.append("read_only=True")
+            args.append(f"wire={python_string(field.accessor)}")
         if m.references:
-            meta_args.append(f"references={python_string(m.references)}")
+            args.append(f"references={python_string(m.references)}")
         if m.required and not m.read_only:
-            meta_args.append("required=True")
-        value: str | _Call = "None"
-        if meta_args or m.read_only:
-            args: list[str | _Call] = ["default=None"]
-            if m.read_only:
-                args.append("init=False")
-            if meta_args:
-                args.append(_Call("metadata=", "meta", tuple(meta_args)))
-            value = _Call("", "field", tuple(args))
-            uses.add("field")
-            if meta_args:
-                uses.add("meta")
+            args.append("required=True")
+        kind = "ReadOnlyField" if m.read_only else "Field"
+        uses.add(kind)
+        value = _Call("", kind, tuple(args))
 
         lines: list[str] | None
         if picklist is not None:
             open_ = "" if m.picklist_closed else " | str"
             literal = f"Literal[{', '.join(_literal_value(v) for v in picklist)}]"
             annotation = f"{literal}{open_} | None"
-            lines = _statement_lines(attr, annotation, value)
-            if lines is None:
+            lines = _statement_lines(attr, f"{kind}[{annotation}]", value)
+            if lines is None or not (m.read_only or _param_fits(attr, annotation)):
                 alias = _unique(name + _pascal(attr), alias_taken)
                 alias_taken.add(alias)
                 alias_names.append(alias)
                 aliases.append(tuple(_alias_lines(alias, picklist)))
                 uses.add("TypeAlias")
                 annotation = f"{alias}{open_} | None"
-                lines = _statement_lines(attr, annotation, value)
+                lines = _statement_lines(attr, f"{kind}[{annotation}]", value)
         else:
             annotation = "Any" if base == "Any" else f"{base} | None"
-            lines = _statement_lines(attr, annotation, value)
+            lines = _statement_lines(attr, f"{kind}[{annotation}]", value)
         if lines is None:
-            lines = _parenthesized_lines(attr, annotation, value)
+            lines = _parenthesized_lines(attr, kind, annotation, value)
         fields.append(
             _FieldPlan(
                 lines=tuple(lines),
                 doc=tuple(docstring(_doc_text(field), INDENT)),
                 uses=frozenset(uses),
+                attr=attr,
+                key=field.accessor,
+                param=None if m.read_only else f"{attr}: {annotation} = None",
             )
         )
     return _ClassPlan(
@@ -605,7 +626,7 @@ def generate_module(
     source_sha256: str,
     regenerate_hint: str = "Regenerate it with ``sequin-orm generate``.",
 ) -> str:
-    """The text of ``<provider>.py``: one attrs ``Model`` class per collection."""
+    """The text of ``<provider>.py``: one ``Model`` class per collection."""
     classes = class_names(schema)
     class_set = frozenset(classes.values())
     attributes = {
@@ -634,12 +655,14 @@ def generate_module(
     out += ["", "from __future__ import annotations", ""]
     if "datetime" in uses:
         out.append("import datetime")
+    if any(fp.param is not None for plan in plans for fp in plan.fields):
+        uses.add("Any")  # the values dict of __init__
     typing_names = sorted({"ClassVar"} | (uses & {"Any", "Literal", "TypeAlias"}))
     out += [f"from typing import {', '.join(typing_names)}", ""]
-    out += [f"from attrs import {'define, field' if 'field' in uses else 'define'}", ""]
-    if "meta" in uses:
-        out.append("from sequin_orm.fields import meta")
-    out += ["from sequin_orm.model import Model, model_fields", ""]
+    descriptors = sorted(uses & {"Field", "ReadOnlyField"})
+    if descriptors:
+        out.append(f"from sequin_orm.fields import {', '.join(descriptors)}")
+    out += ["from sequin_orm.model import Model", ""]
     exported = [p.name for p in plans] + [a for p in plans for a in p.alias_names]
     out += _list_lines("__all__", sorted(exported, key=_all_key))
     for position, plan in enumerate(plans):
@@ -679,9 +702,10 @@ def _class_lines(plan: _ClassPlan, label: str) -> list[str]:
     collection = plan.collection
     summary = f"{label} {collection.name} (``{collection.id}``)."
     lines = [
-        "@define(kw_only=True, eq=False, field_transformer=model_fields)",
         f"class {plan.name}(Model):",
         *docstring(collection.description or "", INDENT, summary=summary),
+        "",
+        f"{INDENT}__slots__ = ()",
         "",
         f"{INDENT}collection_id: ClassVar[str] = {python_string(collection.id)}",
         f"{INDENT}provider: ClassVar[str] = {python_string(collection.provider)}",
@@ -691,7 +715,66 @@ def _class_lines(plan: _ClassPlan, label: str) -> list[str]:
     for field in plan.fields:
         lines.extend(field.lines)
         lines.extend(field.doc)
+    lines.append("")
+    lines.extend(_init_lines(plan))
     return lines
+
+
+def _init_lines(plan: _ClassPlan) -> list[str]:
+    """The typed keyword-only ``__init__``: each given value goes in the values dict, keyed by
+    its wire key, and ``Model._init_values`` checks them and makes the object new."""
+    params = [f.param for f in plan.fields if f.param is not None]
+    inner = INDENT * 2
+    if not params:
+        return [
+            f"{INDENT}def __init__(self) -> None:",
+            f"{inner}self._init_values({{}})",
+        ]
+    lines = _def_lines(params)
+    lines.append(f"{inner}values: dict[str, Any] = {{}}")
+    for field in plan.fields:
+        if field.param is None:
+            continue
+        lines.append(f"{inner}if {field.attr} is not None:")
+        body = f"{inner}{INDENT}values[{python_string(field.key)}] = {field.attr}"
+        if len(body) <= LINE_LENGTH:
+            lines.append(body)
+        else:  # ruff splits the subscript
+            lines.append(f"{inner}{INDENT}values[")
+            lines.append(f"{inner}{INDENT * 2}{python_string(field.key)}")
+            lines.append(f"{inner}{INDENT}] = {field.attr}")
+    lines.append(f"{inner}self._init_values(values)")
+    return lines
+
+
+def _def_lines(params: Sequence[str]) -> list[str]:
+    """``def __init__(self, *, ...) -> None:`` as ruff lays it out."""
+    joined = ", ".join(["self", "*", *params])
+    flat = f"{INDENT}def __init__({joined}) -> None:"
+    if len(flat) <= LINE_LENGTH:
+        return [flat]
+    middle = f"{INDENT * 2}{joined}"
+    if len(middle) <= LINE_LENGTH:
+        return [f"{INDENT}def __init__(", middle, f"{INDENT}) -> None:"]
+    inner = INDENT * 2
+    return [
+        f"{INDENT}def __init__(",
+        f"{inner}self,",
+        f"{inner}*,",
+        *(line for p in params for line in _param_lines(p, inner)),
+        f"{INDENT}) -> None:",
+    ]
+
+
+def _param_lines(param: str, indent: str) -> list[str]:
+    """One parameter of an exploded signature; ruff splits a too long annotation at ``|``."""
+    flat = f"{indent}{param},"
+    if len(flat) <= LINE_LENGTH:
+        return [flat]
+    parts = param.split(" | ")
+    lines = [f"{indent}{parts[0]}", *(f"{indent}| {part}" for part in parts[1:-1])]
+    lines.append(f"{indent}| {parts[-1]},")
+    return [line if len(line) <= LINE_LENGTH else f"{line}  # noqa: E501" for line in lines]
 
 
 def generate_init(modules: Iterable[str]) -> str:

@@ -14,10 +14,8 @@ from __future__ import annotations
 import datetime
 from typing import Any, ClassVar, Literal, TypeAlias
 
-from attrs import define, field
-
-from sequin_orm.fields import meta
-from sequin_orm.model import Model, model_fields
+from sequin_orm.fields import Field, ReadOnlyField
+from sequin_orm.model import Model
 
 __all__ = [
     "Issue",
@@ -28,66 +26,113 @@ __all__ = [
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Repository(Model):
     """GitHub Repository (``github:repository``).
 
     A GitHub repository (REST API).
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "github:repository"
     provider: ClassVar[str] = "github"
 
-    id: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Repository ID."""
-    node_id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    node_id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Global GraphQL node ID."""
-    name: str | None = field(default=None, metadata=meta(required=True))
+    name: Field[str | None] = Field(str, required=True)
     """Repository name without the owner."""
-    full_name: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    full_name: ReadOnlyField[str | None] = ReadOnlyField(str)
     """owner/name."""
-    owner: dict[str, Any] | None = field(default=None, init=False, metadata=meta(read_only=True))
+    owner: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
     """Owning user or organization (simple user object)."""
-    private: bool | None = None
-    visibility: Literal["public", "private", "internal"] | None = None
-    description: str | None = None
-    homepage: str | None = None
-    html_url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    private: Field[bool | None] = Field(bool)
+    visibility: Field[Literal["public", "private", "internal"] | None] = Field(str)
+    description: Field[str | None] = Field(str)
+    homepage: Field[str | None] = Field(str)
+    html_url: ReadOnlyField[str | None] = ReadOnlyField(str)
+    url: ReadOnlyField[str | None] = ReadOnlyField(str)
     """API URL."""
-    clone_url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    ssh_url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    default_branch: str | None = None
-    language: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    topics: list[str] | None = None
+    clone_url: ReadOnlyField[str | None] = ReadOnlyField(str)
+    ssh_url: ReadOnlyField[str | None] = ReadOnlyField(str)
+    default_branch: Field[str | None] = Field(str)
+    language: ReadOnlyField[str | None] = ReadOnlyField(str)
+    topics: Field[list[str] | None] = Field(list)
     """Topic names."""
-    license: dict[str, Any] | None = field(default=None, init=False, metadata=meta(read_only=True))
-    fork: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    archived: bool | None = None
-    disabled: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    is_template: bool | None = None
-    has_issues: bool | None = None
-    has_projects: bool | None = None
-    has_wiki: bool | None = None
-    has_discussions: bool | None = None
-    allow_forking: bool | None = None
-    web_commit_signoff_required: bool | None = None
-    forks_count: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    stargazers_count: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    watchers_count: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    open_issues_count: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    license: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    fork: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    archived: Field[bool | None] = Field(bool)
+    disabled: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    is_template: Field[bool | None] = Field(bool)
+    has_issues: Field[bool | None] = Field(bool)
+    has_projects: Field[bool | None] = Field(bool)
+    has_wiki: Field[bool | None] = Field(bool)
+    has_discussions: Field[bool | None] = Field(bool)
+    allow_forking: Field[bool | None] = Field(bool)
+    web_commit_signoff_required: Field[bool | None] = Field(bool)
+    forks_count: ReadOnlyField[int | None] = ReadOnlyField(int)
+    stargazers_count: ReadOnlyField[int | None] = ReadOnlyField(int)
+    watchers_count: ReadOnlyField[int | None] = ReadOnlyField(int)
+    open_issues_count: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Open issues plus open pull requests."""
-    size: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    size: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Size in kilobytes."""
-    pushed_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    created_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    updated_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    pushed_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    created_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    updated_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        private: bool | None = None,
+        visibility: Literal["public", "private", "internal"] | None = None,
+        description: str | None = None,
+        homepage: str | None = None,
+        default_branch: str | None = None,
+        topics: list[str] | None = None,
+        archived: bool | None = None,
+        is_template: bool | None = None,
+        has_issues: bool | None = None,
+        has_projects: bool | None = None,
+        has_wiki: bool | None = None,
+        has_discussions: bool | None = None,
+        allow_forking: bool | None = None,
+        web_commit_signoff_required: bool | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["name"] = name
+        if private is not None:
+            values["private"] = private
+        if visibility is not None:
+            values["visibility"] = visibility
+        if description is not None:
+            values["description"] = description
+        if homepage is not None:
+            values["homepage"] = homepage
+        if default_branch is not None:
+            values["default_branch"] = default_branch
+        if topics is not None:
+            values["topics"] = topics
+        if archived is not None:
+            values["archived"] = archived
+        if is_template is not None:
+            values["is_template"] = is_template
+        if has_issues is not None:
+            values["has_issues"] = has_issues
+        if has_projects is not None:
+            values["has_projects"] = has_projects
+        if has_wiki is not None:
+            values["has_wiki"] = has_wiki
+        if has_discussions is not None:
+            values["has_discussions"] = has_discussions
+        if allow_forking is not None:
+            values["allow_forking"] = allow_forking
+        if web_commit_signoff_required is not None:
+            values["web_commit_signoff_required"] = web_commit_signoff_required
+        self._init_values(values)
 
 
 IssueAuthorAssociation: TypeAlias = Literal[
@@ -102,65 +147,80 @@ IssueAuthorAssociation: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Issue(Model):
     """GitHub Issue (``github:issue``).
 
     A GitHub issue (REST API); pull requests also appear as issues.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "github:issue"
     provider: ClassVar[str] = "github"
 
-    id: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Issue ID."""
-    node_id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    node_id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Global GraphQL node ID."""
-    number: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    number: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Number of the issue within its repository."""
-    title: str | None = field(default=None, metadata=meta(required=True))
-    body: str | None = None
+    title: Field[str | None] = Field(str, required=True)
+    body: Field[str | None] = Field(str)
     """Markdown body."""
-    state_: Literal["open", "closed"] | None = field(default=None, metadata=meta(wire="state"))
-    state_reason: Literal["completed", "not_planned", "reopened"] | None = None
-    locked: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    active_lock_reason: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    user: dict[str, Any] | None = field(default=None, init=False, metadata=meta(read_only=True))
+    state_: Field[Literal["open", "closed"] | None] = Field(str, wire="state")
+    state_reason: Field[Literal["completed", "not_planned", "reopened"] | None] = Field(str)
+    locked: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    active_lock_reason: ReadOnlyField[str | None] = ReadOnlyField(str)
+    user: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
     """Author (simple user object)."""
-    labels: list[Any] | None = None
+    labels: Field[list[Any] | None] = Field(list)
     """Label objects (names when sent)."""
-    assignee: dict[str, Any] | None = field(default=None, init=False, metadata=meta(read_only=True))
-    assignees: list[Any] | None = None
+    assignee: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    assignees: Field[list[Any] | None] = Field(list)
     """User objects (logins when sent)."""
-    milestone: dict[str, Any] | None = None
-    comments: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    milestone: Field[dict[str, Any] | None] = Field(dict)
+    comments: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Number of comments."""
-    author_association: IssueAuthorAssociation | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    pull_request: dict[str, Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    author_association: ReadOnlyField[IssueAuthorAssociation | None] = ReadOnlyField(str)
+    pull_request: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
     """Present only when the issue is a pull request."""
-    reactions: dict[str, Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    closed_by: dict[str, Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    closed_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    reactions: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    closed_by: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    closed_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    url: ReadOnlyField[str | None] = ReadOnlyField(str)
     """API URL."""
-    html_url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    repository_url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    created_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    updated_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    html_url: ReadOnlyField[str | None] = ReadOnlyField(str)
+    repository_url: ReadOnlyField[str | None] = ReadOnlyField(str)
+    created_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    updated_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+
+    def __init__(
+        self,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        state_: Literal["open", "closed"] | None = None,
+        state_reason: Literal["completed", "not_planned", "reopened"] | None = None,
+        labels: list[Any] | None = None,
+        assignees: list[Any] | None = None,
+        milestone: dict[str, Any] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if title is not None:
+            values["title"] = title
+        if body is not None:
+            values["body"] = body
+        if state_ is not None:
+            values["state"] = state_
+        if state_reason is not None:
+            values["state_reason"] = state_reason
+        if labels is not None:
+            values["labels"] = labels
+        if assignees is not None:
+            values["assignees"] = assignees
+        if milestone is not None:
+            values["milestone"] = milestone
+        self._init_values(values)
 
 
 PullRequestAuthorAssociation: TypeAlias = Literal[
@@ -175,80 +235,89 @@ PullRequestAuthorAssociation: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class PullRequest(Model):
     """GitHub Pull Request (``github:pull_request``).
 
     A GitHub pull request (REST API).
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "github:pull_request"
     provider: ClassVar[str] = "github"
 
-    id: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Pull Request ID."""
-    node_id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    node_id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Global GraphQL node ID."""
-    number: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    title: str | None = field(default=None, metadata=meta(required=True))
-    body: str | None = None
-    state_: Literal["open", "closed"] | None = field(default=None, metadata=meta(wire="state"))
-    locked: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    draft: bool | None = None
-    user: dict[str, Any] | None = field(default=None, init=False, metadata=meta(read_only=True))
-    head: dict[str, Any] | None = field(default=None, metadata=meta(required=True))
+    number: ReadOnlyField[int | None] = ReadOnlyField(int)
+    title: Field[str | None] = Field(str, required=True)
+    body: Field[str | None] = Field(str)
+    state_: Field[Literal["open", "closed"] | None] = Field(str, wire="state")
+    locked: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    draft: Field[bool | None] = Field(bool)
+    user: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    head: Field[dict[str, Any] | None] = Field(dict, required=True)
     """Source branch; sent as a branch name ('branch' or 'owner:branch') on create."""
-    base: dict[str, Any] | None = field(default=None, metadata=meta(required=True))
+    base: Field[dict[str, Any] | None] = Field(dict, required=True)
     """Target branch; sent as a branch name on create."""
-    labels: list[Any] | None = field(default=None, init=False, metadata=meta(read_only=True))
-    assignee: dict[str, Any] | None = field(default=None, init=False, metadata=meta(read_only=True))
-    assignees: list[Any] | None = field(default=None, init=False, metadata=meta(read_only=True))
-    requested_reviewers: list[Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    requested_teams: list[Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    milestone: dict[str, Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    author_association: PullRequestAuthorAssociation | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    auto_merge: dict[str, Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    maintainer_can_modify: bool | None = None
-    merged: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    labels: ReadOnlyField[list[Any] | None] = ReadOnlyField(list)
+    assignee: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    assignees: ReadOnlyField[list[Any] | None] = ReadOnlyField(list)
+    requested_reviewers: ReadOnlyField[list[Any] | None] = ReadOnlyField(list)
+    requested_teams: ReadOnlyField[list[Any] | None] = ReadOnlyField(list)
+    milestone: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    author_association: ReadOnlyField[PullRequestAuthorAssociation | None] = ReadOnlyField(str)
+    auto_merge: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    maintainer_can_modify: Field[bool | None] = Field(bool)
+    merged: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """Only in single-pull-request responses."""
-    mergeable: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    mergeable: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """Null while GitHub computes it; only in single-pull-request responses."""
-    mergeable_state: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    merged_by: dict[str, Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    merge_commit_sha: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    comments: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    review_comments: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    commits: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    additions: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    deletions: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    changed_files: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    mergeable_state: ReadOnlyField[str | None] = ReadOnlyField(str)
+    merged_by: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    merge_commit_sha: ReadOnlyField[str | None] = ReadOnlyField(str)
+    comments: ReadOnlyField[int | None] = ReadOnlyField(int)
+    review_comments: ReadOnlyField[int | None] = ReadOnlyField(int)
+    commits: ReadOnlyField[int | None] = ReadOnlyField(int)
+    additions: ReadOnlyField[int | None] = ReadOnlyField(int)
+    deletions: ReadOnlyField[int | None] = ReadOnlyField(int)
+    changed_files: ReadOnlyField[int | None] = ReadOnlyField(int)
+    url: ReadOnlyField[str | None] = ReadOnlyField(str)
     """API URL."""
-    html_url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    diff_url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    patch_url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    issue_url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    merged_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    closed_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    created_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    updated_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    html_url: ReadOnlyField[str | None] = ReadOnlyField(str)
+    diff_url: ReadOnlyField[str | None] = ReadOnlyField(str)
+    patch_url: ReadOnlyField[str | None] = ReadOnlyField(str)
+    issue_url: ReadOnlyField[str | None] = ReadOnlyField(str)
+    merged_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    closed_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    created_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    updated_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+
+    def __init__(
+        self,
+        *,
+        title: str | None = None,
+        body: str | None = None,
+        state_: Literal["open", "closed"] | None = None,
+        draft: bool | None = None,
+        head: dict[str, Any] | None = None,
+        base: dict[str, Any] | None = None,
+        maintainer_can_modify: bool | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if title is not None:
+            values["title"] = title
+        if body is not None:
+            values["body"] = body
+        if state_ is not None:
+            values["state"] = state_
+        if draft is not None:
+            values["draft"] = draft
+        if head is not None:
+            values["head"] = head
+        if base is not None:
+            values["base"] = base
+        if maintainer_can_modify is not None:
+            values["maintainer_can_modify"] = maintainer_can_modify
+        self._init_values(values)

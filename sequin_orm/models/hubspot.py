@@ -13,12 +13,10 @@ Regenerate it with ``python -m sequin_orm.codegen.regenerate``.
 from __future__ import annotations
 
 import datetime
-from typing import ClassVar, Literal, TypeAlias
+from typing import Any, ClassVar, Literal, TypeAlias
 
-from attrs import define, field
-
-from sequin_orm.fields import meta
-from sequin_orm.model import Model, model_fields
+from sequin_orm.fields import Field, ReadOnlyField
+from sequin_orm.model import Model
 
 __all__ = [
     "Company",
@@ -59,101 +57,154 @@ ContactHsLeadStatus: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Contact(Model):
     """HubSpot Contact (``hubspot:contact``).
 
     A HubSpot CRM contact (CRM v3 object).
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "hubspot:contact"
     provider: ClassVar[str] = "hubspot"
 
-    id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """HubSpot ID of the contact (numeric string)."""
-    hs_object_id: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.hs_object_id", read_only=True)
-    )
+    hs_object_id: ReadOnlyField[str | None] = ReadOnlyField(str, wire="properties.hs_object_id")
     """Same value as id, as a property."""
-    createdate: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.createdate", read_only=True)
-    )
+    createdate: ReadOnlyField[str | None] = ReadOnlyField(str, wire="properties.createdate")
     """ISO 8601 creation time, as a string property."""
-    firstname: str | None = field(default=None, metadata=meta(wire="properties.firstname"))
-    lastname: str | None = field(default=None, metadata=meta(wire="properties.lastname"))
-    email: str | None = field(default=None, metadata=meta(wire="properties.email"))
-    phone: str | None = field(default=None, metadata=meta(wire="properties.phone"))
+    firstname: Field[str | None] = Field(str, wire="properties.firstname")
+    lastname: Field[str | None] = Field(str, wire="properties.lastname")
+    email: Field[str | None] = Field(str, wire="properties.email")
+    phone: Field[str | None] = Field(str, wire="properties.phone")
     """Phone Number."""
-    mobilephone: str | None = field(default=None, metadata=meta(wire="properties.mobilephone"))
+    mobilephone: Field[str | None] = Field(str, wire="properties.mobilephone")
     """Mobile Phone Number."""
-    fax: str | None = field(default=None, metadata=meta(wire="properties.fax"))
+    fax: Field[str | None] = Field(str, wire="properties.fax")
     """Fax Number."""
-    salutation: str | None = field(default=None, metadata=meta(wire="properties.salutation"))
-    company: str | None = field(default=None, metadata=meta(wire="properties.company"))
+    salutation: Field[str | None] = Field(str, wire="properties.salutation")
+    company: Field[str | None] = Field(str, wire="properties.company")
     """Company name as typed on the contact (not an association)."""
-    jobtitle: str | None = field(default=None, metadata=meta(wire="properties.jobtitle"))
-    website: str | None = field(default=None, metadata=meta(wire="properties.website"))
+    jobtitle: Field[str | None] = Field(str, wire="properties.jobtitle")
+    website: Field[str | None] = Field(str, wire="properties.website")
     """Website URL."""
-    address: str | None = field(default=None, metadata=meta(wire="properties.address"))
+    address: Field[str | None] = Field(str, wire="properties.address")
     """Street Address."""
-    city: str | None = field(default=None, metadata=meta(wire="properties.city"))
-    state_: str | None = field(default=None, metadata=meta(wire="properties.state"))
+    city: Field[str | None] = Field(str, wire="properties.city")
+    state_: Field[str | None] = Field(str, wire="properties.state")
     """State/Region."""
-    zip: str | None = field(default=None, metadata=meta(wire="properties.zip"))
+    zip: Field[str | None] = Field(str, wire="properties.zip")
     """Postal Code."""
-    country: str | None = field(default=None, metadata=meta(wire="properties.country"))
+    country: Field[str | None] = Field(str, wire="properties.country")
     """Country/Region."""
-    industry: str | None = field(default=None, metadata=meta(wire="properties.industry"))
-    annualrevenue: str | None = field(default=None, metadata=meta(wire="properties.annualrevenue"))
+    industry: Field[str | None] = Field(str, wire="properties.industry")
+    annualrevenue: Field[str | None] = Field(str, wire="properties.annualrevenue")
     """Number, as a string."""
-    lifecyclestage: ContactLifecyclestage | str | None = field(
-        default=None, metadata=meta(wire="properties.lifecyclestage")
+    lifecyclestage: Field[ContactLifecyclestage | str | None] = Field(
+        str, wire="properties.lifecyclestage"
     )
     """Internal value of the lifecycle stage; portals can add custom stages."""
-    hs_lead_status: ContactHsLeadStatus | str | None = field(
-        default=None, metadata=meta(wire="properties.hs_lead_status")
+    hs_lead_status: Field[ContactHsLeadStatus | str | None] = Field(
+        str, wire="properties.hs_lead_status"
     )
     """Lead Status."""
-    hubspot_owner_id: str | None = field(
-        default=None, metadata=meta(wire="properties.hubspot_owner_id")
-    )
+    hubspot_owner_id: Field[str | None] = Field(str, wire="properties.hubspot_owner_id")
     """ID of the HubSpot owner (user) of the record."""
-    hs_email_optout: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.hs_email_optout", read_only=True)
+    hs_email_optout: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.hs_email_optout"
     )
     """'true' or 'false', as a string; set by HubSpot."""
-    associatedcompanyid: str | None = field(
-        default=None, metadata=meta(wire="properties.associatedcompanyid")
-    )
+    associatedcompanyid: Field[str | None] = Field(str, wire="properties.associatedcompanyid")
     """Numeric string ID of the primary company."""
-    num_associated_deals: str | None = field(
-        default=None,
-        init=False,
-        metadata=meta(wire="properties.num_associated_deals", read_only=True),
+    num_associated_deals: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.num_associated_deals"
     )
     """Number, as a string."""
-    notes_last_updated: str | None = field(
-        default=None,
-        init=False,
-        metadata=meta(wire="properties.notes_last_updated", read_only=True),
+    notes_last_updated: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.notes_last_updated"
     )
     """Last Activity Date."""
-    lastmodifieddate: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.lastmodifieddate", read_only=True)
+    lastmodifieddate: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.lastmodifieddate"
     )
     """ISO 8601 time of the last property change, as a string."""
-    createdAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    updatedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    archived: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    createdAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    updatedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    archived: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the object is in the recycling bin."""
-    archivedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """Present only on archived objects."""
+
+    def __init__(
+        self,
+        *,
+        firstname: str | None = None,
+        lastname: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        mobilephone: str | None = None,
+        fax: str | None = None,
+        salutation: str | None = None,
+        company: str | None = None,
+        jobtitle: str | None = None,
+        website: str | None = None,
+        address: str | None = None,
+        city: str | None = None,
+        state_: str | None = None,
+        zip: str | None = None,
+        country: str | None = None,
+        industry: str | None = None,
+        annualrevenue: str | None = None,
+        lifecyclestage: ContactLifecyclestage | str | None = None,
+        hs_lead_status: ContactHsLeadStatus | str | None = None,
+        hubspot_owner_id: str | None = None,
+        associatedcompanyid: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if firstname is not None:
+            values["properties.firstname"] = firstname
+        if lastname is not None:
+            values["properties.lastname"] = lastname
+        if email is not None:
+            values["properties.email"] = email
+        if phone is not None:
+            values["properties.phone"] = phone
+        if mobilephone is not None:
+            values["properties.mobilephone"] = mobilephone
+        if fax is not None:
+            values["properties.fax"] = fax
+        if salutation is not None:
+            values["properties.salutation"] = salutation
+        if company is not None:
+            values["properties.company"] = company
+        if jobtitle is not None:
+            values["properties.jobtitle"] = jobtitle
+        if website is not None:
+            values["properties.website"] = website
+        if address is not None:
+            values["properties.address"] = address
+        if city is not None:
+            values["properties.city"] = city
+        if state_ is not None:
+            values["properties.state"] = state_
+        if zip is not None:
+            values["properties.zip"] = zip
+        if country is not None:
+            values["properties.country"] = country
+        if industry is not None:
+            values["properties.industry"] = industry
+        if annualrevenue is not None:
+            values["properties.annualrevenue"] = annualrevenue
+        if lifecyclestage is not None:
+            values["properties.lifecyclestage"] = lifecyclestage
+        if hs_lead_status is not None:
+            values["properties.hs_lead_status"] = hs_lead_status
+        if hubspot_owner_id is not None:
+            values["properties.hubspot_owner_id"] = hubspot_owner_id
+        if associatedcompanyid is not None:
+            values["properties.associatedcompanyid"] = associatedcompanyid
+        self._init_values(values)
 
 
 CompanyLifecyclestage: TypeAlias = Literal[
@@ -179,114 +230,167 @@ CompanyHsLeadStatus: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Company(Model):
     """HubSpot Company (``hubspot:company``).
 
     A HubSpot CRM company (CRM v3 object).
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "hubspot:company"
     provider: ClassVar[str] = "hubspot"
 
-    id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """HubSpot ID of the company (numeric string)."""
-    hs_object_id: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.hs_object_id", read_only=True)
-    )
+    hs_object_id: ReadOnlyField[str | None] = ReadOnlyField(str, wire="properties.hs_object_id")
     """Same value as id, as a property."""
-    createdate: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.createdate", read_only=True)
-    )
+    createdate: ReadOnlyField[str | None] = ReadOnlyField(str, wire="properties.createdate")
     """ISO 8601 creation time, as a string property."""
-    name: str | None = field(default=None, metadata=meta(wire="properties.name"))
+    name: Field[str | None] = Field(str, wire="properties.name")
     """Company Name."""
-    domain: str | None = field(default=None, metadata=meta(wire="properties.domain"))
+    domain: Field[str | None] = Field(str, wire="properties.domain")
     """Company Domain Name."""
-    website: str | None = field(default=None, metadata=meta(wire="properties.website"))
+    website: Field[str | None] = Field(str, wire="properties.website")
     """Website URL."""
-    description: str | None = field(default=None, metadata=meta(wire="properties.description"))
-    industry: str | None = field(default=None, metadata=meta(wire="properties.industry"))
+    description: Field[str | None] = Field(str, wire="properties.description")
+    industry: Field[str | None] = Field(str, wire="properties.industry")
     """Internal value from HubSpot's industry list, e.g. COMPUTER_SOFTWARE."""
-    type: Literal["PROSPECT", "PARTNER", "RESELLER", "VENDOR", "OTHER"] | str | None = field(
-        default=None, metadata=meta(wire="properties.type")
+    type: Field[Literal["PROSPECT", "PARTNER", "RESELLER", "VENDOR", "OTHER"] | str | None] = Field(
+        str, wire="properties.type"
     )
-    phone: str | None = field(default=None, metadata=meta(wire="properties.phone"))
+    phone: Field[str | None] = Field(str, wire="properties.phone")
     """Phone Number."""
-    address: str | None = field(default=None, metadata=meta(wire="properties.address"))
+    address: Field[str | None] = Field(str, wire="properties.address")
     """Street Address."""
-    address2: str | None = field(default=None, metadata=meta(wire="properties.address2"))
+    address2: Field[str | None] = Field(str, wire="properties.address2")
     """Street Address 2."""
-    city: str | None = field(default=None, metadata=meta(wire="properties.city"))
-    state_: str | None = field(default=None, metadata=meta(wire="properties.state"))
+    city: Field[str | None] = Field(str, wire="properties.city")
+    state_: Field[str | None] = Field(str, wire="properties.state")
     """State/Region."""
-    zip: str | None = field(default=None, metadata=meta(wire="properties.zip"))
+    zip: Field[str | None] = Field(str, wire="properties.zip")
     """Postal Code."""
-    country: str | None = field(default=None, metadata=meta(wire="properties.country"))
+    country: Field[str | None] = Field(str, wire="properties.country")
     """Country/Region."""
-    timezone: str | None = field(default=None, metadata=meta(wire="properties.timezone"))
-    numberofemployees: str | None = field(
-        default=None, metadata=meta(wire="properties.numberofemployees")
-    )
+    timezone: Field[str | None] = Field(str, wire="properties.timezone")
+    numberofemployees: Field[str | None] = Field(str, wire="properties.numberofemployees")
     """Number, as a string."""
-    annualrevenue: str | None = field(default=None, metadata=meta(wire="properties.annualrevenue"))
+    annualrevenue: Field[str | None] = Field(str, wire="properties.annualrevenue")
     """Number, as a string."""
-    founded_year: str | None = field(default=None, metadata=meta(wire="properties.founded_year"))
+    founded_year: Field[str | None] = Field(str, wire="properties.founded_year")
     """Year Founded."""
-    is_public: str | None = field(default=None, metadata=meta(wire="properties.is_public"))
+    is_public: Field[str | None] = Field(str, wire="properties.is_public")
     """'true' or 'false', as a string."""
-    linkedin_company_page: str | None = field(
-        default=None, metadata=meta(wire="properties.linkedin_company_page")
-    )
-    twitterhandle: str | None = field(default=None, metadata=meta(wire="properties.twitterhandle"))
-    lifecyclestage: CompanyLifecyclestage | str | None = field(
-        default=None, metadata=meta(wire="properties.lifecyclestage")
+    linkedin_company_page: Field[str | None] = Field(str, wire="properties.linkedin_company_page")
+    twitterhandle: Field[str | None] = Field(str, wire="properties.twitterhandle")
+    lifecyclestage: Field[CompanyLifecyclestage | str | None] = Field(
+        str, wire="properties.lifecyclestage"
     )
     """Internal value of the lifecycle stage; portals can add custom stages."""
-    hs_lead_status: CompanyHsLeadStatus | str | None = field(
-        default=None, metadata=meta(wire="properties.hs_lead_status")
+    hs_lead_status: Field[CompanyHsLeadStatus | str | None] = Field(
+        str, wire="properties.hs_lead_status"
     )
     """Lead Status."""
-    hubspot_owner_id: str | None = field(
-        default=None, metadata=meta(wire="properties.hubspot_owner_id")
-    )
+    hubspot_owner_id: Field[str | None] = Field(str, wire="properties.hubspot_owner_id")
     """ID of the HubSpot owner (user) of the record."""
-    num_associated_contacts: str | None = field(
-        default=None,
-        init=False,
-        metadata=meta(wire="properties.num_associated_contacts", read_only=True),
+    num_associated_contacts: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.num_associated_contacts"
     )
     """Number of Associated Contacts."""
-    num_associated_deals: str | None = field(
-        default=None,
-        init=False,
-        metadata=meta(wire="properties.num_associated_deals", read_only=True),
+    num_associated_deals: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.num_associated_deals"
     )
     """Number of Associated Deals."""
-    notes_last_updated: str | None = field(
-        default=None,
-        init=False,
-        metadata=meta(wire="properties.notes_last_updated", read_only=True),
+    notes_last_updated: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.notes_last_updated"
     )
     """Last Activity Date."""
-    hs_lastmodifieddate: str | None = field(
-        default=None,
-        init=False,
-        metadata=meta(wire="properties.hs_lastmodifieddate", read_only=True),
+    hs_lastmodifieddate: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.hs_lastmodifieddate"
     )
     """ISO 8601 time of the last property change, as a string."""
-    createdAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    updatedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    archived: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    createdAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    updatedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    archived: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the object is in the recycling bin."""
-    archivedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """Present only on archived objects."""
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        domain: str | None = None,
+        website: str | None = None,
+        description: str | None = None,
+        industry: str | None = None,
+        type: Literal["PROSPECT", "PARTNER", "RESELLER", "VENDOR", "OTHER"] | str | None = None,
+        phone: str | None = None,
+        address: str | None = None,
+        address2: str | None = None,
+        city: str | None = None,
+        state_: str | None = None,
+        zip: str | None = None,
+        country: str | None = None,
+        timezone: str | None = None,
+        numberofemployees: str | None = None,
+        annualrevenue: str | None = None,
+        founded_year: str | None = None,
+        is_public: str | None = None,
+        linkedin_company_page: str | None = None,
+        twitterhandle: str | None = None,
+        lifecyclestage: CompanyLifecyclestage | str | None = None,
+        hs_lead_status: CompanyHsLeadStatus | str | None = None,
+        hubspot_owner_id: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["properties.name"] = name
+        if domain is not None:
+            values["properties.domain"] = domain
+        if website is not None:
+            values["properties.website"] = website
+        if description is not None:
+            values["properties.description"] = description
+        if industry is not None:
+            values["properties.industry"] = industry
+        if type is not None:
+            values["properties.type"] = type
+        if phone is not None:
+            values["properties.phone"] = phone
+        if address is not None:
+            values["properties.address"] = address
+        if address2 is not None:
+            values["properties.address2"] = address2
+        if city is not None:
+            values["properties.city"] = city
+        if state_ is not None:
+            values["properties.state"] = state_
+        if zip is not None:
+            values["properties.zip"] = zip
+        if country is not None:
+            values["properties.country"] = country
+        if timezone is not None:
+            values["properties.timezone"] = timezone
+        if numberofemployees is not None:
+            values["properties.numberofemployees"] = numberofemployees
+        if annualrevenue is not None:
+            values["properties.annualrevenue"] = annualrevenue
+        if founded_year is not None:
+            values["properties.founded_year"] = founded_year
+        if is_public is not None:
+            values["properties.is_public"] = is_public
+        if linkedin_company_page is not None:
+            values["properties.linkedin_company_page"] = linkedin_company_page
+        if twitterhandle is not None:
+            values["properties.twitterhandle"] = twitterhandle
+        if lifecyclestage is not None:
+            values["properties.lifecyclestage"] = lifecyclestage
+        if hs_lead_status is not None:
+            values["properties.hs_lead_status"] = hs_lead_status
+        if hubspot_owner_id is not None:
+            values["properties.hubspot_owner_id"] = hubspot_owner_id
+        self._init_values(values)
 
 
 DealDealstage: TypeAlias = Literal[
@@ -300,196 +404,228 @@ DealDealstage: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Deal(Model):
     """HubSpot Deal (``hubspot:deal``).
 
     A HubSpot CRM deal (CRM v3 object).
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "hubspot:deal"
     provider: ClassVar[str] = "hubspot"
 
-    id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """HubSpot ID of the deal (numeric string)."""
-    hs_object_id: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.hs_object_id", read_only=True)
-    )
+    hs_object_id: ReadOnlyField[str | None] = ReadOnlyField(str, wire="properties.hs_object_id")
     """Same value as id, as a property."""
-    createdate: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.createdate", read_only=True)
-    )
+    createdate: ReadOnlyField[str | None] = ReadOnlyField(str, wire="properties.createdate")
     """ISO 8601 creation time, as a string property."""
-    dealname: str | None = field(
-        default=None, metadata=meta(wire="properties.dealname", required=True)
-    )
-    amount: str | None = field(default=None, metadata=meta(wire="properties.amount"))
+    dealname: Field[str | None] = Field(str, wire="properties.dealname", required=True)
+    amount: Field[str | None] = Field(str, wire="properties.amount")
     """Number, as a string."""
-    deal_currency_code: str | None = field(
-        default=None, metadata=meta(wire="properties.deal_currency_code")
-    )
+    deal_currency_code: Field[str | None] = Field(str, wire="properties.deal_currency_code")
     """Currency."""
-    dealstage: DealDealstage | str | None = field(
-        default=None, metadata=meta(wire="properties.dealstage", required=True)
+    dealstage: Field[DealDealstage | str | None] = Field(
+        str, wire="properties.dealstage", required=True
     )
     """Stage ID within the pipeline; values shown are the default sales pipeline's."""
-    pipeline: str | None = field(default=None, metadata=meta(wire="properties.pipeline"))
+    pipeline: Field[str | None] = Field(str, wire="properties.pipeline")
     """Pipeline ID; 'default' for the default sales pipeline."""
-    closedate: str | None = field(default=None, metadata=meta(wire="properties.closedate"))
+    closedate: Field[str | None] = Field(str, wire="properties.closedate")
     """ISO 8601 time, as a string."""
-    dealtype: Literal["newbusiness", "existingbusiness"] | str | None = field(
-        default=None, metadata=meta(wire="properties.dealtype")
+    dealtype: Field[Literal["newbusiness", "existingbusiness"] | str | None] = Field(
+        str, wire="properties.dealtype"
     )
-    description: str | None = field(default=None, metadata=meta(wire="properties.description"))
+    description: Field[str | None] = Field(str, wire="properties.description")
     """Deal Description."""
-    hs_priority: Literal["low", "medium", "high"] | str | None = field(
-        default=None, metadata=meta(wire="properties.hs_priority")
+    hs_priority: Field[Literal["low", "medium", "high"] | str | None] = Field(
+        str, wire="properties.hs_priority"
     )
     """Priority."""
-    hs_next_step: str | None = field(default=None, metadata=meta(wire="properties.hs_next_step"))
+    hs_next_step: Field[str | None] = Field(str, wire="properties.hs_next_step")
     """Next Step."""
-    hs_forecast_probability: str | None = field(
-        default=None, metadata=meta(wire="properties.hs_forecast_probability")
+    hs_forecast_probability: Field[str | None] = Field(
+        str, wire="properties.hs_forecast_probability"
     )
     """Number between 0 and 1, as a string."""
-    hs_deal_stage_probability: str | None = field(
-        default=None,
-        init=False,
-        metadata=meta(wire="properties.hs_deal_stage_probability", read_only=True),
+    hs_deal_stage_probability: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.hs_deal_stage_probability"
     )
     """Deal Probability."""
-    amount_in_home_currency: str | None = field(
-        default=None,
-        init=False,
-        metadata=meta(wire="properties.amount_in_home_currency", read_only=True),
+    amount_in_home_currency: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.amount_in_home_currency"
     )
     """Amount in company currency."""
-    hs_is_closed: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.hs_is_closed", read_only=True)
+    hs_is_closed: ReadOnlyField[str | None] = ReadOnlyField(str, wire="properties.hs_is_closed")
+    """'true' or 'false', as a string."""
+    hs_is_closed_won: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.hs_is_closed_won"
     )
     """'true' or 'false', as a string."""
-    hs_is_closed_won: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.hs_is_closed_won", read_only=True)
-    )
-    """'true' or 'false', as a string."""
-    hubspot_owner_id: str | None = field(
-        default=None, metadata=meta(wire="properties.hubspot_owner_id")
-    )
+    hubspot_owner_id: Field[str | None] = Field(str, wire="properties.hubspot_owner_id")
     """ID of the HubSpot owner (user) of the record."""
-    num_associated_contacts: str | None = field(
-        default=None,
-        init=False,
-        metadata=meta(wire="properties.num_associated_contacts", read_only=True),
+    num_associated_contacts: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.num_associated_contacts"
     )
     """Number of Associated Contacts."""
-    notes_last_updated: str | None = field(
-        default=None,
-        init=False,
-        metadata=meta(wire="properties.notes_last_updated", read_only=True),
+    notes_last_updated: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.notes_last_updated"
     )
     """Last Activity Date."""
-    hs_lastmodifieddate: str | None = field(
-        default=None,
-        init=False,
-        metadata=meta(wire="properties.hs_lastmodifieddate", read_only=True),
+    hs_lastmodifieddate: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.hs_lastmodifieddate"
     )
     """ISO 8601 time of the last property change, as a string."""
-    createdAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    updatedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    archived: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    createdAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    updatedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    archived: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the object is in the recycling bin."""
-    archivedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """Present only on archived objects."""
 
+    def __init__(
+        self,
+        *,
+        dealname: str | None = None,
+        amount: str | None = None,
+        deal_currency_code: str | None = None,
+        dealstage: DealDealstage | str | None = None,
+        pipeline: str | None = None,
+        closedate: str | None = None,
+        dealtype: Literal["newbusiness", "existingbusiness"] | str | None = None,
+        description: str | None = None,
+        hs_priority: Literal["low", "medium", "high"] | str | None = None,
+        hs_next_step: str | None = None,
+        hs_forecast_probability: str | None = None,
+        hubspot_owner_id: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if dealname is not None:
+            values["properties.dealname"] = dealname
+        if amount is not None:
+            values["properties.amount"] = amount
+        if deal_currency_code is not None:
+            values["properties.deal_currency_code"] = deal_currency_code
+        if dealstage is not None:
+            values["properties.dealstage"] = dealstage
+        if pipeline is not None:
+            values["properties.pipeline"] = pipeline
+        if closedate is not None:
+            values["properties.closedate"] = closedate
+        if dealtype is not None:
+            values["properties.dealtype"] = dealtype
+        if description is not None:
+            values["properties.description"] = description
+        if hs_priority is not None:
+            values["properties.hs_priority"] = hs_priority
+        if hs_next_step is not None:
+            values["properties.hs_next_step"] = hs_next_step
+        if hs_forecast_probability is not None:
+            values["properties.hs_forecast_probability"] = hs_forecast_probability
+        if hubspot_owner_id is not None:
+            values["properties.hubspot_owner_id"] = hubspot_owner_id
+        self._init_values(values)
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
+
 class Ticket(Model):
     """HubSpot Ticket (``hubspot:ticket``).
 
     A HubSpot help-desk ticket (CRM v3 object).
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "hubspot:ticket"
     provider: ClassVar[str] = "hubspot"
 
-    id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """HubSpot ID of the ticket (numeric string)."""
-    hs_object_id: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.hs_object_id", read_only=True)
-    )
+    hs_object_id: ReadOnlyField[str | None] = ReadOnlyField(str, wire="properties.hs_object_id")
     """Same value as id, as a property."""
-    createdate: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.createdate", read_only=True)
-    )
+    createdate: ReadOnlyField[str | None] = ReadOnlyField(str, wire="properties.createdate")
     """ISO 8601 creation time, as a string property."""
-    subject: str | None = field(
-        default=None, metadata=meta(wire="properties.subject", required=True)
-    )
+    subject: Field[str | None] = Field(str, wire="properties.subject", required=True)
     """Ticket Name."""
-    content: str | None = field(default=None, metadata=meta(wire="properties.content"))
+    content: Field[str | None] = Field(str, wire="properties.content")
     """Ticket Description."""
-    hs_pipeline: str | None = field(default=None, metadata=meta(wire="properties.hs_pipeline"))
+    hs_pipeline: Field[str | None] = Field(str, wire="properties.hs_pipeline")
     """Pipeline ID; '0' for the default support pipeline."""
-    hs_pipeline_stage: Literal["1", "2", "3", "4"] | str | None = field(
-        default=None, metadata=meta(wire="properties.hs_pipeline_stage", required=True)
+    hs_pipeline_stage: Field[Literal["1", "2", "3", "4"] | str | None] = Field(
+        str, wire="properties.hs_pipeline_stage", required=True
     )
     """Stage ID; in the default pipeline 1=New, 2=Waiting on contact, 3=Waiting on us, 4=Closed."""
-    hs_ticket_priority: Literal["LOW", "MEDIUM", "HIGH", "URGENT"] | str | None = field(
-        default=None, metadata=meta(wire="properties.hs_ticket_priority")
+    hs_ticket_priority: Field[Literal["LOW", "MEDIUM", "HIGH", "URGENT"] | str | None] = Field(
+        str, wire="properties.hs_ticket_priority"
     )
     """Priority."""
-    hs_ticket_category: str | None = field(
-        default=None, metadata=meta(wire="properties.hs_ticket_category")
-    )
+    hs_ticket_category: Field[str | None] = Field(str, wire="properties.hs_ticket_category")
     """Multi-select: values (PRODUCT_ISSUE, BILLING_ISSUE, FEATURE_REQUEST, GENERAL_INQUIRY) joined
     with ';'.
     """
-    source_type: Literal["CHAT", "EMAIL", "FORM", "PHONE"] | str | None = field(
-        default=None, metadata=meta(wire="properties.source_type")
+    source_type: Field[Literal["CHAT", "EMAIL", "FORM", "PHONE"] | str | None] = Field(
+        str, wire="properties.source_type"
     )
     """Source."""
-    hubspot_owner_id: str | None = field(
-        default=None, metadata=meta(wire="properties.hubspot_owner_id")
-    )
+    hubspot_owner_id: Field[str | None] = Field(str, wire="properties.hubspot_owner_id")
     """ID of the HubSpot owner (user) of the record."""
-    closed_date: str | None = field(default=None, metadata=meta(wire="properties.closed_date"))
+    closed_date: Field[str | None] = Field(str, wire="properties.closed_date")
     """ISO 8601 time, as a string."""
-    time_to_close: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.time_to_close", read_only=True)
-    )
+    time_to_close: ReadOnlyField[str | None] = ReadOnlyField(str, wire="properties.time_to_close")
     """Milliseconds, as a string."""
-    hs_resolution: str | None = field(default=None, metadata=meta(wire="properties.hs_resolution"))
+    hs_resolution: Field[str | None] = Field(str, wire="properties.hs_resolution")
     """Resolution."""
-    notes_last_updated: str | None = field(
-        default=None,
-        init=False,
-        metadata=meta(wire="properties.notes_last_updated", read_only=True),
+    notes_last_updated: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.notes_last_updated"
     )
     """Last Activity Date."""
-    hs_lastmodifieddate: str | None = field(
-        default=None,
-        init=False,
-        metadata=meta(wire="properties.hs_lastmodifieddate", read_only=True),
+    hs_lastmodifieddate: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.hs_lastmodifieddate"
     )
     """ISO 8601 time of the last property change, as a string."""
-    createdAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    updatedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    archived: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    createdAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    updatedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    archived: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the object is in the recycling bin."""
-    archivedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """Present only on archived objects."""
+
+    def __init__(
+        self,
+        *,
+        subject: str | None = None,
+        content: str | None = None,
+        hs_pipeline: str | None = None,
+        hs_pipeline_stage: Literal["1", "2", "3", "4"] | str | None = None,
+        hs_ticket_priority: Literal["LOW", "MEDIUM", "HIGH", "URGENT"] | str | None = None,
+        hs_ticket_category: str | None = None,
+        source_type: Literal["CHAT", "EMAIL", "FORM", "PHONE"] | str | None = None,
+        hubspot_owner_id: str | None = None,
+        closed_date: str | None = None,
+        hs_resolution: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if subject is not None:
+            values["properties.subject"] = subject
+        if content is not None:
+            values["properties.content"] = content
+        if hs_pipeline is not None:
+            values["properties.hs_pipeline"] = hs_pipeline
+        if hs_pipeline_stage is not None:
+            values["properties.hs_pipeline_stage"] = hs_pipeline_stage
+        if hs_ticket_priority is not None:
+            values["properties.hs_ticket_priority"] = hs_ticket_priority
+        if hs_ticket_category is not None:
+            values["properties.hs_ticket_category"] = hs_ticket_category
+        if source_type is not None:
+            values["properties.source_type"] = source_type
+        if hubspot_owner_id is not None:
+            values["properties.hubspot_owner_id"] = hubspot_owner_id
+        if closed_date is not None:
+            values["properties.closed_date"] = closed_date
+        if hs_resolution is not None:
+            values["properties.hs_resolution"] = hs_resolution
+        self._init_values(values)
 
 
 ProductRecurringbillingfrequency: TypeAlias = Literal[
@@ -506,73 +642,103 @@ ProductRecurringbillingfrequency: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Product(Model):
     """HubSpot Product (``hubspot:product``).
 
     An item in the HubSpot product library (CRM v3 object).
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "hubspot:product"
     provider: ClassVar[str] = "hubspot"
 
-    id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """HubSpot ID of the product (numeric string)."""
-    hs_object_id: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.hs_object_id", read_only=True)
-    )
+    hs_object_id: ReadOnlyField[str | None] = ReadOnlyField(str, wire="properties.hs_object_id")
     """Same value as id, as a property."""
-    createdate: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.createdate", read_only=True)
-    )
+    createdate: ReadOnlyField[str | None] = ReadOnlyField(str, wire="properties.createdate")
     """ISO 8601 creation time, as a string property."""
-    name: str | None = field(default=None, metadata=meta(wire="properties.name", required=True))
-    description: str | None = field(default=None, metadata=meta(wire="properties.description"))
-    price: str | None = field(default=None, metadata=meta(wire="properties.price"))
+    name: Field[str | None] = Field(str, wire="properties.name", required=True)
+    description: Field[str | None] = Field(str, wire="properties.description")
+    price: Field[str | None] = Field(str, wire="properties.price")
     """Number, as a string."""
-    hs_sku: str | None = field(default=None, metadata=meta(wire="properties.hs_sku"))
+    hs_sku: Field[str | None] = Field(str, wire="properties.hs_sku")
     """SKU."""
-    hs_cost_of_goods_sold: str | None = field(
-        default=None, metadata=meta(wire="properties.hs_cost_of_goods_sold")
-    )
+    hs_cost_of_goods_sold: Field[str | None] = Field(str, wire="properties.hs_cost_of_goods_sold")
     """Unit Cost."""
-    hs_product_type: Literal["inventory", "non_inventory", "service"] | str | None = field(
-        default=None, metadata=meta(wire="properties.hs_product_type")
+    hs_product_type: Field[Literal["inventory", "non_inventory", "service"] | str | None] = Field(
+        str, wire="properties.hs_product_type"
     )
     """Product Type."""
-    recurringbillingfrequency: ProductRecurringbillingfrequency | str | None = field(
-        default=None, metadata=meta(wire="properties.recurringbillingfrequency")
+    recurringbillingfrequency: Field[ProductRecurringbillingfrequency | str | None] = Field(
+        str, wire="properties.recurringbillingfrequency"
     )
     """Billing Frequency."""
-    hs_recurring_billing_period: str | None = field(
-        default=None, metadata=meta(wire="properties.hs_recurring_billing_period")
+    hs_recurring_billing_period: Field[str | None] = Field(
+        str, wire="properties.hs_recurring_billing_period"
     )
     """ISO 8601 duration, e.g. P12M."""
-    hs_url: str | None = field(default=None, metadata=meta(wire="properties.hs_url"))
+    hs_url: Field[str | None] = Field(str, wire="properties.hs_url")
     """URL."""
-    hs_images: str | None = field(default=None, metadata=meta(wire="properties.hs_images"))
+    hs_images: Field[str | None] = Field(str, wire="properties.hs_images")
     """Image URL."""
-    tax: str | None = field(default=None, metadata=meta(wire="properties.tax"))
-    hs_folder_id: str | None = field(default=None, metadata=meta(wire="properties.hs_folder_id"))
+    tax: Field[str | None] = Field(str, wire="properties.tax")
+    hs_folder_id: Field[str | None] = Field(str, wire="properties.hs_folder_id")
     """Folder."""
-    hs_lastmodifieddate: str | None = field(
-        default=None,
-        init=False,
-        metadata=meta(wire="properties.hs_lastmodifieddate", read_only=True),
+    hs_lastmodifieddate: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.hs_lastmodifieddate"
     )
     """ISO 8601 time of the last property change, as a string."""
-    createdAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    updatedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    archived: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    createdAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    updatedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    archived: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the object is in the recycling bin."""
-    archivedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """Present only on archived objects."""
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        price: str | None = None,
+        hs_sku: str | None = None,
+        hs_cost_of_goods_sold: str | None = None,
+        hs_product_type: Literal["inventory", "non_inventory", "service"] | str | None = None,
+        recurringbillingfrequency: ProductRecurringbillingfrequency | str | None = None,
+        hs_recurring_billing_period: str | None = None,
+        hs_url: str | None = None,
+        hs_images: str | None = None,
+        tax: str | None = None,
+        hs_folder_id: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["properties.name"] = name
+        if description is not None:
+            values["properties.description"] = description
+        if price is not None:
+            values["properties.price"] = price
+        if hs_sku is not None:
+            values["properties.hs_sku"] = hs_sku
+        if hs_cost_of_goods_sold is not None:
+            values["properties.hs_cost_of_goods_sold"] = hs_cost_of_goods_sold
+        if hs_product_type is not None:
+            values["properties.hs_product_type"] = hs_product_type
+        if recurringbillingfrequency is not None:
+            values["properties.recurringbillingfrequency"] = recurringbillingfrequency
+        if hs_recurring_billing_period is not None:
+            values["properties.hs_recurring_billing_period"] = hs_recurring_billing_period
+        if hs_url is not None:
+            values["properties.hs_url"] = hs_url
+        if hs_images is not None:
+            values["properties.hs_images"] = hs_images
+        if tax is not None:
+            values["properties.tax"] = tax
+        if hs_folder_id is not None:
+            values["properties.hs_folder_id"] = hs_folder_id
+        self._init_values(values)
 
 
 LineItemRecurringbillingfrequency: TypeAlias = Literal[
@@ -589,92 +755,125 @@ LineItemRecurringbillingfrequency: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class LineItem(Model):
     """HubSpot Line Item (``hubspot:line_item``).
 
     A product line on a deal or quote (CRM v3 object).
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "hubspot:line_item"
     provider: ClassVar[str] = "hubspot"
 
-    id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """HubSpot ID of the line item (numeric string)."""
-    hs_object_id: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.hs_object_id", read_only=True)
-    )
+    hs_object_id: ReadOnlyField[str | None] = ReadOnlyField(str, wire="properties.hs_object_id")
     """Same value as id, as a property."""
-    createdate: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.createdate", read_only=True)
-    )
+    createdate: ReadOnlyField[str | None] = ReadOnlyField(str, wire="properties.createdate")
     """ISO 8601 creation time, as a string property."""
-    name: str | None = field(default=None, metadata=meta(wire="properties.name"))
-    hs_product_id: str | Product | None = field(
-        default=None, metadata=meta(wire="properties.hs_product_id", references="hubspot:product")
+    name: Field[str | None] = Field(str, wire="properties.name")
+    hs_product_id: Field[str | Product | None] = Field(
+        str, wire="properties.hs_product_id", references="hubspot:product"
     )
     """Product the line item was created from."""
-    description: str | None = field(default=None, metadata=meta(wire="properties.description"))
-    hs_sku: str | None = field(default=None, metadata=meta(wire="properties.hs_sku"))
+    description: Field[str | None] = Field(str, wire="properties.description")
+    hs_sku: Field[str | None] = Field(str, wire="properties.hs_sku")
     """SKU."""
-    quantity: str | None = field(default=None, metadata=meta(wire="properties.quantity"))
+    quantity: Field[str | None] = Field(str, wire="properties.quantity")
     """Number, as a string."""
-    price: str | None = field(default=None, metadata=meta(wire="properties.price"))
+    price: Field[str | None] = Field(str, wire="properties.price")
     """Number, as a string."""
-    amount: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.amount", read_only=True)
-    )
+    amount: ReadOnlyField[str | None] = ReadOnlyField(str, wire="properties.amount")
     """Calculated total after discounts, as a string."""
-    discount: str | None = field(default=None, metadata=meta(wire="properties.discount"))
+    discount: Field[str | None] = Field(str, wire="properties.discount")
     """Number, as a string."""
-    hs_discount_percentage: str | None = field(
-        default=None, metadata=meta(wire="properties.hs_discount_percentage")
-    )
+    hs_discount_percentage: Field[str | None] = Field(str, wire="properties.hs_discount_percentage")
     """Discount Percentage."""
-    hs_total_discount: str | None = field(
-        default=None, init=False, metadata=meta(wire="properties.hs_total_discount", read_only=True)
+    hs_total_discount: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.hs_total_discount"
     )
     """Total Discount."""
-    tax: str | None = field(default=None, metadata=meta(wire="properties.tax"))
-    hs_cost_of_goods_sold: str | None = field(
-        default=None, metadata=meta(wire="properties.hs_cost_of_goods_sold")
-    )
+    tax: Field[str | None] = Field(str, wire="properties.tax")
+    hs_cost_of_goods_sold: Field[str | None] = Field(str, wire="properties.hs_cost_of_goods_sold")
     """Unit Cost."""
-    hs_line_item_currency_code: str | None = field(
-        default=None, metadata=meta(wire="properties.hs_line_item_currency_code")
+    hs_line_item_currency_code: Field[str | None] = Field(
+        str, wire="properties.hs_line_item_currency_code"
     )
     """Currency."""
-    recurringbillingfrequency: LineItemRecurringbillingfrequency | str | None = field(
-        default=None, metadata=meta(wire="properties.recurringbillingfrequency")
+    recurringbillingfrequency: Field[LineItemRecurringbillingfrequency | str | None] = Field(
+        str, wire="properties.recurringbillingfrequency"
     )
     """Billing Frequency."""
-    hs_recurring_billing_period: str | None = field(
-        default=None, metadata=meta(wire="properties.hs_recurring_billing_period")
+    hs_recurring_billing_period: Field[str | None] = Field(
+        str, wire="properties.hs_recurring_billing_period"
     )
     """ISO 8601 duration, e.g. P12M."""
-    hs_recurring_billing_start_date: str | None = field(
-        default=None, metadata=meta(wire="properties.hs_recurring_billing_start_date")
+    hs_recurring_billing_start_date: Field[str | None] = Field(
+        str, wire="properties.hs_recurring_billing_start_date"
     )
     """Billing Start Date."""
-    hs_position_on_quote: str | None = field(
-        default=None, metadata=meta(wire="properties.hs_position_on_quote")
-    )
+    hs_position_on_quote: Field[str | None] = Field(str, wire="properties.hs_position_on_quote")
     """Position on Quote."""
-    hs_lastmodifieddate: str | None = field(
-        default=None,
-        init=False,
-        metadata=meta(wire="properties.hs_lastmodifieddate", read_only=True),
+    hs_lastmodifieddate: ReadOnlyField[str | None] = ReadOnlyField(
+        str, wire="properties.hs_lastmodifieddate"
     )
     """ISO 8601 time of the last property change, as a string."""
-    createdAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    updatedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    archived: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    createdAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    updatedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    archived: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the object is in the recycling bin."""
-    archivedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """Present only on archived objects."""
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        hs_product_id: str | Product | None = None,
+        description: str | None = None,
+        hs_sku: str | None = None,
+        quantity: str | None = None,
+        price: str | None = None,
+        discount: str | None = None,
+        hs_discount_percentage: str | None = None,
+        tax: str | None = None,
+        hs_cost_of_goods_sold: str | None = None,
+        hs_line_item_currency_code: str | None = None,
+        recurringbillingfrequency: LineItemRecurringbillingfrequency | str | None = None,
+        hs_recurring_billing_period: str | None = None,
+        hs_recurring_billing_start_date: str | None = None,
+        hs_position_on_quote: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["properties.name"] = name
+        if hs_product_id is not None:
+            values["properties.hs_product_id"] = hs_product_id
+        if description is not None:
+            values["properties.description"] = description
+        if hs_sku is not None:
+            values["properties.hs_sku"] = hs_sku
+        if quantity is not None:
+            values["properties.quantity"] = quantity
+        if price is not None:
+            values["properties.price"] = price
+        if discount is not None:
+            values["properties.discount"] = discount
+        if hs_discount_percentage is not None:
+            values["properties.hs_discount_percentage"] = hs_discount_percentage
+        if tax is not None:
+            values["properties.tax"] = tax
+        if hs_cost_of_goods_sold is not None:
+            values["properties.hs_cost_of_goods_sold"] = hs_cost_of_goods_sold
+        if hs_line_item_currency_code is not None:
+            values["properties.hs_line_item_currency_code"] = hs_line_item_currency_code
+        if recurringbillingfrequency is not None:
+            values["properties.recurringbillingfrequency"] = recurringbillingfrequency
+        if hs_recurring_billing_period is not None:
+            values["properties.hs_recurring_billing_period"] = hs_recurring_billing_period
+        if hs_recurring_billing_start_date is not None:
+            values["properties.hs_recurring_billing_start_date"] = hs_recurring_billing_start_date
+        if hs_position_on_quote is not None:
+            values["properties.hs_position_on_quote"] = hs_position_on_quote
+        self._init_values(values)

@@ -14,10 +14,8 @@ from __future__ import annotations
 import datetime
 from typing import Any, ClassVar, Literal, TypeAlias
 
-from attrs import define, field
-
-from sequin_orm.fields import meta
-from sequin_orm.model import Model, model_fields
+from sequin_orm.fields import Field, ReadOnlyField
+from sequin_orm.model import Model
 
 __all__ = ["Issue", "Project", "ProjectState"]
 
@@ -31,139 +29,205 @@ ProjectState: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Project(Model):
     """Linear Project (``linear:project``).
 
     A Linear project (GraphQL Project type).
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "linear:project"
     provider: ClassVar[str] = "linear"
 
-    id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """UUID of the entity."""
-    name: str | None = field(default=None, metadata=meta(required=True))
-    description: str | None = None
+    name: Field[str | None] = Field(str, required=True)
+    description: Field[str | None] = Field(str)
     """Short summary of the project."""
-    content: str | None = None
+    content: Field[str | None] = Field(str)
     """Markdown content of the project overview."""
-    slugId: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    icon: str | None = None
-    color: str | None = None
+    slugId: ReadOnlyField[str | None] = ReadOnlyField(str)
+    url: ReadOnlyField[str | None] = ReadOnlyField(str)
+    icon: Field[str | None] = Field(str)
+    color: Field[str | None] = Field(str)
     """Hex color."""
-    state_: ProjectState | str | None = field(
-        default=None, init=False, metadata=meta(wire="state", read_only=True)
-    )
+    state_: ReadOnlyField[ProjectState | str | None] = ReadOnlyField(str, wire="state")
     """Type of the project status."""
-    priority: int | None = None
+    priority: Field[int | None] = Field(int)
     """0 = no priority, 1 = urgent, 2 = high, 3 = normal/medium, 4 = low."""
-    progress: float | None = field(default=None, init=False, metadata=meta(read_only=True))
+    progress: ReadOnlyField[float | None] = ReadOnlyField(float)
     """Completion between 0 and 1."""
-    health: Literal["onTrack", "atRisk", "offTrack"] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    startDate: datetime.date | None = None
-    targetDate: datetime.date | None = None
-    leadId: str | None = None
+    health: ReadOnlyField[Literal["onTrack", "atRisk", "offTrack"] | None] = ReadOnlyField(str)
+    startDate: Field[datetime.date | None] = Field(datetime.date)
+    targetDate: Field[datetime.date | None] = Field(datetime.date)
+    leadId: Field[str | None] = Field(str)
     """Project lead (User entity)."""
-    creatorId: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    teamIds: list[Any] | None = field(default=None, metadata=meta(required=True))
+    creatorId: ReadOnlyField[str | None] = ReadOnlyField(str)
+    teamIds: Field[list[Any] | None] = Field(list, required=True)
     """Teams the project belongs to."""
-    memberIds: list[Any] | None = None
-    sortOrder: float | None = None
-    startedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    completedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    canceledAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    trashed: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    createdAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    updatedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    memberIds: Field[list[Any] | None] = Field(list)
+    sortOrder: Field[float | None] = Field(float)
+    startedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    completedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    canceledAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    trashed: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    createdAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    updatedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """Last meaningful update; equals createdAt if never updated."""
-    archivedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        content: str | None = None,
+        icon: str | None = None,
+        color: str | None = None,
+        priority: int | None = None,
+        startDate: datetime.date | None = None,
+        targetDate: datetime.date | None = None,
+        leadId: str | None = None,
+        teamIds: list[Any] | None = None,
+        memberIds: list[Any] | None = None,
+        sortOrder: float | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["name"] = name
+        if description is not None:
+            values["description"] = description
+        if content is not None:
+            values["content"] = content
+        if icon is not None:
+            values["icon"] = icon
+        if color is not None:
+            values["color"] = color
+        if priority is not None:
+            values["priority"] = priority
+        if startDate is not None:
+            values["startDate"] = startDate
+        if targetDate is not None:
+            values["targetDate"] = targetDate
+        if leadId is not None:
+            values["leadId"] = leadId
+        if teamIds is not None:
+            values["teamIds"] = teamIds
+        if memberIds is not None:
+            values["memberIds"] = memberIds
+        if sortOrder is not None:
+            values["sortOrder"] = sortOrder
+        self._init_values(values)
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Issue(Model):
     """Linear Issue (``linear:issue``).
 
     A Linear issue (GraphQL Issue type).
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "linear:issue"
     provider: ClassVar[str] = "linear"
 
-    id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """UUID of the entity."""
-    identifier: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    identifier: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Human-readable identifier, e.g. ENG-123."""
-    number: float | None = field(default=None, init=False, metadata=meta(read_only=True))
+    number: ReadOnlyField[float | None] = ReadOnlyField(float)
     """Issue number within the team."""
-    title: str | None = field(default=None, metadata=meta(required=True))
-    description: str | None = None
+    title: Field[str | None] = Field(str, required=True)
+    description: Field[str | None] = Field(str)
     """Markdown description."""
-    priority: int | None = None
+    priority: Field[int | None] = Field(int)
     """0 = no priority, 1 = urgent, 2 = high, 3 = normal/medium, 4 = low."""
-    priorityLabel: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    estimate: float | None = None
+    priorityLabel: ReadOnlyField[str | None] = ReadOnlyField(str)
+    estimate: Field[float | None] = Field(float)
     """Complexity estimate (points)."""
-    dueDate: datetime.date | None = None
-    teamId: str | None = field(default=None, metadata=meta(required=True))
+    dueDate: Field[datetime.date | None] = Field(datetime.date)
+    teamId: Field[str | None] = Field(str, required=True)
     """Team the issue belongs to (Team entity)."""
-    stateId: str | None = None
+    stateId: Field[str | None] = Field(str)
     """Workflow state (WorkflowState entity)."""
-    assigneeId: str | None = None
+    assigneeId: Field[str | None] = Field(str)
     """Assigned user (User entity)."""
-    creatorId: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    projectId: str | Project | None = field(
-        default=None, metadata=meta(references="linear:project")
-    )
-    projectMilestoneId: str | None = None
-    cycleId: str | None = None
-    parentId: str | Issue | None = field(default=None, metadata=meta(references="linear:issue"))
+    creatorId: ReadOnlyField[str | None] = ReadOnlyField(str)
+    projectId: Field[str | Project | None] = Field(str, references="linear:project")
+    projectMilestoneId: Field[str | None] = Field(str)
+    cycleId: Field[str | None] = Field(str)
+    parentId: Field[str | Issue | None] = Field(str, references="linear:issue")
     """Parent issue, for sub-issues."""
-    labelIds: list[Any] | None = None
-    sortOrder: float | None = None
-    subIssueSortOrder: float | None = None
-    branchName: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    labelIds: Field[list[Any] | None] = Field(list)
+    sortOrder: Field[float | None] = Field(float)
+    subIssueSortOrder: Field[float | None] = Field(float)
+    branchName: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Suggested git branch name."""
-    url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    trashed: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    startedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    completedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    canceledAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    autoArchivedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    autoClosedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    snoozedUntilAt: datetime.datetime | None = None
-    createdAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    updatedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    url: ReadOnlyField[str | None] = ReadOnlyField(str)
+    trashed: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    startedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    completedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    canceledAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    autoArchivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    autoClosedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    snoozedUntilAt: Field[datetime.datetime | None] = Field(datetime.datetime)
+    createdAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    updatedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """Last meaningful update; equals createdAt if never updated."""
-    archivedAt: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+
+    def __init__(
+        self,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        priority: int | None = None,
+        estimate: float | None = None,
+        dueDate: datetime.date | None = None,
+        teamId: str | None = None,
+        stateId: str | None = None,
+        assigneeId: str | None = None,
+        projectId: str | Project | None = None,
+        projectMilestoneId: str | None = None,
+        cycleId: str | None = None,
+        parentId: str | Issue | None = None,
+        labelIds: list[Any] | None = None,
+        sortOrder: float | None = None,
+        subIssueSortOrder: float | None = None,
+        snoozedUntilAt: datetime.datetime | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if title is not None:
+            values["title"] = title
+        if description is not None:
+            values["description"] = description
+        if priority is not None:
+            values["priority"] = priority
+        if estimate is not None:
+            values["estimate"] = estimate
+        if dueDate is not None:
+            values["dueDate"] = dueDate
+        if teamId is not None:
+            values["teamId"] = teamId
+        if stateId is not None:
+            values["stateId"] = stateId
+        if assigneeId is not None:
+            values["assigneeId"] = assigneeId
+        if projectId is not None:
+            values["projectId"] = projectId
+        if projectMilestoneId is not None:
+            values["projectMilestoneId"] = projectMilestoneId
+        if cycleId is not None:
+            values["cycleId"] = cycleId
+        if parentId is not None:
+            values["parentId"] = parentId
+        if labelIds is not None:
+            values["labelIds"] = labelIds
+        if sortOrder is not None:
+            values["sortOrder"] = sortOrder
+        if subIssueSortOrder is not None:
+            values["subIssueSortOrder"] = subIssueSortOrder
+        if snoozedUntilAt is not None:
+            values["snoozedUntilAt"] = snoozedUntilAt
+        self._init_values(values)

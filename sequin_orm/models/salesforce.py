@@ -12,12 +12,10 @@ Regenerate it with ``python -m sequin_orm.codegen.regenerate``.
 from __future__ import annotations
 
 import datetime
-from typing import ClassVar, Literal, TypeAlias
+from typing import Any, ClassVar, Literal, TypeAlias
 
-from attrs import define, field
-
-from sequin_orm.fields import meta
-from sequin_orm.model import Model, model_fields
+from sequin_orm.fields import Field, ReadOnlyField
+from sequin_orm.model import Model
 
 __all__ = [
     "Account",
@@ -46,6 +44,7 @@ __all__ = [
     "OpportunityType",
     "Task",
     "TaskStatus",
+    "TaskTaskSubtype",
     "User",
     "UserEmailEncodingKey",
     "UserUserType",
@@ -76,101 +75,181 @@ UserEmailEncodingKey: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class User(Model):
     """Salesforce User (``salesforce:user``).
 
     A user in the organization.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "salesforce:user"
     provider: ClassVar[str] = "salesforce"
 
-    Id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """18-character Salesforce ID of the user."""
-    Username: str | None = field(default=None, metadata=meta(required=True))
+    Username: Field[str | None] = Field(str, required=True)
     """Login name, in the form of an email address; unique across all orgs (max 80 characters)."""
-    FirstName: str | None = None
+    FirstName: Field[str | None] = Field(str)
     """Max 40 characters."""
-    LastName: str | None = field(default=None, metadata=meta(required=True))
+    LastName: Field[str | None] = Field(str, required=True)
     """Max 80 characters."""
-    Name: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Name: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Full Name (max 121 characters)."""
-    Alias: str | None = field(default=None, metadata=meta(required=True))
+    Alias: Field[str | None] = Field(str, required=True)
     """Max 8 characters."""
-    Email: str | None = field(default=None, metadata=meta(required=True))
+    Email: Field[str | None] = Field(str, required=True)
     """Max 128 characters."""
-    CommunityNickname: str | None = None
+    CommunityNickname: Field[str | None] = Field(str)
     """Nickname (max 40 characters)."""
-    IsActive: bool | None = None
+    IsActive: Field[bool | None] = Field(bool)
     """Active."""
-    Title: str | None = None
+    Title: Field[str | None] = Field(str)
     """Max 80 characters."""
-    Department: str | None = None
+    Department: Field[str | None] = Field(str)
     """Max 80 characters."""
-    Division: str | None = None
+    Division: Field[str | None] = Field(str)
     """Max 80 characters."""
-    CompanyName: str | None = None
+    CompanyName: Field[str | None] = Field(str)
     """Max 80 characters."""
-    EmployeeNumber: str | None = None
+    EmployeeNumber: Field[str | None] = Field(str)
     """Max 20 characters."""
-    Phone: str | None = None
+    Phone: Field[str | None] = Field(str)
     """Max 40 characters."""
-    MobilePhone: str | None = None
+    MobilePhone: Field[str | None] = Field(str)
     """Mobile (max 40 characters)."""
-    Fax: str | None = None
+    Fax: Field[str | None] = Field(str)
     """Max 40 characters."""
-    Street: str | None = None
+    Street: Field[str | None] = Field(str)
     """Max 255 characters."""
-    City: str | None = None
+    City: Field[str | None] = Field(str)
     """Max 40 characters."""
-    State: str | None = None
+    State: Field[str | None] = Field(str)
     """State/Province (max 80 characters)."""
-    PostalCode: str | None = None
+    PostalCode: Field[str | None] = Field(str)
     """Zip/Postal Code (max 20 characters)."""
-    Country: str | None = None
+    Country: Field[str | None] = Field(str)
     """Max 80 characters."""
-    ManagerId: str | User | None = field(default=None, metadata=meta(references="salesforce:user"))
-    ProfileId: str | Model | None = field(default=None, metadata=meta(required=True))
-    UserRoleId: str | Model | None = None
+    ManagerId: Field[str | User | None] = Field(str, references="salesforce:user")
+    ProfileId: Field[str | Model | None] = Field(str, Model, required=True)
+    UserRoleId: Field[str | Model | None] = Field(str, Model)
     """Role ID."""
-    UserType: UserUserType | None = field(default=None, init=False, metadata=meta(read_only=True))
-    TimeZoneSidKey: str | None = field(default=None, metadata=meta(required=True))
+    UserType: ReadOnlyField[UserUserType | None] = ReadOnlyField(str)
+    TimeZoneSidKey: Field[str | None] = Field(str, required=True)
     """Restricted picklist of time zones, e.g. America/Los_Angeles (max 40 characters)."""
-    LocaleSidKey: str | None = field(default=None, metadata=meta(required=True))
+    LocaleSidKey: Field[str | None] = Field(str, required=True)
     """Restricted picklist of locales, e.g. en_US (max 40 characters)."""
-    LanguageLocaleKey: str | None = field(default=None, metadata=meta(required=True))
+    LanguageLocaleKey: Field[str | None] = Field(str, required=True)
     """Restricted picklist of languages, e.g. en_US (max 40 characters)."""
-    EmailEncodingKey: UserEmailEncodingKey | None = field(
-        default=None, metadata=meta(required=True)
-    )
+    EmailEncodingKey: Field[UserEmailEncodingKey | None] = Field(str, required=True)
     """Email Encoding."""
-    FederationIdentifier: str | None = None
+    FederationIdentifier: Field[str | None] = Field(str)
     """SAML Federation ID (max 512 characters)."""
-    LastLoginDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastLoginDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """Last Login."""
-    CreatedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    CreatedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When the record was created."""
-    CreatedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
-    )
+    CreatedById: ReadOnlyField[str | User | None] = ReadOnlyField(str, references="salesforce:user")
     """User who created the record."""
-    LastModifiedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastModifiedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user last modified the record."""
-    LastModifiedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
+    LastModifiedById: ReadOnlyField[str | User | None] = ReadOnlyField(
+        str, references="salesforce:user"
     )
     """User who last modified the record."""
-    SystemModstamp: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    SystemModstamp: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user or an automated process last modified the record."""
+
+    def __init__(
+        self,
+        *,
+        Username: str | None = None,
+        FirstName: str | None = None,
+        LastName: str | None = None,
+        Alias: str | None = None,
+        Email: str | None = None,
+        CommunityNickname: str | None = None,
+        IsActive: bool | None = None,
+        Title: str | None = None,
+        Department: str | None = None,
+        Division: str | None = None,
+        CompanyName: str | None = None,
+        EmployeeNumber: str | None = None,
+        Phone: str | None = None,
+        MobilePhone: str | None = None,
+        Fax: str | None = None,
+        Street: str | None = None,
+        City: str | None = None,
+        State: str | None = None,
+        PostalCode: str | None = None,
+        Country: str | None = None,
+        ManagerId: str | User | None = None,
+        ProfileId: str | Model | None = None,
+        UserRoleId: str | Model | None = None,
+        TimeZoneSidKey: str | None = None,
+        LocaleSidKey: str | None = None,
+        LanguageLocaleKey: str | None = None,
+        EmailEncodingKey: UserEmailEncodingKey | None = None,
+        FederationIdentifier: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if Username is not None:
+            values["Username"] = Username
+        if FirstName is not None:
+            values["FirstName"] = FirstName
+        if LastName is not None:
+            values["LastName"] = LastName
+        if Alias is not None:
+            values["Alias"] = Alias
+        if Email is not None:
+            values["Email"] = Email
+        if CommunityNickname is not None:
+            values["CommunityNickname"] = CommunityNickname
+        if IsActive is not None:
+            values["IsActive"] = IsActive
+        if Title is not None:
+            values["Title"] = Title
+        if Department is not None:
+            values["Department"] = Department
+        if Division is not None:
+            values["Division"] = Division
+        if CompanyName is not None:
+            values["CompanyName"] = CompanyName
+        if EmployeeNumber is not None:
+            values["EmployeeNumber"] = EmployeeNumber
+        if Phone is not None:
+            values["Phone"] = Phone
+        if MobilePhone is not None:
+            values["MobilePhone"] = MobilePhone
+        if Fax is not None:
+            values["Fax"] = Fax
+        if Street is not None:
+            values["Street"] = Street
+        if City is not None:
+            values["City"] = City
+        if State is not None:
+            values["State"] = State
+        if PostalCode is not None:
+            values["PostalCode"] = PostalCode
+        if Country is not None:
+            values["Country"] = Country
+        if ManagerId is not None:
+            values["ManagerId"] = ManagerId
+        if ProfileId is not None:
+            values["ProfileId"] = ProfileId
+        if UserRoleId is not None:
+            values["UserRoleId"] = UserRoleId
+        if TimeZoneSidKey is not None:
+            values["TimeZoneSidKey"] = TimeZoneSidKey
+        if LocaleSidKey is not None:
+            values["LocaleSidKey"] = LocaleSidKey
+        if LanguageLocaleKey is not None:
+            values["LanguageLocaleKey"] = LanguageLocaleKey
+        if EmailEncodingKey is not None:
+            values["EmailEncodingKey"] = EmailEncodingKey
+        if FederationIdentifier is not None:
+            values["FederationIdentifier"] = FederationIdentifier
+        self._init_values(values)
 
 
 AccountType: TypeAlias = Literal[
@@ -227,103 +306,183 @@ AccountAccountSource: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Account(Model):
     """Salesforce Account (``salesforce:account``).
 
     An individual account: an organization or person involved with your business.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "salesforce:account"
     provider: ClassVar[str] = "salesforce"
 
-    Id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """18-character Salesforce ID of the account."""
-    Name: str | None = field(default=None, metadata=meta(required=True))
+    Name: Field[str | None] = Field(str, required=True)
     """Name of the account (max 255 characters)."""
-    AccountNumber: str | None = None
+    AccountNumber: Field[str | None] = Field(str)
     """Account number assigned to the account (max 40 characters)."""
-    Type: AccountType | str | None = None
+    Type: Field[AccountType | str | None] = Field(str)
     """Account Type."""
-    ParentId: str | Account | None = field(
-        default=None, metadata=meta(references="salesforce:account")
-    )
+    ParentId: Field[str | Account | None] = Field(str, references="salesforce:account")
     """Parent account, for account hierarchies."""
-    Industry: AccountIndustry | str | None = None
-    AnnualRevenue: float | None = None
-    NumberOfEmployees: int | None = None
+    Industry: Field[AccountIndustry | str | None] = Field(str)
+    AnnualRevenue: Field[float | None] = Field(float)
+    NumberOfEmployees: Field[int | None] = Field(int)
     """Employees."""
-    Ownership: Literal["Public", "Private", "Subsidiary", "Other"] | str | None = None
-    Rating: Literal["Hot", "Warm", "Cold"] | str | None = None
+    Ownership: Field[Literal["Public", "Private", "Subsidiary", "Other"] | str | None] = Field(str)
+    Rating: Field[Literal["Hot", "Warm", "Cold"] | str | None] = Field(str)
     """Account Rating."""
-    Phone: str | None = None
+    Phone: Field[str | None] = Field(str)
     """Account Phone (max 40 characters)."""
-    Fax: str | None = None
+    Fax: Field[str | None] = Field(str)
     """Account Fax (max 40 characters)."""
-    Website: str | None = None
+    Website: Field[str | None] = Field(str)
     """Max 255 characters."""
-    Site: str | None = None
+    Site: Field[str | None] = Field(str)
     """Account Site (max 80 characters)."""
-    TickerSymbol: str | None = None
+    TickerSymbol: Field[str | None] = Field(str)
     """Max 20 characters."""
-    Sic: str | None = None
+    Sic: Field[str | None] = Field(str)
     """SIC Code (max 20 characters)."""
-    Description: str | None = None
+    Description: Field[str | None] = Field(str)
     """Account Description (max 32000 characters)."""
-    BillingStreet: str | None = None
+    BillingStreet: Field[str | None] = Field(str)
     """Max 255 characters."""
-    BillingCity: str | None = None
+    BillingCity: Field[str | None] = Field(str)
     """Max 40 characters."""
-    BillingState: str | None = None
+    BillingState: Field[str | None] = Field(str)
     """Billing State/Province (max 80 characters)."""
-    BillingPostalCode: str | None = None
+    BillingPostalCode: Field[str | None] = Field(str)
     """Billing Zip/Postal Code (max 20 characters)."""
-    BillingCountry: str | None = None
+    BillingCountry: Field[str | None] = Field(str)
     """Max 80 characters."""
-    ShippingStreet: str | None = None
+    ShippingStreet: Field[str | None] = Field(str)
     """Max 255 characters."""
-    ShippingCity: str | None = None
+    ShippingCity: Field[str | None] = Field(str)
     """Max 40 characters."""
-    ShippingState: str | None = None
+    ShippingState: Field[str | None] = Field(str)
     """Shipping State/Province (max 80 characters)."""
-    ShippingPostalCode: str | None = None
+    ShippingPostalCode: Field[str | None] = Field(str)
     """Shipping Zip/Postal Code (max 20 characters)."""
-    ShippingCountry: str | None = None
+    ShippingCountry: Field[str | None] = Field(str)
     """Max 80 characters."""
-    AccountSource: AccountAccountSource | str | None = None
-    OwnerId: str | User | None = field(default=None, metadata=meta(references="salesforce:user"))
+    AccountSource: Field[AccountAccountSource | str | None] = Field(str)
+    OwnerId: Field[str | User | None] = Field(str, references="salesforce:user")
     """User who owns the record."""
-    MasterRecordId: str | Account | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:account")
+    MasterRecordId: ReadOnlyField[str | Account | None] = ReadOnlyField(
+        str, references="salesforce:account"
     )
     """Surviving record if this one was deleted by a merge."""
-    LastActivityDate: datetime.date | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastActivityDate: ReadOnlyField[datetime.date | None] = ReadOnlyField(datetime.date)
     """Due date of the most recent event or closed task."""
-    PhotoUrl: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    CreatedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    PhotoUrl: ReadOnlyField[str | None] = ReadOnlyField(str)
+    CreatedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When the record was created."""
-    CreatedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
-    )
+    CreatedById: ReadOnlyField[str | User | None] = ReadOnlyField(str, references="salesforce:user")
     """User who created the record."""
-    LastModifiedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastModifiedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user last modified the record."""
-    LastModifiedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
+    LastModifiedById: ReadOnlyField[str | User | None] = ReadOnlyField(
+        str, references="salesforce:user"
     )
     """User who last modified the record."""
-    SystemModstamp: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    SystemModstamp: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user or an automated process last modified the record."""
-    IsDeleted: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
+
+    def __init__(
+        self,
+        *,
+        Name: str | None = None,
+        AccountNumber: str | None = None,
+        Type: AccountType | str | None = None,
+        ParentId: str | Account | None = None,
+        Industry: AccountIndustry | str | None = None,
+        AnnualRevenue: float | None = None,
+        NumberOfEmployees: int | None = None,
+        Ownership: Literal["Public", "Private", "Subsidiary", "Other"] | str | None = None,
+        Rating: Literal["Hot", "Warm", "Cold"] | str | None = None,
+        Phone: str | None = None,
+        Fax: str | None = None,
+        Website: str | None = None,
+        Site: str | None = None,
+        TickerSymbol: str | None = None,
+        Sic: str | None = None,
+        Description: str | None = None,
+        BillingStreet: str | None = None,
+        BillingCity: str | None = None,
+        BillingState: str | None = None,
+        BillingPostalCode: str | None = None,
+        BillingCountry: str | None = None,
+        ShippingStreet: str | None = None,
+        ShippingCity: str | None = None,
+        ShippingState: str | None = None,
+        ShippingPostalCode: str | None = None,
+        ShippingCountry: str | None = None,
+        AccountSource: AccountAccountSource | str | None = None,
+        OwnerId: str | User | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if Name is not None:
+            values["Name"] = Name
+        if AccountNumber is not None:
+            values["AccountNumber"] = AccountNumber
+        if Type is not None:
+            values["Type"] = Type
+        if ParentId is not None:
+            values["ParentId"] = ParentId
+        if Industry is not None:
+            values["Industry"] = Industry
+        if AnnualRevenue is not None:
+            values["AnnualRevenue"] = AnnualRevenue
+        if NumberOfEmployees is not None:
+            values["NumberOfEmployees"] = NumberOfEmployees
+        if Ownership is not None:
+            values["Ownership"] = Ownership
+        if Rating is not None:
+            values["Rating"] = Rating
+        if Phone is not None:
+            values["Phone"] = Phone
+        if Fax is not None:
+            values["Fax"] = Fax
+        if Website is not None:
+            values["Website"] = Website
+        if Site is not None:
+            values["Site"] = Site
+        if TickerSymbol is not None:
+            values["TickerSymbol"] = TickerSymbol
+        if Sic is not None:
+            values["Sic"] = Sic
+        if Description is not None:
+            values["Description"] = Description
+        if BillingStreet is not None:
+            values["BillingStreet"] = BillingStreet
+        if BillingCity is not None:
+            values["BillingCity"] = BillingCity
+        if BillingState is not None:
+            values["BillingState"] = BillingState
+        if BillingPostalCode is not None:
+            values["BillingPostalCode"] = BillingPostalCode
+        if BillingCountry is not None:
+            values["BillingCountry"] = BillingCountry
+        if ShippingStreet is not None:
+            values["ShippingStreet"] = ShippingStreet
+        if ShippingCity is not None:
+            values["ShippingCity"] = ShippingCity
+        if ShippingState is not None:
+            values["ShippingState"] = ShippingState
+        if ShippingPostalCode is not None:
+            values["ShippingPostalCode"] = ShippingPostalCode
+        if ShippingCountry is not None:
+            values["ShippingCountry"] = ShippingCountry
+        if AccountSource is not None:
+            values["AccountSource"] = AccountSource
+        if OwnerId is not None:
+            values["OwnerId"] = OwnerId
+        self._init_values(values)
 
 
 ContactLeadSource: TypeAlias = Literal[
@@ -335,105 +494,186 @@ ContactLeadSource: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Contact(Model):
     """Salesforce Contact (``salesforce:contact``).
 
     A person associated with an account.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "salesforce:contact"
     provider: ClassVar[str] = "salesforce"
 
-    Id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """18-character Salesforce ID of the contact."""
-    AccountId: str | Account | None = field(
-        default=None, metadata=meta(references="salesforce:account")
-    )
+    AccountId: Field[str | Account | None] = Field(str, references="salesforce:account")
     """Parent account of the contact."""
-    Salutation: Literal["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."] | str | None = None
-    FirstName: str | None = None
+    Salutation: Field[Literal["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."] | str | None] = Field(str)
+    FirstName: Field[str | None] = Field(str)
     """Max 40 characters."""
-    LastName: str | None = field(default=None, metadata=meta(required=True))
+    LastName: Field[str | None] = Field(str, required=True)
     """Max 80 characters."""
-    Name: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Name: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Concatenation of FirstName, LastName and Salutation (max 121 characters)."""
-    Title: str | None = None
+    Title: Field[str | None] = Field(str)
     """Max 128 characters."""
-    Department: str | None = None
+    Department: Field[str | None] = Field(str)
     """Max 80 characters."""
-    Email: str | None = None
+    Email: Field[str | None] = Field(str)
     """Max 80 characters."""
-    Phone: str | None = None
+    Phone: Field[str | None] = Field(str)
     """Business Phone (max 40 characters)."""
-    MobilePhone: str | None = None
+    MobilePhone: Field[str | None] = Field(str)
     """Max 40 characters."""
-    HomePhone: str | None = None
+    HomePhone: Field[str | None] = Field(str)
     """Max 40 characters."""
-    OtherPhone: str | None = None
+    OtherPhone: Field[str | None] = Field(str)
     """Max 40 characters."""
-    Fax: str | None = None
+    Fax: Field[str | None] = Field(str)
     """Business Fax (max 40 characters)."""
-    AssistantName: str | None = None
+    AssistantName: Field[str | None] = Field(str)
     """Assistant's Name (max 40 characters)."""
-    AssistantPhone: str | None = None
+    AssistantPhone: Field[str | None] = Field(str)
     """Asst. Phone (max 40 characters)."""
-    Birthdate: datetime.date | None = None
-    MailingStreet: str | None = None
+    Birthdate: Field[datetime.date | None] = Field(datetime.date)
+    MailingStreet: Field[str | None] = Field(str)
     """Max 255 characters."""
-    MailingCity: str | None = None
+    MailingCity: Field[str | None] = Field(str)
     """Max 40 characters."""
-    MailingState: str | None = None
+    MailingState: Field[str | None] = Field(str)
     """Mailing State/Province (max 80 characters)."""
-    MailingPostalCode: str | None = None
+    MailingPostalCode: Field[str | None] = Field(str)
     """Mailing Zip/Postal Code (max 20 characters)."""
-    MailingCountry: str | None = None
+    MailingCountry: Field[str | None] = Field(str)
     """Max 80 characters."""
-    LeadSource: ContactLeadSource | str | None = None
-    Description: str | None = None
+    LeadSource: Field[ContactLeadSource | str | None] = Field(str)
+    Description: Field[str | None] = Field(str)
     """Contact Description (max 32000 characters)."""
-    OwnerId: str | User | None = field(default=None, metadata=meta(references="salesforce:user"))
+    OwnerId: Field[str | User | None] = Field(str, references="salesforce:user")
     """User who owns the record."""
-    ReportsToId: str | Contact | None = field(
-        default=None, metadata=meta(references="salesforce:contact")
-    )
+    ReportsToId: Field[str | Contact | None] = Field(str, references="salesforce:contact")
     """Contact this contact reports to."""
-    DoNotCall: bool | None = None
-    HasOptedOutOfEmail: bool | None = None
+    DoNotCall: Field[bool | None] = Field(bool)
+    HasOptedOutOfEmail: Field[bool | None] = Field(bool)
     """Email Opt Out."""
-    HasOptedOutOfFax: bool | None = None
+    HasOptedOutOfFax: Field[bool | None] = Field(bool)
     """Fax Opt Out."""
-    EmailBouncedReason: str | None = None
+    EmailBouncedReason: Field[str | None] = Field(str)
     """Reason the last email to this contact bounced (max 255 characters)."""
-    EmailBouncedDate: datetime.datetime | None = None
-    MasterRecordId: str | Contact | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:contact")
+    EmailBouncedDate: Field[datetime.datetime | None] = Field(datetime.datetime)
+    MasterRecordId: ReadOnlyField[str | Contact | None] = ReadOnlyField(
+        str, references="salesforce:contact"
     )
-    LastActivityDate: datetime.date | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    CreatedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastActivityDate: ReadOnlyField[datetime.date | None] = ReadOnlyField(datetime.date)
+    CreatedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When the record was created."""
-    CreatedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
-    )
+    CreatedById: ReadOnlyField[str | User | None] = ReadOnlyField(str, references="salesforce:user")
     """User who created the record."""
-    LastModifiedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastModifiedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user last modified the record."""
-    LastModifiedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
+    LastModifiedById: ReadOnlyField[str | User | None] = ReadOnlyField(
+        str, references="salesforce:user"
     )
     """User who last modified the record."""
-    SystemModstamp: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    SystemModstamp: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user or an automated process last modified the record."""
-    IsDeleted: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
+
+    def __init__(
+        self,
+        *,
+        AccountId: str | Account | None = None,
+        Salutation: Literal["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."] | str | None = None,
+        FirstName: str | None = None,
+        LastName: str | None = None,
+        Title: str | None = None,
+        Department: str | None = None,
+        Email: str | None = None,
+        Phone: str | None = None,
+        MobilePhone: str | None = None,
+        HomePhone: str | None = None,
+        OtherPhone: str | None = None,
+        Fax: str | None = None,
+        AssistantName: str | None = None,
+        AssistantPhone: str | None = None,
+        Birthdate: datetime.date | None = None,
+        MailingStreet: str | None = None,
+        MailingCity: str | None = None,
+        MailingState: str | None = None,
+        MailingPostalCode: str | None = None,
+        MailingCountry: str | None = None,
+        LeadSource: ContactLeadSource | str | None = None,
+        Description: str | None = None,
+        OwnerId: str | User | None = None,
+        ReportsToId: str | Contact | None = None,
+        DoNotCall: bool | None = None,
+        HasOptedOutOfEmail: bool | None = None,
+        HasOptedOutOfFax: bool | None = None,
+        EmailBouncedReason: str | None = None,
+        EmailBouncedDate: datetime.datetime | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if AccountId is not None:
+            values["AccountId"] = AccountId
+        if Salutation is not None:
+            values["Salutation"] = Salutation
+        if FirstName is not None:
+            values["FirstName"] = FirstName
+        if LastName is not None:
+            values["LastName"] = LastName
+        if Title is not None:
+            values["Title"] = Title
+        if Department is not None:
+            values["Department"] = Department
+        if Email is not None:
+            values["Email"] = Email
+        if Phone is not None:
+            values["Phone"] = Phone
+        if MobilePhone is not None:
+            values["MobilePhone"] = MobilePhone
+        if HomePhone is not None:
+            values["HomePhone"] = HomePhone
+        if OtherPhone is not None:
+            values["OtherPhone"] = OtherPhone
+        if Fax is not None:
+            values["Fax"] = Fax
+        if AssistantName is not None:
+            values["AssistantName"] = AssistantName
+        if AssistantPhone is not None:
+            values["AssistantPhone"] = AssistantPhone
+        if Birthdate is not None:
+            values["Birthdate"] = Birthdate
+        if MailingStreet is not None:
+            values["MailingStreet"] = MailingStreet
+        if MailingCity is not None:
+            values["MailingCity"] = MailingCity
+        if MailingState is not None:
+            values["MailingState"] = MailingState
+        if MailingPostalCode is not None:
+            values["MailingPostalCode"] = MailingPostalCode
+        if MailingCountry is not None:
+            values["MailingCountry"] = MailingCountry
+        if LeadSource is not None:
+            values["LeadSource"] = LeadSource
+        if Description is not None:
+            values["Description"] = Description
+        if OwnerId is not None:
+            values["OwnerId"] = OwnerId
+        if ReportsToId is not None:
+            values["ReportsToId"] = ReportsToId
+        if DoNotCall is not None:
+            values["DoNotCall"] = DoNotCall
+        if HasOptedOutOfEmail is not None:
+            values["HasOptedOutOfEmail"] = HasOptedOutOfEmail
+        if HasOptedOutOfFax is not None:
+            values["HasOptedOutOfFax"] = HasOptedOutOfFax
+        if EmailBouncedReason is not None:
+            values["EmailBouncedReason"] = EmailBouncedReason
+        if EmailBouncedDate is not None:
+            values["EmailBouncedDate"] = EmailBouncedDate
+        self._init_values(values)
 
 
 TaskStatus: TypeAlias = Literal[
@@ -444,171 +684,279 @@ TaskStatus: TypeAlias = Literal[
     "Deferred",
 ]
 
+TaskTaskSubtype: TypeAlias = Literal["Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"]
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
+
 class Task(Model):
     """Salesforce Task (``salesforce:task``).
 
     A business activity such as a call or a to-do item.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "salesforce:task"
     provider: ClassVar[str] = "salesforce"
 
-    Id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """18-character Salesforce ID of the task."""
-    Subject: str | None = None
+    Subject: Field[str | None] = Field(str)
     """Subject line; a combobox in the UI (Call, Send Letter, Send Quote, Other) (max 255
     characters).
     """
-    ActivityDate: datetime.date | None = None
+    ActivityDate: Field[datetime.date | None] = Field(datetime.date)
     """Due Date Only."""
-    Status: TaskStatus | str | None = None
+    Status: Field[TaskStatus | str | None] = Field(str)
     """Status of the task; defaulted on create when omitted."""
-    Priority: Literal["High", "Normal", "Low"] | str | None = None
+    Priority: Field[Literal["High", "Normal", "Low"] | str | None] = Field(str)
     """Priority of the task; defaulted on create when omitted."""
-    Description: str | None = None
+    Description: Field[str | None] = Field(str)
     """Comments (max 32000 characters)."""
-    WhoId: str | Model | None = None
+    WhoId: Field[str | Model | None] = Field(str, Model)
     """Related lead or contact (polymorphic)."""
-    WhatId: str | Model | None = None
+    WhatId: Field[str | Model | None] = Field(str, Model)
     """Related non-person record, e.g. an account or opportunity (polymorphic)."""
-    AccountId: str | Account | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:account")
+    AccountId: ReadOnlyField[str | Account | None] = ReadOnlyField(
+        str, references="salesforce:account"
     )
     """Account derived from WhoId/WhatId."""
-    OwnerId: str | Model | None = None
+    OwnerId: Field[str | Model | None] = Field(str, Model)
     """Owner of the record; polymorphic (User or Group (queue)), so no single target."""
-    Type: Literal["Call", "Email", "Meeting", "Other"] | str | None = None
-    TaskSubtype: Literal["Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"] | None = None
+    Type: Field[Literal["Call", "Email", "Meeting", "Other"] | str | None] = Field(str)
+    TaskSubtype: Field[TaskTaskSubtype | None] = Field(str)
     """Set on create only."""
-    IsClosed: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsClosed: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """Closed."""
-    IsHighPriority: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsHighPriority: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """High Priority."""
-    CompletedDateTime: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    CallDurationInSeconds: int | None = None
+    CompletedDateTime: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    CallDurationInSeconds: Field[int | None] = Field(int)
     """Call Duration."""
-    CallType: Literal["Internal", "Inbound", "Outbound"] | None = None
-    CallDisposition: str | None = None
+    CallType: Field[Literal["Internal", "Inbound", "Outbound"] | None] = Field(str)
+    CallDisposition: Field[str | None] = Field(str)
     """Call Result (max 255 characters)."""
-    CallObject: str | None = None
+    CallObject: Field[str | None] = Field(str)
     """Call Object Identifier (max 255 characters)."""
-    IsReminderSet: bool | None = None
+    IsReminderSet: Field[bool | None] = Field(bool)
     """Reminder Set."""
-    ReminderDateTime: datetime.datetime | None = None
-    IsRecurrence: bool | None = None
+    ReminderDateTime: Field[datetime.datetime | None] = Field(datetime.datetime)
+    IsRecurrence: Field[bool | None] = Field(bool)
     """Create Recurring Series of Tasks."""
-    WhoCount: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    WhoCount: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Relation Count."""
-    WhatCount: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    WhatCount: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Related To Count."""
-    IsArchived: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsArchived: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """Archived."""
-    CreatedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    CreatedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When the record was created."""
-    CreatedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
-    )
+    CreatedById: ReadOnlyField[str | User | None] = ReadOnlyField(str, references="salesforce:user")
     """User who created the record."""
-    LastModifiedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastModifiedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user last modified the record."""
-    LastModifiedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
+    LastModifiedById: ReadOnlyField[str | User | None] = ReadOnlyField(
+        str, references="salesforce:user"
     )
     """User who last modified the record."""
-    SystemModstamp: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    SystemModstamp: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user or an automated process last modified the record."""
-    IsDeleted: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
 
+    def __init__(
+        self,
+        *,
+        Subject: str | None = None,
+        ActivityDate: datetime.date | None = None,
+        Status: TaskStatus | str | None = None,
+        Priority: Literal["High", "Normal", "Low"] | str | None = None,
+        Description: str | None = None,
+        WhoId: str | Model | None = None,
+        WhatId: str | Model | None = None,
+        OwnerId: str | Model | None = None,
+        Type: Literal["Call", "Email", "Meeting", "Other"] | str | None = None,
+        TaskSubtype: TaskTaskSubtype | None = None,
+        CallDurationInSeconds: int | None = None,
+        CallType: Literal["Internal", "Inbound", "Outbound"] | None = None,
+        CallDisposition: str | None = None,
+        CallObject: str | None = None,
+        IsReminderSet: bool | None = None,
+        ReminderDateTime: datetime.datetime | None = None,
+        IsRecurrence: bool | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if Subject is not None:
+            values["Subject"] = Subject
+        if ActivityDate is not None:
+            values["ActivityDate"] = ActivityDate
+        if Status is not None:
+            values["Status"] = Status
+        if Priority is not None:
+            values["Priority"] = Priority
+        if Description is not None:
+            values["Description"] = Description
+        if WhoId is not None:
+            values["WhoId"] = WhoId
+        if WhatId is not None:
+            values["WhatId"] = WhatId
+        if OwnerId is not None:
+            values["OwnerId"] = OwnerId
+        if Type is not None:
+            values["Type"] = Type
+        if TaskSubtype is not None:
+            values["TaskSubtype"] = TaskSubtype
+        if CallDurationInSeconds is not None:
+            values["CallDurationInSeconds"] = CallDurationInSeconds
+        if CallType is not None:
+            values["CallType"] = CallType
+        if CallDisposition is not None:
+            values["CallDisposition"] = CallDisposition
+        if CallObject is not None:
+            values["CallObject"] = CallObject
+        if IsReminderSet is not None:
+            values["IsReminderSet"] = IsReminderSet
+        if ReminderDateTime is not None:
+            values["ReminderDateTime"] = ReminderDateTime
+        if IsRecurrence is not None:
+            values["IsRecurrence"] = IsRecurrence
+        self._init_values(values)
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
+
 class Event(Model):
     """Salesforce Event (``salesforce:event``).
 
     A calendar event.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "salesforce:event"
     provider: ClassVar[str] = "salesforce"
 
-    Id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """18-character Salesforce ID of the event."""
-    Subject: str | None = None
+    Subject: Field[str | None] = Field(str)
     """Max 255 characters."""
-    StartDateTime: datetime.datetime | None = None
+    StartDateTime: Field[datetime.datetime | None] = Field(datetime.datetime)
     """Start of the event (required with EndDateTime unless ActivityDateTime/DurationInMinutes are
     used).
     """
-    EndDateTime: datetime.datetime | None = None
+    EndDateTime: Field[datetime.datetime | None] = Field(datetime.datetime)
     """End."""
-    ActivityDateTime: datetime.datetime | None = None
+    ActivityDateTime: Field[datetime.datetime | None] = Field(datetime.datetime)
     """Due Date Time."""
-    ActivityDate: datetime.date | None = None
+    ActivityDate: Field[datetime.date | None] = Field(datetime.date)
     """Due Date Only."""
-    DurationInMinutes: int | None = None
+    DurationInMinutes: Field[int | None] = Field(int)
     """Duration."""
-    IsAllDayEvent: bool | None = None
+    IsAllDayEvent: Field[bool | None] = Field(bool)
     """All-Day Event."""
-    Location: str | None = None
+    Location: Field[str | None] = Field(str)
     """Max 255 characters."""
-    Description: str | None = None
+    Description: Field[str | None] = Field(str)
     """Max 32000 characters."""
-    WhoId: str | Model | None = None
+    WhoId: Field[str | Model | None] = Field(str, Model)
     """Related lead or contact (polymorphic)."""
-    WhatId: str | Model | None = None
+    WhatId: Field[str | Model | None] = Field(str, Model)
     """Related non-person record (polymorphic)."""
-    AccountId: str | Account | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:account")
+    AccountId: ReadOnlyField[str | Account | None] = ReadOnlyField(
+        str, references="salesforce:account"
     )
-    OwnerId: str | Model | None = None
+    OwnerId: Field[str | Model | None] = Field(str, Model)
     """Owner of the record; polymorphic (User or Calendar), so no single target."""
-    Type: Literal["Call", "Email", "Meeting", "Other"] | str | None = None
-    ShowAs: Literal["Busy", "OutOfOffice", "Free"] | str | None = None
+    Type: Field[Literal["Call", "Email", "Meeting", "Other"] | str | None] = Field(str)
+    ShowAs: Field[Literal["Busy", "OutOfOffice", "Free"] | str | None] = Field(str)
     """Show Time As."""
-    EventSubtype: Literal["Event"] | None = None
-    IsPrivate: bool | None = None
+    EventSubtype: Field[Literal["Event"] | None] = Field(str)
+    IsPrivate: Field[bool | None] = Field(bool)
     """Private."""
-    IsReminderSet: bool | None = None
+    IsReminderSet: Field[bool | None] = Field(bool)
     """Reminder Set."""
-    ReminderDateTime: datetime.datetime | None = None
-    IsRecurrence: bool | None = None
+    ReminderDateTime: Field[datetime.datetime | None] = Field(datetime.datetime)
+    IsRecurrence: Field[bool | None] = Field(bool)
     """Create Recurring Series of Events."""
-    IsChild: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    IsGroupEvent: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    IsArchived: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsChild: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    IsGroupEvent: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    IsArchived: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """Archived."""
-    CreatedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    CreatedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When the record was created."""
-    CreatedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
-    )
+    CreatedById: ReadOnlyField[str | User | None] = ReadOnlyField(str, references="salesforce:user")
     """User who created the record."""
-    LastModifiedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastModifiedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user last modified the record."""
-    LastModifiedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
+    LastModifiedById: ReadOnlyField[str | User | None] = ReadOnlyField(
+        str, references="salesforce:user"
     )
     """User who last modified the record."""
-    SystemModstamp: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    SystemModstamp: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user or an automated process last modified the record."""
-    IsDeleted: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
+
+    def __init__(
+        self,
+        *,
+        Subject: str | None = None,
+        StartDateTime: datetime.datetime | None = None,
+        EndDateTime: datetime.datetime | None = None,
+        ActivityDateTime: datetime.datetime | None = None,
+        ActivityDate: datetime.date | None = None,
+        DurationInMinutes: int | None = None,
+        IsAllDayEvent: bool | None = None,
+        Location: str | None = None,
+        Description: str | None = None,
+        WhoId: str | Model | None = None,
+        WhatId: str | Model | None = None,
+        OwnerId: str | Model | None = None,
+        Type: Literal["Call", "Email", "Meeting", "Other"] | str | None = None,
+        ShowAs: Literal["Busy", "OutOfOffice", "Free"] | str | None = None,
+        EventSubtype: Literal["Event"] | None = None,
+        IsPrivate: bool | None = None,
+        IsReminderSet: bool | None = None,
+        ReminderDateTime: datetime.datetime | None = None,
+        IsRecurrence: bool | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if Subject is not None:
+            values["Subject"] = Subject
+        if StartDateTime is not None:
+            values["StartDateTime"] = StartDateTime
+        if EndDateTime is not None:
+            values["EndDateTime"] = EndDateTime
+        if ActivityDateTime is not None:
+            values["ActivityDateTime"] = ActivityDateTime
+        if ActivityDate is not None:
+            values["ActivityDate"] = ActivityDate
+        if DurationInMinutes is not None:
+            values["DurationInMinutes"] = DurationInMinutes
+        if IsAllDayEvent is not None:
+            values["IsAllDayEvent"] = IsAllDayEvent
+        if Location is not None:
+            values["Location"] = Location
+        if Description is not None:
+            values["Description"] = Description
+        if WhoId is not None:
+            values["WhoId"] = WhoId
+        if WhatId is not None:
+            values["WhatId"] = WhatId
+        if OwnerId is not None:
+            values["OwnerId"] = OwnerId
+        if Type is not None:
+            values["Type"] = Type
+        if ShowAs is not None:
+            values["ShowAs"] = ShowAs
+        if EventSubtype is not None:
+            values["EventSubtype"] = EventSubtype
+        if IsPrivate is not None:
+            values["IsPrivate"] = IsPrivate
+        if IsReminderSet is not None:
+            values["IsReminderSet"] = IsReminderSet
+        if ReminderDateTime is not None:
+            values["ReminderDateTime"] = ReminderDateTime
+        if IsRecurrence is not None:
+            values["IsRecurrence"] = IsRecurrence
+        self._init_values(values)
 
 
 CaseType: TypeAlias = Literal["Mechanical", "Electrical", "Electronic", "Structural", "Other"]
@@ -624,87 +972,132 @@ CaseReason: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Case(Model):
     """Salesforce Case (``salesforce:case``).
 
     A customer issue or problem.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "salesforce:case"
     provider: ClassVar[str] = "salesforce"
 
-    Id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """18-character Salesforce ID of the case."""
-    CaseNumber: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    CaseNumber: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Auto-number assigned to the case (max 30 characters)."""
-    Subject: str | None = None
+    Subject: Field[str | None] = Field(str)
     """Max 255 characters."""
-    Description: str | None = None
+    Description: Field[str | None] = Field(str)
     """Max 32000 characters."""
-    Status: Literal["New", "Working", "Escalated", "Closed"] | str | None = None
+    Status: Field[Literal["New", "Working", "Escalated", "Closed"] | str | None] = Field(str)
     """Status of the case; defaulted on create when omitted."""
-    Priority: Literal["High", "Medium", "Low"] | str | None = None
-    Origin: Literal["Phone", "Email", "Web"] | str | None = None
+    Priority: Field[Literal["High", "Medium", "Low"] | str | None] = Field(str)
+    Origin: Field[Literal["Phone", "Email", "Web"] | str | None] = Field(str)
     """Case Origin."""
-    Type: CaseType | str | None = None
+    Type: Field[CaseType | str | None] = Field(str)
     """Case Type."""
-    Reason: CaseReason | str | None = None
+    Reason: Field[CaseReason | str | None] = Field(str)
     """Case Reason."""
-    AccountId: str | Account | None = field(
-        default=None, metadata=meta(references="salesforce:account")
-    )
-    ContactId: str | Contact | None = field(
-        default=None, metadata=meta(references="salesforce:contact")
-    )
-    ParentId: str | Case | None = field(default=None, metadata=meta(references="salesforce:case"))
+    AccountId: Field[str | Account | None] = Field(str, references="salesforce:account")
+    ContactId: Field[str | Contact | None] = Field(str, references="salesforce:contact")
+    ParentId: Field[str | Case | None] = Field(str, references="salesforce:case")
     """Parent Case ID."""
-    AssetId: str | Model | None = None
-    OwnerId: str | Model | None = None
+    AssetId: Field[str | Model | None] = Field(str, Model)
+    OwnerId: Field[str | Model | None] = Field(str, Model)
     """Owner of the record; polymorphic (User or Group (queue)), so no single target."""
-    SuppliedName: str | None = None
+    SuppliedName: Field[str | None] = Field(str)
     """Web Name (max 80 characters)."""
-    SuppliedEmail: str | None = None
+    SuppliedEmail: Field[str | None] = Field(str)
     """Web Email (max 80 characters)."""
-    SuppliedPhone: str | None = None
+    SuppliedPhone: Field[str | None] = Field(str)
     """Web Phone (max 40 characters)."""
-    SuppliedCompany: str | None = None
+    SuppliedCompany: Field[str | None] = Field(str)
     """Web Company (max 80 characters)."""
-    IsEscalated: bool | None = None
+    IsEscalated: Field[bool | None] = Field(bool)
     """Escalated."""
-    IsClosed: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsClosed: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """Closed."""
-    ClosedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
+    ClosedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    ContactEmail: ReadOnlyField[str | None] = ReadOnlyField(str)
+    ContactPhone: ReadOnlyField[str | None] = ReadOnlyField(str)
+    ContactMobile: ReadOnlyField[str | None] = ReadOnlyField(str)
+    MasterRecordId: ReadOnlyField[str | Case | None] = ReadOnlyField(
+        str, references="salesforce:case"
     )
-    ContactEmail: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    ContactPhone: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    ContactMobile: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    MasterRecordId: str | Case | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:case")
-    )
-    CreatedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    CreatedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When the record was created."""
-    CreatedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
-    )
+    CreatedById: ReadOnlyField[str | User | None] = ReadOnlyField(str, references="salesforce:user")
     """User who created the record."""
-    LastModifiedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastModifiedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user last modified the record."""
-    LastModifiedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
+    LastModifiedById: ReadOnlyField[str | User | None] = ReadOnlyField(
+        str, references="salesforce:user"
     )
     """User who last modified the record."""
-    SystemModstamp: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    SystemModstamp: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user or an automated process last modified the record."""
-    IsDeleted: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
+
+    def __init__(
+        self,
+        *,
+        Subject: str | None = None,
+        Description: str | None = None,
+        Status: Literal["New", "Working", "Escalated", "Closed"] | str | None = None,
+        Priority: Literal["High", "Medium", "Low"] | str | None = None,
+        Origin: Literal["Phone", "Email", "Web"] | str | None = None,
+        Type: CaseType | str | None = None,
+        Reason: CaseReason | str | None = None,
+        AccountId: str | Account | None = None,
+        ContactId: str | Contact | None = None,
+        ParentId: str | Case | None = None,
+        AssetId: str | Model | None = None,
+        OwnerId: str | Model | None = None,
+        SuppliedName: str | None = None,
+        SuppliedEmail: str | None = None,
+        SuppliedPhone: str | None = None,
+        SuppliedCompany: str | None = None,
+        IsEscalated: bool | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if Subject is not None:
+            values["Subject"] = Subject
+        if Description is not None:
+            values["Description"] = Description
+        if Status is not None:
+            values["Status"] = Status
+        if Priority is not None:
+            values["Priority"] = Priority
+        if Origin is not None:
+            values["Origin"] = Origin
+        if Type is not None:
+            values["Type"] = Type
+        if Reason is not None:
+            values["Reason"] = Reason
+        if AccountId is not None:
+            values["AccountId"] = AccountId
+        if ContactId is not None:
+            values["ContactId"] = ContactId
+        if ParentId is not None:
+            values["ParentId"] = ParentId
+        if AssetId is not None:
+            values["AssetId"] = AssetId
+        if OwnerId is not None:
+            values["OwnerId"] = OwnerId
+        if SuppliedName is not None:
+            values["SuppliedName"] = SuppliedName
+        if SuppliedEmail is not None:
+            values["SuppliedEmail"] = SuppliedEmail
+        if SuppliedPhone is not None:
+            values["SuppliedPhone"] = SuppliedPhone
+        if SuppliedCompany is not None:
+            values["SuppliedCompany"] = SuppliedCompany
+        if IsEscalated is not None:
+            values["IsEscalated"] = IsEscalated
+        self._init_values(values)
 
 
 CampaignType: TypeAlias = Literal[
@@ -723,96 +1116,129 @@ CampaignType: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Campaign(Model):
     """Salesforce Campaign (``salesforce:campaign``).
 
     A marketing campaign.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "salesforce:campaign"
     provider: ClassVar[str] = "salesforce"
 
-    Id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """18-character Salesforce ID of the campaign."""
-    Name: str | None = field(default=None, metadata=meta(required=True))
+    Name: Field[str | None] = Field(str, required=True)
     """Campaign Name (max 80 characters)."""
-    Type: CampaignType | str | None = None
-    Status: Literal["Planned", "In Progress", "Completed", "Aborted"] | str | None = None
-    StartDate: datetime.date | None = None
-    EndDate: datetime.date | None = None
-    IsActive: bool | None = None
+    Type: Field[CampaignType | str | None] = Field(str)
+    Status: Field[Literal["Planned", "In Progress", "Completed", "Aborted"] | str | None] = Field(
+        str
+    )
+    StartDate: Field[datetime.date | None] = Field(datetime.date)
+    EndDate: Field[datetime.date | None] = Field(datetime.date)
+    IsActive: Field[bool | None] = Field(bool)
     """Active."""
-    Description: str | None = None
+    Description: Field[str | None] = Field(str)
     """Max 32000 characters."""
-    BudgetedCost: float | None = None
+    BudgetedCost: Field[float | None] = Field(float)
     """Budgeted Cost in Campaign."""
-    ActualCost: float | None = None
+    ActualCost: Field[float | None] = Field(float)
     """Actual Cost in Campaign."""
-    ExpectedRevenue: float | None = None
+    ExpectedRevenue: Field[float | None] = Field(float)
     """Expected Revenue in Campaign."""
-    ExpectedResponse: float | None = None
-    NumberSent: float | None = None
+    ExpectedResponse: Field[float | None] = Field(float)
+    NumberSent: Field[float | None] = Field(float)
     """Num Sent in Campaign."""
-    ParentId: str | Campaign | None = field(
-        default=None, metadata=meta(references="salesforce:campaign")
-    )
+    ParentId: Field[str | Campaign | None] = Field(str, references="salesforce:campaign")
     """Parent Campaign ID."""
-    CampaignMemberRecordTypeId: str | Model | None = None
+    CampaignMemberRecordTypeId: Field[str | Model | None] = Field(str, Model)
     """Campaign Member Type ID."""
-    OwnerId: str | User | None = field(default=None, metadata=meta(references="salesforce:user"))
+    OwnerId: Field[str | User | None] = Field(str, references="salesforce:user")
     """User who owns the record."""
-    NumberOfLeads: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    NumberOfLeads: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Leads in Campaign."""
-    NumberOfConvertedLeads: int | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    NumberOfConvertedLeads: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Converted Leads in Campaign."""
-    NumberOfContacts: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    NumberOfContacts: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Contacts in Campaign."""
-    NumberOfResponses: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    NumberOfResponses: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Responses in Campaign."""
-    NumberOfOpportunities: int | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    NumberOfOpportunities: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Opportunities in Campaign."""
-    NumberOfWonOpportunities: int | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    NumberOfWonOpportunities: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Won Opportunities in Campaign."""
-    AmountAllOpportunities: float | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    AmountAllOpportunities: ReadOnlyField[float | None] = ReadOnlyField(float)
     """Value Opportunities in Campaign."""
-    AmountWonOpportunities: float | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    AmountWonOpportunities: ReadOnlyField[float | None] = ReadOnlyField(float)
     """Value Won Opportunities in Campaign."""
-    LastActivityDate: datetime.date | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    CreatedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastActivityDate: ReadOnlyField[datetime.date | None] = ReadOnlyField(datetime.date)
+    CreatedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When the record was created."""
-    CreatedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
-    )
+    CreatedById: ReadOnlyField[str | User | None] = ReadOnlyField(str, references="salesforce:user")
     """User who created the record."""
-    LastModifiedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastModifiedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user last modified the record."""
-    LastModifiedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
+    LastModifiedById: ReadOnlyField[str | User | None] = ReadOnlyField(
+        str, references="salesforce:user"
     )
     """User who last modified the record."""
-    SystemModstamp: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    SystemModstamp: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user or an automated process last modified the record."""
-    IsDeleted: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
+
+    def __init__(
+        self,
+        *,
+        Name: str | None = None,
+        Type: CampaignType | str | None = None,
+        Status: Literal["Planned", "In Progress", "Completed", "Aborted"] | str | None = None,
+        StartDate: datetime.date | None = None,
+        EndDate: datetime.date | None = None,
+        IsActive: bool | None = None,
+        Description: str | None = None,
+        BudgetedCost: float | None = None,
+        ActualCost: float | None = None,
+        ExpectedRevenue: float | None = None,
+        ExpectedResponse: float | None = None,
+        NumberSent: float | None = None,
+        ParentId: str | Campaign | None = None,
+        CampaignMemberRecordTypeId: str | Model | None = None,
+        OwnerId: str | User | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if Name is not None:
+            values["Name"] = Name
+        if Type is not None:
+            values["Type"] = Type
+        if Status is not None:
+            values["Status"] = Status
+        if StartDate is not None:
+            values["StartDate"] = StartDate
+        if EndDate is not None:
+            values["EndDate"] = EndDate
+        if IsActive is not None:
+            values["IsActive"] = IsActive
+        if Description is not None:
+            values["Description"] = Description
+        if BudgetedCost is not None:
+            values["BudgetedCost"] = BudgetedCost
+        if ActualCost is not None:
+            values["ActualCost"] = ActualCost
+        if ExpectedRevenue is not None:
+            values["ExpectedRevenue"] = ExpectedRevenue
+        if ExpectedResponse is not None:
+            values["ExpectedResponse"] = ExpectedResponse
+        if NumberSent is not None:
+            values["NumberSent"] = NumberSent
+        if ParentId is not None:
+            values["ParentId"] = ParentId
+        if CampaignMemberRecordTypeId is not None:
+            values["CampaignMemberRecordTypeId"] = CampaignMemberRecordTypeId
+        if OwnerId is not None:
+            values["OwnerId"] = OwnerId
+        self._init_values(values)
 
 
 OpportunityStageName: TypeAlias = Literal[
@@ -852,90 +1278,128 @@ OpportunityForecastCategoryName: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Opportunity(Model):
     """Salesforce Opportunity (``salesforce:opportunity``).
 
     A sale or pending deal.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "salesforce:opportunity"
     provider: ClassVar[str] = "salesforce"
 
-    Id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """18-character Salesforce ID of the opportunity."""
-    Name: str | None = field(default=None, metadata=meta(required=True))
+    Name: Field[str | None] = Field(str, required=True)
     """Opportunity Name (max 120 characters)."""
-    AccountId: str | Account | None = field(
-        default=None, metadata=meta(references="salesforce:account")
-    )
-    ContactId: str | Contact | None = field(
-        default=None, metadata=meta(references="salesforce:contact")
-    )
+    AccountId: Field[str | Account | None] = Field(str, references="salesforce:account")
+    ContactId: Field[str | Contact | None] = Field(str, references="salesforce:contact")
     """Primary contact the opportunity was created from."""
-    CampaignId: str | Campaign | None = field(
-        default=None, metadata=meta(references="salesforce:campaign")
-    )
+    CampaignId: Field[str | Campaign | None] = Field(str, references="salesforce:campaign")
     """Primary campaign source."""
-    Amount: float | None = None
-    CloseDate: datetime.date | None = field(default=None, metadata=meta(required=True))
-    StageName: OpportunityStageName | str | None = field(default=None, metadata=meta(required=True))
+    Amount: Field[float | None] = Field(float)
+    CloseDate: Field[datetime.date | None] = Field(datetime.date, required=True)
+    StageName: Field[OpportunityStageName | str | None] = Field(str, required=True)
     """Stage."""
-    Probability: float | None = None
-    ExpectedRevenue: float | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Probability: Field[float | None] = Field(float)
+    ExpectedRevenue: ReadOnlyField[float | None] = ReadOnlyField(float)
     """Amount multiplied by Probability."""
-    TotalOpportunityQuantity: float | None = None
+    TotalOpportunityQuantity: Field[float | None] = Field(float)
     """Quantity."""
-    Type: OpportunityType | str | None = None
+    Type: Field[OpportunityType | str | None] = Field(str)
     """Opportunity Type."""
-    LeadSource: OpportunityLeadSource | str | None = None
-    NextStep: str | None = None
+    LeadSource: Field[OpportunityLeadSource | str | None] = Field(str)
+    NextStep: Field[str | None] = Field(str)
     """Max 255 characters."""
-    Description: str | None = None
+    Description: Field[str | None] = Field(str)
     """Max 32000 characters."""
-    ForecastCategoryName: OpportunityForecastCategoryName | None = None
+    ForecastCategoryName: Field[OpportunityForecastCategoryName | None] = Field(str)
     """Forecast Category."""
-    IsClosed: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsClosed: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """Closed."""
-    IsWon: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsWon: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """Won."""
-    HasOpportunityLineItem: bool | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    HasOpportunityLineItem: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """Has Line Item."""
-    Pricebook2Id: str | Model | None = None
+    Pricebook2Id: Field[str | Model | None] = Field(str, Model)
     """Price book of the opportunity's products."""
-    FiscalQuarter: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    FiscalYear: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    Fiscal: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    FiscalQuarter: ReadOnlyField[int | None] = ReadOnlyField(int)
+    FiscalYear: ReadOnlyField[int | None] = ReadOnlyField(int)
+    Fiscal: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Fiscal Period."""
-    OwnerId: str | User | None = field(default=None, metadata=meta(references="salesforce:user"))
+    OwnerId: Field[str | User | None] = Field(str, references="salesforce:user")
     """User who owns the record."""
-    LastActivityDate: datetime.date | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    CreatedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastActivityDate: ReadOnlyField[datetime.date | None] = ReadOnlyField(datetime.date)
+    CreatedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When the record was created."""
-    CreatedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
-    )
+    CreatedById: ReadOnlyField[str | User | None] = ReadOnlyField(str, references="salesforce:user")
     """User who created the record."""
-    LastModifiedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastModifiedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user last modified the record."""
-    LastModifiedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
+    LastModifiedById: ReadOnlyField[str | User | None] = ReadOnlyField(
+        str, references="salesforce:user"
     )
     """User who last modified the record."""
-    SystemModstamp: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    SystemModstamp: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user or an automated process last modified the record."""
-    IsDeleted: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
+
+    def __init__(
+        self,
+        *,
+        Name: str | None = None,
+        AccountId: str | Account | None = None,
+        ContactId: str | Contact | None = None,
+        CampaignId: str | Campaign | None = None,
+        Amount: float | None = None,
+        CloseDate: datetime.date | None = None,
+        StageName: OpportunityStageName | str | None = None,
+        Probability: float | None = None,
+        TotalOpportunityQuantity: float | None = None,
+        Type: OpportunityType | str | None = None,
+        LeadSource: OpportunityLeadSource | str | None = None,
+        NextStep: str | None = None,
+        Description: str | None = None,
+        ForecastCategoryName: OpportunityForecastCategoryName | None = None,
+        Pricebook2Id: str | Model | None = None,
+        OwnerId: str | User | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if Name is not None:
+            values["Name"] = Name
+        if AccountId is not None:
+            values["AccountId"] = AccountId
+        if ContactId is not None:
+            values["ContactId"] = ContactId
+        if CampaignId is not None:
+            values["CampaignId"] = CampaignId
+        if Amount is not None:
+            values["Amount"] = Amount
+        if CloseDate is not None:
+            values["CloseDate"] = CloseDate
+        if StageName is not None:
+            values["StageName"] = StageName
+        if Probability is not None:
+            values["Probability"] = Probability
+        if TotalOpportunityQuantity is not None:
+            values["TotalOpportunityQuantity"] = TotalOpportunityQuantity
+        if Type is not None:
+            values["Type"] = Type
+        if LeadSource is not None:
+            values["LeadSource"] = LeadSource
+        if NextStep is not None:
+            values["NextStep"] = NextStep
+        if Description is not None:
+            values["Description"] = Description
+        if ForecastCategoryName is not None:
+            values["ForecastCategoryName"] = ForecastCategoryName
+        if Pricebook2Id is not None:
+            values["Pricebook2Id"] = Pricebook2Id
+        if OwnerId is not None:
+            values["OwnerId"] = OwnerId
+        self._init_values(values)
 
 
 LeadStatus: TypeAlias = Literal[
@@ -989,106 +1453,180 @@ LeadIndustry: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Lead(Model):
     """Salesforce Lead (``salesforce:lead``).
 
     A prospect or potential opportunity.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "salesforce:lead"
     provider: ClassVar[str] = "salesforce"
 
-    Id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """18-character Salesforce ID of the lead."""
-    Salutation: Literal["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."] | str | None = None
-    FirstName: str | None = None
+    Salutation: Field[Literal["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."] | str | None] = Field(str)
+    FirstName: Field[str | None] = Field(str)
     """Max 40 characters."""
-    LastName: str | None = field(default=None, metadata=meta(required=True))
+    LastName: Field[str | None] = Field(str, required=True)
     """Max 80 characters."""
-    Name: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Name: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Full Name (max 121 characters)."""
-    Title: str | None = None
+    Title: Field[str | None] = Field(str)
     """Max 128 characters."""
-    Company: str | None = field(default=None, metadata=meta(required=True))
+    Company: Field[str | None] = Field(str, required=True)
     """Max 255 characters."""
-    Email: str | None = None
+    Email: Field[str | None] = Field(str)
     """Max 80 characters."""
-    Phone: str | None = None
+    Phone: Field[str | None] = Field(str)
     """Max 40 characters."""
-    MobilePhone: str | None = None
+    MobilePhone: Field[str | None] = Field(str)
     """Max 40 characters."""
-    Fax: str | None = None
+    Fax: Field[str | None] = Field(str)
     """Max 40 characters."""
-    Website: str | None = None
+    Website: Field[str | None] = Field(str)
     """Max 255 characters."""
-    Street: str | None = None
+    Street: Field[str | None] = Field(str)
     """Max 255 characters."""
-    City: str | None = None
+    City: Field[str | None] = Field(str)
     """Max 40 characters."""
-    State: str | None = None
+    State: Field[str | None] = Field(str)
     """State/Province (max 80 characters)."""
-    PostalCode: str | None = None
+    PostalCode: Field[str | None] = Field(str)
     """Zip/Postal Code (max 20 characters)."""
-    Country: str | None = None
+    Country: Field[str | None] = Field(str)
     """Max 80 characters."""
-    Status: LeadStatus | str | None = None
+    Status: Field[LeadStatus | str | None] = Field(str)
     """Status of the lead; defaulted on create when omitted."""
-    LeadSource: LeadLeadSource | str | None = None
-    Industry: LeadIndustry | str | None = None
-    Rating: Literal["Hot", "Warm", "Cold"] | str | None = None
-    AnnualRevenue: float | None = None
-    NumberOfEmployees: int | None = None
+    LeadSource: Field[LeadLeadSource | str | None] = Field(str)
+    Industry: Field[LeadIndustry | str | None] = Field(str)
+    Rating: Field[Literal["Hot", "Warm", "Cold"] | str | None] = Field(str)
+    AnnualRevenue: Field[float | None] = Field(float)
+    NumberOfEmployees: Field[int | None] = Field(int)
     """Employees."""
-    Description: str | None = None
+    Description: Field[str | None] = Field(str)
     """Max 32000 characters."""
-    OwnerId: str | Model | None = None
+    OwnerId: Field[str | Model | None] = Field(str, Model)
     """Owner of the record; polymorphic (User or Group (queue)), so no single target."""
-    IsConverted: bool | None = None
+    IsConverted: Field[bool | None] = Field(bool)
     """True once the lead has been converted."""
-    ConvertedDate: datetime.date | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
+    ConvertedDate: ReadOnlyField[datetime.date | None] = ReadOnlyField(datetime.date)
+    ConvertedAccountId: ReadOnlyField[str | Account | None] = ReadOnlyField(
+        str, references="salesforce:account"
     )
-    ConvertedAccountId: str | Account | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:account")
+    ConvertedContactId: ReadOnlyField[str | Contact | None] = ReadOnlyField(
+        str, references="salesforce:contact"
     )
-    ConvertedContactId: str | Contact | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:contact")
+    ConvertedOpportunityId: ReadOnlyField[str | Opportunity | None] = ReadOnlyField(
+        str, references="salesforce:opportunity"
     )
-    ConvertedOpportunityId: str | Opportunity | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:opportunity")
-    )
-    DoNotCall: bool | None = None
-    HasOptedOutOfEmail: bool | None = None
+    DoNotCall: Field[bool | None] = Field(bool)
+    HasOptedOutOfEmail: Field[bool | None] = Field(bool)
     """Email Opt Out."""
-    MasterRecordId: str | Lead | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:lead")
+    MasterRecordId: ReadOnlyField[str | Lead | None] = ReadOnlyField(
+        str, references="salesforce:lead"
     )
-    LastActivityDate: datetime.date | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    CreatedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastActivityDate: ReadOnlyField[datetime.date | None] = ReadOnlyField(datetime.date)
+    CreatedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When the record was created."""
-    CreatedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
-    )
+    CreatedById: ReadOnlyField[str | User | None] = ReadOnlyField(str, references="salesforce:user")
     """User who created the record."""
-    LastModifiedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastModifiedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user last modified the record."""
-    LastModifiedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
+    LastModifiedById: ReadOnlyField[str | User | None] = ReadOnlyField(
+        str, references="salesforce:user"
     )
     """User who last modified the record."""
-    SystemModstamp: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    SystemModstamp: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user or an automated process last modified the record."""
-    IsDeleted: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
+
+    def __init__(
+        self,
+        *,
+        Salutation: Literal["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."] | str | None = None,
+        FirstName: str | None = None,
+        LastName: str | None = None,
+        Title: str | None = None,
+        Company: str | None = None,
+        Email: str | None = None,
+        Phone: str | None = None,
+        MobilePhone: str | None = None,
+        Fax: str | None = None,
+        Website: str | None = None,
+        Street: str | None = None,
+        City: str | None = None,
+        State: str | None = None,
+        PostalCode: str | None = None,
+        Country: str | None = None,
+        Status: LeadStatus | str | None = None,
+        LeadSource: LeadLeadSource | str | None = None,
+        Industry: LeadIndustry | str | None = None,
+        Rating: Literal["Hot", "Warm", "Cold"] | str | None = None,
+        AnnualRevenue: float | None = None,
+        NumberOfEmployees: int | None = None,
+        Description: str | None = None,
+        OwnerId: str | Model | None = None,
+        IsConverted: bool | None = None,
+        DoNotCall: bool | None = None,
+        HasOptedOutOfEmail: bool | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if Salutation is not None:
+            values["Salutation"] = Salutation
+        if FirstName is not None:
+            values["FirstName"] = FirstName
+        if LastName is not None:
+            values["LastName"] = LastName
+        if Title is not None:
+            values["Title"] = Title
+        if Company is not None:
+            values["Company"] = Company
+        if Email is not None:
+            values["Email"] = Email
+        if Phone is not None:
+            values["Phone"] = Phone
+        if MobilePhone is not None:
+            values["MobilePhone"] = MobilePhone
+        if Fax is not None:
+            values["Fax"] = Fax
+        if Website is not None:
+            values["Website"] = Website
+        if Street is not None:
+            values["Street"] = Street
+        if City is not None:
+            values["City"] = City
+        if State is not None:
+            values["State"] = State
+        if PostalCode is not None:
+            values["PostalCode"] = PostalCode
+        if Country is not None:
+            values["Country"] = Country
+        if Status is not None:
+            values["Status"] = Status
+        if LeadSource is not None:
+            values["LeadSource"] = LeadSource
+        if Industry is not None:
+            values["Industry"] = Industry
+        if Rating is not None:
+            values["Rating"] = Rating
+        if AnnualRevenue is not None:
+            values["AnnualRevenue"] = AnnualRevenue
+        if NumberOfEmployees is not None:
+            values["NumberOfEmployees"] = NumberOfEmployees
+        if Description is not None:
+            values["Description"] = Description
+        if OwnerId is not None:
+            values["OwnerId"] = OwnerId
+        if IsConverted is not None:
+            values["IsConverted"] = IsConverted
+        if DoNotCall is not None:
+            values["DoNotCall"] = DoNotCall
+        if HasOptedOutOfEmail is not None:
+            values["HasOptedOutOfEmail"] = HasOptedOutOfEmail
+        self._init_values(values)
 
 
 CampaignMemberLeadSource: TypeAlias = Literal[
@@ -1100,133 +1638,150 @@ CampaignMemberLeadSource: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class CampaignMember(Model):
     """Salesforce Campaign Member (``salesforce:campaignmember``).
 
     Association between a campaign and a lead or contact.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "salesforce:campaignmember"
     provider: ClassVar[str] = "salesforce"
 
-    Id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """18-character Salesforce ID of the campaign member."""
-    CampaignId: str | Campaign | None = field(
-        default=None, metadata=meta(references="salesforce:campaign", required=True)
+    CampaignId: Field[str | Campaign | None] = Field(
+        str, references="salesforce:campaign", required=True
     )
     """Campaign; set on create only."""
-    LeadId: str | Lead | None = field(default=None, metadata=meta(references="salesforce:lead"))
+    LeadId: Field[str | Lead | None] = Field(str, references="salesforce:lead")
     """Lead member; set LeadId or ContactId on create."""
-    ContactId: str | Contact | None = field(
-        default=None, metadata=meta(references="salesforce:contact")
-    )
+    ContactId: Field[str | Contact | None] = Field(str, references="salesforce:contact")
     """Contact member; set LeadId or ContactId on create."""
-    LeadOrContactId: str | Model | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LeadOrContactId: ReadOnlyField[str | Model | None] = ReadOnlyField(str, Model)
     """The lead or contact (polymorphic)."""
-    LeadOrContactOwnerId: str | Model | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    Status: Literal["Sent", "Responded"] | str | None = None
+    LeadOrContactOwnerId: ReadOnlyField[str | Model | None] = ReadOnlyField(str, Model)
+    Status: Field[Literal["Sent", "Responded"] | str | None] = Field(str)
     """Member status; values are defined per campaign."""
-    HasResponded: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    HasResponded: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """Responded."""
-    FirstRespondedDate: datetime.date | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    FirstRespondedDate: ReadOnlyField[datetime.date | None] = ReadOnlyField(datetime.date)
     """Member First Responded."""
-    Type: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Type: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Lead or Contact."""
-    Name: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    Salutation: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    FirstName: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    LastName: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    Title: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    CompanyOrAccount: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Name: ReadOnlyField[str | None] = ReadOnlyField(str)
+    Salutation: ReadOnlyField[str | None] = ReadOnlyField(str)
+    FirstName: ReadOnlyField[str | None] = ReadOnlyField(str)
+    LastName: ReadOnlyField[str | None] = ReadOnlyField(str)
+    Title: ReadOnlyField[str | None] = ReadOnlyField(str)
+    CompanyOrAccount: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Company (Account)."""
-    Email: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    Phone: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    MobilePhone: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    Street: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    City: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    State: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Email: ReadOnlyField[str | None] = ReadOnlyField(str)
+    Phone: ReadOnlyField[str | None] = ReadOnlyField(str)
+    MobilePhone: ReadOnlyField[str | None] = ReadOnlyField(str)
+    Street: ReadOnlyField[str | None] = ReadOnlyField(str)
+    City: ReadOnlyField[str | None] = ReadOnlyField(str)
+    State: ReadOnlyField[str | None] = ReadOnlyField(str)
     """State/Province."""
-    PostalCode: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    PostalCode: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Zip/Postal Code."""
-    Country: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    LeadSource: CampaignMemberLeadSource | str | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    DoNotCall: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    HasOptedOutOfEmail: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Country: ReadOnlyField[str | None] = ReadOnlyField(str)
+    LeadSource: ReadOnlyField[CampaignMemberLeadSource | str | None] = ReadOnlyField(str)
+    DoNotCall: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    HasOptedOutOfEmail: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """Email Opt Out."""
-    Description: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    CreatedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    Description: ReadOnlyField[str | None] = ReadOnlyField(str)
+    CreatedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When the record was created."""
-    CreatedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
-    )
+    CreatedById: ReadOnlyField[str | User | None] = ReadOnlyField(str, references="salesforce:user")
     """User who created the record."""
-    LastModifiedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastModifiedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user last modified the record."""
-    LastModifiedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
+    LastModifiedById: ReadOnlyField[str | User | None] = ReadOnlyField(
+        str, references="salesforce:user"
     )
     """User who last modified the record."""
-    SystemModstamp: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    SystemModstamp: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user or an automated process last modified the record."""
-    IsDeleted: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
 
+    def __init__(
+        self,
+        *,
+        CampaignId: str | Campaign | None = None,
+        LeadId: str | Lead | None = None,
+        ContactId: str | Contact | None = None,
+        Status: Literal["Sent", "Responded"] | str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if CampaignId is not None:
+            values["CampaignId"] = CampaignId
+        if LeadId is not None:
+            values["LeadId"] = LeadId
+        if ContactId is not None:
+            values["ContactId"] = ContactId
+        if Status is not None:
+            values["Status"] = Status
+        self._init_values(values)
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
+
 class Note(Model):
     """Salesforce Note (``salesforce:note``).
 
     A plain-text note attached to a record.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "salesforce:note"
     provider: ClassVar[str] = "salesforce"
 
-    Id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    Id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """18-character Salesforce ID of the note."""
-    ParentId: str | Model | None = field(default=None, metadata=meta(required=True))
+    ParentId: Field[str | Model | None] = Field(str, Model, required=True)
     """Record the note is attached to (polymorphic); set on create only."""
-    Title: str | None = field(default=None, metadata=meta(required=True))
+    Title: Field[str | None] = Field(str, required=True)
     """Max 80 characters."""
-    Body: str | None = None
+    Body: Field[str | None] = Field(str)
     """Max 32000 characters."""
-    IsPrivate: bool | None = None
+    IsPrivate: Field[bool | None] = Field(bool)
     """Private."""
-    OwnerId: str | User | None = field(default=None, metadata=meta(references="salesforce:user"))
-    CreatedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    OwnerId: Field[str | User | None] = Field(str, references="salesforce:user")
+    CreatedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When the record was created."""
-    CreatedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
-    )
+    CreatedById: ReadOnlyField[str | User | None] = ReadOnlyField(str, references="salesforce:user")
     """User who created the record."""
-    LastModifiedDate: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    LastModifiedDate: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user last modified the record."""
-    LastModifiedById: str | User | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="salesforce:user")
+    LastModifiedById: ReadOnlyField[str | User | None] = ReadOnlyField(
+        str, references="salesforce:user"
     )
     """User who last modified the record."""
-    SystemModstamp: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    SystemModstamp: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user or an automated process last modified the record."""
-    IsDeleted: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
+
+    def __init__(
+        self,
+        *,
+        ParentId: str | Model | None = None,
+        Title: str | None = None,
+        Body: str | None = None,
+        IsPrivate: bool | None = None,
+        OwnerId: str | User | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if ParentId is not None:
+            values["ParentId"] = ParentId
+        if Title is not None:
+            values["Title"] = Title
+        if Body is not None:
+            values["Body"] = Body
+        if IsPrivate is not None:
+            values["IsPrivate"] = IsPrivate
+        if OwnerId is not None:
+            values["OwnerId"] = OwnerId
+        self._init_values(values)

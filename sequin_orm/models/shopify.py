@@ -14,58 +14,108 @@ from __future__ import annotations
 import datetime
 from typing import Any, ClassVar, Literal, TypeAlias
 
-from attrs import define, field
+from sequin_orm.fields import Field, ReadOnlyField
+from sequin_orm.model import Model
 
-from sequin_orm.fields import meta
-from sequin_orm.model import Model, model_fields
+__all__ = [
+    "Customer",
+    "CustomerMarketingOptInLevel",
+    "CustomerState",
+    "Order",
+    "OrderCancelReason",
+    "OrderFinancialStatus",
+    "Product",
+]
 
-__all__ = ["Customer", "Order", "OrderCancelReason", "OrderFinancialStatus", "Product"]
 
-
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Product(Model):
     """Shopify Product (``shopify:product``).
 
     A Shopify product (Admin REST API).
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "shopify:product"
     provider: ClassVar[str] = "shopify"
 
-    id: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Numeric Shopify ID."""
-    admin_graphql_api_id: str | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    admin_graphql_api_id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """GID form of the ID, e.g. gid://shopify/Product/123."""
-    title: str | None = field(default=None, metadata=meta(required=True))
+    title: Field[str | None] = Field(str, required=True)
     """Max 255 characters."""
-    body_html: str | None = None
+    body_html: Field[str | None] = Field(str)
     """Description of the product, in HTML."""
-    vendor: str | None = None
-    product_type: str | None = None
-    handle: str | None = None
+    vendor: Field[str | None] = Field(str)
+    product_type: Field[str | None] = Field(str)
+    handle: Field[str | None] = Field(str)
     """Unique URL slug; generated from the title when omitted."""
-    status: Literal["active", "archived", "draft"] | None = None
-    tags: str | None = None
+    status: Field[Literal["active", "archived", "draft"] | None] = Field(str)
+    tags: Field[str | None] = Field(str)
     """Comma-separated list of tags."""
-    template_suffix: str | None = None
-    published_at: datetime.datetime | None = None
+    template_suffix: Field[str | None] = Field(str)
+    published_at: Field[datetime.datetime | None] = Field(datetime.datetime)
     """When the product was published to the Online Store; null if unpublished."""
-    published_scope: Literal["web", "global"] | None = None
-    variants: list[Any] | None = None
+    published_scope: Field[Literal["web", "global"] | None] = Field(str)
+    variants: Field[list[Any] | None] = Field(list)
     """Product variants (price, SKU, inventory...)."""
-    options: list[Any] | None = None
+    options: Field[list[Any] | None] = Field(list)
     """Up to three options such as Size or Color."""
-    images: list[Any] | None = None
-    image: dict[str, Any] | None = None
+    images: Field[list[Any] | None] = Field(list)
+    image: Field[dict[str, Any] | None] = Field(dict)
     """The first image, if any."""
-    created_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    updated_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    created_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    updated_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+
+    def __init__(
+        self,
+        *,
+        title: str | None = None,
+        body_html: str | None = None,
+        vendor: str | None = None,
+        product_type: str | None = None,
+        handle: str | None = None,
+        status: Literal["active", "archived", "draft"] | None = None,
+        tags: str | None = None,
+        template_suffix: str | None = None,
+        published_at: datetime.datetime | None = None,
+        published_scope: Literal["web", "global"] | None = None,
+        variants: list[Any] | None = None,
+        options: list[Any] | None = None,
+        images: list[Any] | None = None,
+        image: dict[str, Any] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if title is not None:
+            values["title"] = title
+        if body_html is not None:
+            values["body_html"] = body_html
+        if vendor is not None:
+            values["vendor"] = vendor
+        if product_type is not None:
+            values["product_type"] = product_type
+        if handle is not None:
+            values["handle"] = handle
+        if status is not None:
+            values["status"] = status
+        if tags is not None:
+            values["tags"] = tags
+        if template_suffix is not None:
+            values["template_suffix"] = template_suffix
+        if published_at is not None:
+            values["published_at"] = published_at
+        if published_scope is not None:
+            values["published_scope"] = published_scope
+        if variants is not None:
+            values["variants"] = variants
+        if options is not None:
+            values["options"] = options
+        if images is not None:
+            values["images"] = images
+        if image is not None:
+            values["image"] = image
+        self._init_values(values)
 
 
 OrderFinancialStatus: TypeAlias = Literal[
@@ -88,143 +138,271 @@ OrderCancelReason: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Order(Model):
     """Shopify Order (``shopify:order``).
 
     A Shopify order (Admin REST API).
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "shopify:order"
     provider: ClassVar[str] = "shopify"
 
-    id: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Numeric Shopify ID."""
-    admin_graphql_api_id: str | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    admin_graphql_api_id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """GID form of the ID, e.g. gid://shopify/Product/123."""
-    name: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    name: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Order name shown to customers, e.g. #1001."""
-    order_number: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    number: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    email: str | None = None
-    contact_email: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    phone: str | None = None
-    currency: str | None = None
+    order_number: ReadOnlyField[int | None] = ReadOnlyField(int)
+    number: ReadOnlyField[int | None] = ReadOnlyField(int)
+    email: Field[str | None] = Field(str)
+    contact_email: ReadOnlyField[str | None] = ReadOnlyField(str)
+    phone: Field[str | None] = Field(str)
+    currency: Field[str | None] = Field(str)
     """Three-letter ISO currency code of the shop."""
-    presentment_currency: str | None = None
-    total_price: str | None = None
+    presentment_currency: Field[str | None] = Field(str)
+    total_price: Field[str | None] = Field(str)
     """Decimal amount, as a string (e.g. "199.65")."""
-    subtotal_price: str | None = None
+    subtotal_price: Field[str | None] = Field(str)
     """Decimal amount, as a string (e.g. "199.65")."""
-    total_tax: str | None = None
+    total_tax: Field[str | None] = Field(str)
     """Decimal amount, as a string (e.g. "199.65")."""
-    total_discounts: str | None = None
+    total_discounts: Field[str | None] = Field(str)
     """Decimal amount, as a string (e.g. "199.65")."""
-    total_line_items_price: str | None = None
+    total_line_items_price: Field[str | None] = Field(str)
     """Decimal amount, as a string (e.g. "199.65")."""
-    total_weight: int | None = None
+    total_weight: Field[int | None] = Field(int)
     """Weight in grams."""
-    taxes_included: bool | None = None
-    financial_status: OrderFinancialStatus | None = None
-    fulfillment_status: Literal["fulfilled", "partial", "restocked"] | None = None
+    taxes_included: Field[bool | None] = Field(bool)
+    financial_status: Field[OrderFinancialStatus | None] = Field(str)
+    fulfillment_status: Field[Literal["fulfilled", "partial", "restocked"] | None] = Field(str)
     """Null when nothing is fulfilled."""
-    cancel_reason: OrderCancelReason | None = None
-    cancelled_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    closed_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    processed_at: datetime.datetime | None = None
-    tags: str | None = None
+    cancel_reason: Field[OrderCancelReason | None] = Field(str)
+    cancelled_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    closed_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    processed_at: Field[datetime.datetime | None] = Field(datetime.datetime)
+    tags: Field[str | None] = Field(str)
     """Comma-separated list of tags."""
-    note: str | None = None
-    note_attributes: list[Any] | None = None
-    line_items: list[Any] | None = field(default=None, metadata=meta(required=True))
-    customer: dict[str, Any] | None = None
-    billing_address: dict[str, Any] | None = None
-    shipping_address: dict[str, Any] | None = None
-    shipping_lines: list[Any] | None = None
-    tax_lines: list[Any] | None = None
-    discount_codes: list[Any] | None = None
-    fulfillments: list[Any] | None = field(default=None, init=False, metadata=meta(read_only=True))
-    refunds: list[Any] | None = field(default=None, init=False, metadata=meta(read_only=True))
-    test: bool | None = None
-    confirmed: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    buyer_accepts_marketing: bool | None = None
-    source_name: str | None = None
-    landing_site: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    referring_site: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    browser_ip: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    payment_gateway_names: list[Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    order_status_url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    token: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    created_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    updated_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    note: Field[str | None] = Field(str)
+    note_attributes: Field[list[Any] | None] = Field(list)
+    line_items: Field[list[Any] | None] = Field(list, required=True)
+    customer: Field[dict[str, Any] | None] = Field(dict)
+    billing_address: Field[dict[str, Any] | None] = Field(dict)
+    shipping_address: Field[dict[str, Any] | None] = Field(dict)
+    shipping_lines: Field[list[Any] | None] = Field(list)
+    tax_lines: Field[list[Any] | None] = Field(list)
+    discount_codes: Field[list[Any] | None] = Field(list)
+    fulfillments: ReadOnlyField[list[Any] | None] = ReadOnlyField(list)
+    refunds: ReadOnlyField[list[Any] | None] = ReadOnlyField(list)
+    test: Field[bool | None] = Field(bool)
+    confirmed: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    buyer_accepts_marketing: Field[bool | None] = Field(bool)
+    source_name: Field[str | None] = Field(str)
+    landing_site: ReadOnlyField[str | None] = ReadOnlyField(str)
+    referring_site: ReadOnlyField[str | None] = ReadOnlyField(str)
+    browser_ip: ReadOnlyField[str | None] = ReadOnlyField(str)
+    payment_gateway_names: ReadOnlyField[list[Any] | None] = ReadOnlyField(list)
+    order_status_url: ReadOnlyField[str | None] = ReadOnlyField(str)
+    token: ReadOnlyField[str | None] = ReadOnlyField(str)
+    created_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    updated_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+
+    def __init__(
+        self,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+        currency: str | None = None,
+        presentment_currency: str | None = None,
+        total_price: str | None = None,
+        subtotal_price: str | None = None,
+        total_tax: str | None = None,
+        total_discounts: str | None = None,
+        total_line_items_price: str | None = None,
+        total_weight: int | None = None,
+        taxes_included: bool | None = None,
+        financial_status: OrderFinancialStatus | None = None,
+        fulfillment_status: Literal["fulfilled", "partial", "restocked"] | None = None,
+        cancel_reason: OrderCancelReason | None = None,
+        processed_at: datetime.datetime | None = None,
+        tags: str | None = None,
+        note: str | None = None,
+        note_attributes: list[Any] | None = None,
+        line_items: list[Any] | None = None,
+        customer: dict[str, Any] | None = None,
+        billing_address: dict[str, Any] | None = None,
+        shipping_address: dict[str, Any] | None = None,
+        shipping_lines: list[Any] | None = None,
+        tax_lines: list[Any] | None = None,
+        discount_codes: list[Any] | None = None,
+        test: bool | None = None,
+        buyer_accepts_marketing: bool | None = None,
+        source_name: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if email is not None:
+            values["email"] = email
+        if phone is not None:
+            values["phone"] = phone
+        if currency is not None:
+            values["currency"] = currency
+        if presentment_currency is not None:
+            values["presentment_currency"] = presentment_currency
+        if total_price is not None:
+            values["total_price"] = total_price
+        if subtotal_price is not None:
+            values["subtotal_price"] = subtotal_price
+        if total_tax is not None:
+            values["total_tax"] = total_tax
+        if total_discounts is not None:
+            values["total_discounts"] = total_discounts
+        if total_line_items_price is not None:
+            values["total_line_items_price"] = total_line_items_price
+        if total_weight is not None:
+            values["total_weight"] = total_weight
+        if taxes_included is not None:
+            values["taxes_included"] = taxes_included
+        if financial_status is not None:
+            values["financial_status"] = financial_status
+        if fulfillment_status is not None:
+            values["fulfillment_status"] = fulfillment_status
+        if cancel_reason is not None:
+            values["cancel_reason"] = cancel_reason
+        if processed_at is not None:
+            values["processed_at"] = processed_at
+        if tags is not None:
+            values["tags"] = tags
+        if note is not None:
+            values["note"] = note
+        if note_attributes is not None:
+            values["note_attributes"] = note_attributes
+        if line_items is not None:
+            values["line_items"] = line_items
+        if customer is not None:
+            values["customer"] = customer
+        if billing_address is not None:
+            values["billing_address"] = billing_address
+        if shipping_address is not None:
+            values["shipping_address"] = shipping_address
+        if shipping_lines is not None:
+            values["shipping_lines"] = shipping_lines
+        if tax_lines is not None:
+            values["tax_lines"] = tax_lines
+        if discount_codes is not None:
+            values["discount_codes"] = discount_codes
+        if test is not None:
+            values["test"] = test
+        if buyer_accepts_marketing is not None:
+            values["buyer_accepts_marketing"] = buyer_accepts_marketing
+        if source_name is not None:
+            values["source_name"] = source_name
+        self._init_values(values)
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
+CustomerState: TypeAlias = Literal["disabled", "invited", "enabled", "declined"]
+
+CustomerMarketingOptInLevel: TypeAlias = Literal["single_opt_in", "confirmed_opt_in", "unknown"]
+
+
 class Customer(Model):
     """Shopify Customer (``shopify:customer``).
 
     A Shopify customer (Admin REST API).
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "shopify:customer"
     provider: ClassVar[str] = "shopify"
 
-    id: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Numeric Shopify ID."""
-    admin_graphql_api_id: str | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    admin_graphql_api_id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """GID form of the ID, e.g. gid://shopify/Product/123."""
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
+    first_name: Field[str | None] = Field(str)
+    last_name: Field[str | None] = Field(str)
+    email: Field[str | None] = Field(str)
     """Unique per shop."""
-    phone: str | None = None
+    phone: Field[str | None] = Field(str)
     """E.164 format; unique per shop."""
-    tags: str | None = None
+    tags: Field[str | None] = Field(str)
     """Comma-separated list of tags."""
-    note: str | None = None
-    state_: Literal["disabled", "invited", "enabled", "declined"] | None = field(
-        default=None, init=False, metadata=meta(wire="state", read_only=True)
-    )
-    verified_email: bool | None = None
-    accepts_marketing: bool | None = None
+    note: Field[str | None] = Field(str)
+    state_: ReadOnlyField[CustomerState | None] = ReadOnlyField(str, wire="state")
+    verified_email: Field[bool | None] = Field(bool)
+    accepts_marketing: Field[bool | None] = Field(bool)
     """Deprecated in favour of email_marketing_consent."""
-    accepts_marketing_updated_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
+    accepts_marketing_updated_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(
+        datetime.datetime
     )
-    marketing_opt_in_level: Literal["single_opt_in", "confirmed_opt_in", "unknown"] | None = None
-    email_marketing_consent: dict[str, Any] | None = None
-    sms_marketing_consent: dict[str, Any] | None = None
-    tax_exempt: bool | None = None
-    tax_exemptions: list[str] | None = None
-    currency: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    orders_count: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    total_spent: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    marketing_opt_in_level: Field[CustomerMarketingOptInLevel | None] = Field(str)
+    email_marketing_consent: Field[dict[str, Any] | None] = Field(dict)
+    sms_marketing_consent: Field[dict[str, Any] | None] = Field(dict)
+    tax_exempt: Field[bool | None] = Field(bool)
+    tax_exemptions: Field[list[str] | None] = Field(list)
+    currency: ReadOnlyField[str | None] = ReadOnlyField(str)
+    orders_count: ReadOnlyField[int | None] = ReadOnlyField(int)
+    total_spent: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Decimal amount, as a string (e.g. "199.65")."""
-    last_order_id: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    last_order_id: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Numeric ID of the customer's last order."""
-    last_order_name: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    addresses: list[Any] | None = None
-    default_address: dict[str, Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    multipass_identifier: str | None = None
-    created_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    updated_at: datetime.datetime | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
+    last_order_name: ReadOnlyField[str | None] = ReadOnlyField(str)
+    addresses: Field[list[Any] | None] = Field(list)
+    default_address: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    multipass_identifier: Field[str | None] = Field(str)
+    created_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+    updated_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
+
+    def __init__(
+        self,
+        *,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        tags: str | None = None,
+        note: str | None = None,
+        verified_email: bool | None = None,
+        accepts_marketing: bool | None = None,
+        marketing_opt_in_level: CustomerMarketingOptInLevel | None = None,
+        email_marketing_consent: dict[str, Any] | None = None,
+        sms_marketing_consent: dict[str, Any] | None = None,
+        tax_exempt: bool | None = None,
+        tax_exemptions: list[str] | None = None,
+        addresses: list[Any] | None = None,
+        multipass_identifier: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if first_name is not None:
+            values["first_name"] = first_name
+        if last_name is not None:
+            values["last_name"] = last_name
+        if email is not None:
+            values["email"] = email
+        if phone is not None:
+            values["phone"] = phone
+        if tags is not None:
+            values["tags"] = tags
+        if note is not None:
+            values["note"] = note
+        if verified_email is not None:
+            values["verified_email"] = verified_email
+        if accepts_marketing is not None:
+            values["accepts_marketing"] = accepts_marketing
+        if marketing_opt_in_level is not None:
+            values["marketing_opt_in_level"] = marketing_opt_in_level
+        if email_marketing_consent is not None:
+            values["email_marketing_consent"] = email_marketing_consent
+        if sms_marketing_consent is not None:
+            values["sms_marketing_consent"] = sms_marketing_consent
+        if tax_exempt is not None:
+            values["tax_exempt"] = tax_exempt
+        if tax_exemptions is not None:
+            values["tax_exemptions"] = tax_exemptions
+        if addresses is not None:
+            values["addresses"] = addresses
+        if multipass_identifier is not None:
+            values["multipass_identifier"] = multipass_identifier
+        self._init_values(values)

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, TypeAlias
 
-from attrs import define, field
-
-from sequin_orm.fields import meta
-from sequin_orm.model import Model, model_fields
+from sequin_orm.fields import Field, ReadOnlyField
+from sequin_orm.model import Model
 
 __all__ = [
     "Charge",
     "Customer",
     "Invoice",
     "InvoiceBillingReason",
+    "InvoiceStatus",
     "PaymentIntent",
     "PaymentIntentCancellationReason",
     "PaymentIntentStatus",
@@ -33,50 +32,102 @@ __all__ = [
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Customer(Model):
     """Stripe Customer (``stripe:customer``).
 
     A Stripe customer.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "stripe:customer"
     provider: ClassVar[str] = "stripe"
 
-    id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Unique identifier, e.g. cus_..."""
-    object: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    object: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Always 'customer'."""
-    email: str | None = None
+    email: Field[str | None] = Field(str)
     """Max 512 characters."""
-    name: str | None = None
+    name: Field[str | None] = Field(str)
     """Max 256 characters."""
-    description: str | None = None
-    phone: str | None = None
+    description: Field[str | None] = Field(str)
+    phone: Field[str | None] = Field(str)
     """Max 20 characters."""
-    address: dict[str, Any] | None = None
-    shipping: dict[str, Any] | None = None
-    balance: int | None = None
+    address: Field[dict[str, Any] | None] = Field(dict)
+    shipping: Field[dict[str, Any] | None] = Field(dict)
+    balance: Field[int | None] = Field(int)
     """Credit balance in cents; negative means credit, positive means amount owed."""
-    currency: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    currency: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Default currency for recurring billing; set by Stripe."""
-    default_source: str | None = None
+    default_source: Field[str | None] = Field(str)
     """ID of the default payment source."""
-    delinquent: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    discount: dict[str, Any] | None = field(default=None, init=False, metadata=meta(read_only=True))
-    invoice_prefix: str | None = None
-    invoice_settings: dict[str, Any] | None = None
-    next_invoice_sequence: int | None = None
-    preferred_locales: list[str] | None = None
-    tax_exempt: Literal["none", "exempt", "reverse"] | None = None
-    test_clock: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    created: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    delinquent: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    discount: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    invoice_prefix: Field[str | None] = Field(str)
+    invoice_settings: Field[dict[str, Any] | None] = Field(dict)
+    next_invoice_sequence: Field[int | None] = Field(int)
+    preferred_locales: Field[list[str] | None] = Field(list)
+    tax_exempt: Field[Literal["none", "exempt", "reverse"] | None] = Field(str)
+    test_clock: ReadOnlyField[str | None] = ReadOnlyField(str)
+    created: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Unix timestamp (seconds) of creation."""
-    livemode: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    livemode: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True in live mode, false in test mode."""
-    metadata: dict[str, Any] | None = None
+    metadata: Field[dict[str, Any] | None] = Field(dict)
     """Key-value pairs attached to the object."""
 
+    def __init__(
+        self,
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        phone: str | None = None,
+        address: dict[str, Any] | None = None,
+        shipping: dict[str, Any] | None = None,
+        balance: int | None = None,
+        default_source: str | None = None,
+        invoice_prefix: str | None = None,
+        invoice_settings: dict[str, Any] | None = None,
+        next_invoice_sequence: int | None = None,
+        preferred_locales: list[str] | None = None,
+        tax_exempt: Literal["none", "exempt", "reverse"] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if email is not None:
+            values["email"] = email
+        if name is not None:
+            values["name"] = name
+        if description is not None:
+            values["description"] = description
+        if phone is not None:
+            values["phone"] = phone
+        if address is not None:
+            values["address"] = address
+        if shipping is not None:
+            values["shipping"] = shipping
+        if balance is not None:
+            values["balance"] = balance
+        if default_source is not None:
+            values["default_source"] = default_source
+        if invoice_prefix is not None:
+            values["invoice_prefix"] = invoice_prefix
+        if invoice_settings is not None:
+            values["invoice_settings"] = invoice_settings
+        if next_invoice_sequence is not None:
+            values["next_invoice_sequence"] = next_invoice_sequence
+        if preferred_locales is not None:
+            values["preferred_locales"] = preferred_locales
+        if tax_exempt is not None:
+            values["tax_exempt"] = tax_exempt
+        if metadata is not None:
+            values["metadata"] = metadata
+        self._init_values(values)
+
+
+InvoiceStatus: TypeAlias = Literal["draft", "open", "paid", "uncollectible", "void"]
 
 InvoiceBillingReason: TypeAlias = Literal[
     "automatic_pending_invoice_item_invoice",
@@ -91,91 +142,117 @@ InvoiceBillingReason: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Invoice(Model):
     """Stripe Invoice (``stripe:invoice``).
 
     A Stripe invoice.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "stripe:invoice"
     provider: ClassVar[str] = "stripe"
 
-    id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Unique identifier, e.g. in_..."""
-    object: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    object: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Always 'invoice'."""
-    customer: str | Customer | None = field(
-        default=None, metadata=meta(references="stripe:customer", required=True)
-    )
+    customer: Field[str | Customer | None] = Field(str, references="stripe:customer", required=True)
     """ID of the customer to bill."""
-    subscription: str | Subscription | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="stripe:subscription")
+    subscription: ReadOnlyField[str | Subscription | None] = ReadOnlyField(
+        str, references="stripe:subscription"
     )
-    charge: str | Charge | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="stripe:charge")
+    charge: ReadOnlyField[str | Charge | None] = ReadOnlyField(str, references="stripe:charge")
+    payment_intent: ReadOnlyField[str | PaymentIntent | None] = ReadOnlyField(
+        str, references="stripe:payment_intent"
     )
-    payment_intent: str | PaymentIntent | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="stripe:payment_intent")
-    )
-    status: Literal["draft", "open", "paid", "uncollectible", "void"] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    number: str | None = None
+    status: ReadOnlyField[InvoiceStatus | None] = ReadOnlyField(str)
+    number: Field[str | None] = Field(str)
     """Assigned on finalization unless set explicitly."""
-    description: str | None = None
-    footer: str | None = None
-    currency: str | None = None
+    description: Field[str | None] = Field(str)
+    footer: Field[str | None] = Field(str)
+    currency: Field[str | None] = Field(str)
     """Three-letter ISO currency code, lowercase."""
-    amount_due: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    amount_due: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Amount in the smallest currency unit (e.g. cents)."""
-    amount_paid: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    amount_paid: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Amount in the smallest currency unit (e.g. cents)."""
-    amount_remaining: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    amount_remaining: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Amount in the smallest currency unit (e.g. cents)."""
-    amount_shipping: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    amount_shipping: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Amount in the smallest currency unit (e.g. cents)."""
-    subtotal: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    subtotal: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Amount in the smallest currency unit (e.g. cents)."""
-    tax: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    tax: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Amount in the smallest currency unit (e.g. cents)."""
-    total: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    total: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Amount in the smallest currency unit (e.g. cents)."""
-    starting_balance: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    starting_balance: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Amount in the smallest currency unit (e.g. cents)."""
-    ending_balance: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    ending_balance: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Amount in the smallest currency unit (e.g. cents)."""
-    paid: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    attempted: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    attempt_count: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    auto_advance: bool | None = None
-    billing_reason: InvoiceBillingReason | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    collection_method: Literal["charge_automatically", "send_invoice"] | None = None
-    customer_email: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    customer_name: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    default_payment_method: str | None = None
-    due_date: int | None = None
+    paid: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    attempted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    attempt_count: ReadOnlyField[int | None] = ReadOnlyField(int)
+    auto_advance: Field[bool | None] = Field(bool)
+    billing_reason: ReadOnlyField[InvoiceBillingReason | None] = ReadOnlyField(str)
+    collection_method: Field[Literal["charge_automatically", "send_invoice"] | None] = Field(str)
+    customer_email: ReadOnlyField[str | None] = ReadOnlyField(str)
+    customer_name: ReadOnlyField[str | None] = ReadOnlyField(str)
+    default_payment_method: Field[str | None] = Field(str)
+    due_date: Field[int | None] = Field(int)
     """Unix timestamp; only for send_invoice collection."""
-    period_start: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    period_end: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    hosted_invoice_url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    invoice_pdf: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    lines: dict[str, Any] | None = field(default=None, init=False, metadata=meta(read_only=True))
+    period_start: ReadOnlyField[int | None] = ReadOnlyField(int)
+    period_end: ReadOnlyField[int | None] = ReadOnlyField(int)
+    hosted_invoice_url: ReadOnlyField[str | None] = ReadOnlyField(str)
+    invoice_pdf: ReadOnlyField[str | None] = ReadOnlyField(str)
+    lines: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
     """List object of invoice line items."""
-    status_transitions: dict[str, Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    webhooks_delivered_at: int | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    created: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    status_transitions: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    webhooks_delivered_at: ReadOnlyField[int | None] = ReadOnlyField(int)
+    created: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Unix timestamp (seconds) of creation."""
-    livemode: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    livemode: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True in live mode, false in test mode."""
-    metadata: dict[str, Any] | None = None
+    metadata: Field[dict[str, Any] | None] = Field(dict)
     """Key-value pairs attached to the object."""
+
+    def __init__(
+        self,
+        *,
+        customer: str | Customer | None = None,
+        number: str | None = None,
+        description: str | None = None,
+        footer: str | None = None,
+        currency: str | None = None,
+        auto_advance: bool | None = None,
+        collection_method: Literal["charge_automatically", "send_invoice"] | None = None,
+        default_payment_method: str | None = None,
+        due_date: int | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if customer is not None:
+            values["customer"] = customer
+        if number is not None:
+            values["number"] = number
+        if description is not None:
+            values["description"] = description
+        if footer is not None:
+            values["footer"] = footer
+        if currency is not None:
+            values["currency"] = currency
+        if auto_advance is not None:
+            values["auto_advance"] = auto_advance
+        if collection_method is not None:
+            values["collection_method"] = collection_method
+        if default_payment_method is not None:
+            values["default_payment_method"] = default_payment_method
+        if due_date is not None:
+            values["due_date"] = due_date
+        if metadata is not None:
+            values["metadata"] = metadata
+        self._init_values(values)
 
 
 SubscriptionStatus: TypeAlias = Literal[
@@ -190,160 +267,314 @@ SubscriptionStatus: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class Subscription(Model):
     """Stripe Subscription (``stripe:subscription``).
 
     A Stripe subscription.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "stripe:subscription"
     provider: ClassVar[str] = "stripe"
 
-    id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Unique identifier, e.g. sub_..."""
-    object: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    object: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Always 'subscription'."""
-    customer: str | Customer | None = field(
-        default=None, metadata=meta(references="stripe:customer", required=True)
-    )
-    status: SubscriptionStatus | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    items: dict[str, Any] | None = field(default=None, metadata=meta(required=True))
+    customer: Field[str | Customer | None] = Field(str, references="stripe:customer", required=True)
+    status: ReadOnlyField[SubscriptionStatus | None] = ReadOnlyField(str)
+    items: Field[dict[str, Any] | None] = Field(dict, required=True)
     """List object of subscription items; on create, an array of {price, quantity}."""
-    description: str | None = None
+    description: Field[str | None] = Field(str)
     """Max 500 characters."""
-    currency: str | None = None
+    currency: Field[str | None] = Field(str)
     """Three-letter ISO currency code, lowercase."""
-    collection_method: Literal["charge_automatically", "send_invoice"] | None = None
-    days_until_due: int | None = None
-    default_payment_method: str | None = None
-    default_source: str | None = None
-    latest_invoice: str | Invoice | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="stripe:invoice")
+    collection_method: Field[Literal["charge_automatically", "send_invoice"] | None] = Field(str)
+    days_until_due: Field[int | None] = Field(int)
+    default_payment_method: Field[str | None] = Field(str)
+    default_source: Field[str | None] = Field(str)
+    latest_invoice: ReadOnlyField[str | Invoice | None] = ReadOnlyField(
+        str, references="stripe:invoice"
     )
-    billing_cycle_anchor: int | None = None
-    current_period_start: int | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    current_period_end: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    start_date: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    cancel_at: int | None = None
-    cancel_at_period_end: bool | None = None
-    canceled_at: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    cancellation_details: dict[str, Any] | None = None
-    ended_at: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    trial_start: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    trial_end: int | None = None
-    trial_settings: dict[str, Any] | None = None
-    application_fee_percent: float | None = None
-    automatic_tax: dict[str, Any] | None = None
-    billing_thresholds: dict[str, Any] | None = None
-    discount: dict[str, Any] | None = field(default=None, init=False, metadata=meta(read_only=True))
-    pause_collection: dict[str, Any] | None = None
-    payment_settings: dict[str, Any] | None = None
-    pending_update: dict[str, Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    schedule: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    test_clock: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    created: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    billing_cycle_anchor: Field[int | None] = Field(int)
+    current_period_start: ReadOnlyField[int | None] = ReadOnlyField(int)
+    current_period_end: ReadOnlyField[int | None] = ReadOnlyField(int)
+    start_date: ReadOnlyField[int | None] = ReadOnlyField(int)
+    cancel_at: Field[int | None] = Field(int)
+    cancel_at_period_end: Field[bool | None] = Field(bool)
+    canceled_at: ReadOnlyField[int | None] = ReadOnlyField(int)
+    cancellation_details: Field[dict[str, Any] | None] = Field(dict)
+    ended_at: ReadOnlyField[int | None] = ReadOnlyField(int)
+    trial_start: ReadOnlyField[int | None] = ReadOnlyField(int)
+    trial_end: Field[int | None] = Field(int)
+    trial_settings: Field[dict[str, Any] | None] = Field(dict)
+    application_fee_percent: Field[float | None] = Field(float)
+    automatic_tax: Field[dict[str, Any] | None] = Field(dict)
+    billing_thresholds: Field[dict[str, Any] | None] = Field(dict)
+    discount: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    pause_collection: Field[dict[str, Any] | None] = Field(dict)
+    payment_settings: Field[dict[str, Any] | None] = Field(dict)
+    pending_update: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    schedule: ReadOnlyField[str | None] = ReadOnlyField(str)
+    test_clock: ReadOnlyField[str | None] = ReadOnlyField(str)
+    created: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Unix timestamp (seconds) of creation."""
-    livemode: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    livemode: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True in live mode, false in test mode."""
-    metadata: dict[str, Any] | None = None
+    metadata: Field[dict[str, Any] | None] = Field(dict)
     """Key-value pairs attached to the object."""
 
+    def __init__(
+        self,
+        *,
+        customer: str | Customer | None = None,
+        items: dict[str, Any] | None = None,
+        description: str | None = None,
+        currency: str | None = None,
+        collection_method: Literal["charge_automatically", "send_invoice"] | None = None,
+        days_until_due: int | None = None,
+        default_payment_method: str | None = None,
+        default_source: str | None = None,
+        billing_cycle_anchor: int | None = None,
+        cancel_at: int | None = None,
+        cancel_at_period_end: bool | None = None,
+        cancellation_details: dict[str, Any] | None = None,
+        trial_end: int | None = None,
+        trial_settings: dict[str, Any] | None = None,
+        application_fee_percent: float | None = None,
+        automatic_tax: dict[str, Any] | None = None,
+        billing_thresholds: dict[str, Any] | None = None,
+        pause_collection: dict[str, Any] | None = None,
+        payment_settings: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if customer is not None:
+            values["customer"] = customer
+        if items is not None:
+            values["items"] = items
+        if description is not None:
+            values["description"] = description
+        if currency is not None:
+            values["currency"] = currency
+        if collection_method is not None:
+            values["collection_method"] = collection_method
+        if days_until_due is not None:
+            values["days_until_due"] = days_until_due
+        if default_payment_method is not None:
+            values["default_payment_method"] = default_payment_method
+        if default_source is not None:
+            values["default_source"] = default_source
+        if billing_cycle_anchor is not None:
+            values["billing_cycle_anchor"] = billing_cycle_anchor
+        if cancel_at is not None:
+            values["cancel_at"] = cancel_at
+        if cancel_at_period_end is not None:
+            values["cancel_at_period_end"] = cancel_at_period_end
+        if cancellation_details is not None:
+            values["cancellation_details"] = cancellation_details
+        if trial_end is not None:
+            values["trial_end"] = trial_end
+        if trial_settings is not None:
+            values["trial_settings"] = trial_settings
+        if application_fee_percent is not None:
+            values["application_fee_percent"] = application_fee_percent
+        if automatic_tax is not None:
+            values["automatic_tax"] = automatic_tax
+        if billing_thresholds is not None:
+            values["billing_thresholds"] = billing_thresholds
+        if pause_collection is not None:
+            values["pause_collection"] = pause_collection
+        if payment_settings is not None:
+            values["payment_settings"] = payment_settings
+        if metadata is not None:
+            values["metadata"] = metadata
+        self._init_values(values)
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
+
 class Product(Model):
     """Stripe Product (``stripe:product``).
 
     A Stripe product.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "stripe:product"
     provider: ClassVar[str] = "stripe"
 
-    id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Unique identifier, e.g. prod_..."""
-    object: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    object: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Always 'product'."""
-    name: str | None = field(default=None, metadata=meta(required=True))
-    active: bool | None = None
-    description: str | None = None
-    default_price: str | Price | None = field(
-        default=None, metadata=meta(references="stripe:price")
-    )
-    images: list[Any] | None = None
+    name: Field[str | None] = Field(str, required=True)
+    active: Field[bool | None] = Field(bool)
+    description: Field[str | None] = Field(str)
+    default_price: Field[str | Price | None] = Field(str, references="stripe:price")
+    images: Field[list[Any] | None] = Field(list)
     """Up to eight image URLs."""
-    marketing_features: list[Any] | None = None
-    package_dimensions: dict[str, Any] | None = None
-    shippable: bool | None = None
-    statement_descriptor: str | None = None
+    marketing_features: Field[list[Any] | None] = Field(list)
+    package_dimensions: Field[dict[str, Any] | None] = Field(dict)
+    shippable: Field[bool | None] = Field(bool)
+    statement_descriptor: Field[str | None] = Field(str)
     """Max 22 characters."""
-    tax_code: str | None = None
-    type: Literal["good", "service"] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    unit_label: str | None = None
+    tax_code: Field[str | None] = Field(str)
+    type: ReadOnlyField[Literal["good", "service"] | None] = ReadOnlyField(str)
+    unit_label: Field[str | None] = Field(str)
     """Max 12 characters."""
-    url: str | None = None
-    updated: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    url: Field[str | None] = Field(str)
+    updated: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Unix timestamp of the last update."""
-    created: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    created: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Unix timestamp (seconds) of creation."""
-    livemode: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    livemode: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True in live mode, false in test mode."""
-    metadata: dict[str, Any] | None = None
+    metadata: Field[dict[str, Any] | None] = Field(dict)
     """Key-value pairs attached to the object."""
 
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        active: bool | None = None,
+        description: str | None = None,
+        default_price: str | Price | None = None,
+        images: list[Any] | None = None,
+        marketing_features: list[Any] | None = None,
+        package_dimensions: dict[str, Any] | None = None,
+        shippable: bool | None = None,
+        statement_descriptor: str | None = None,
+        tax_code: str | None = None,
+        unit_label: str | None = None,
+        url: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["name"] = name
+        if active is not None:
+            values["active"] = active
+        if description is not None:
+            values["description"] = description
+        if default_price is not None:
+            values["default_price"] = default_price
+        if images is not None:
+            values["images"] = images
+        if marketing_features is not None:
+            values["marketing_features"] = marketing_features
+        if package_dimensions is not None:
+            values["package_dimensions"] = package_dimensions
+        if shippable is not None:
+            values["shippable"] = shippable
+        if statement_descriptor is not None:
+            values["statement_descriptor"] = statement_descriptor
+        if tax_code is not None:
+            values["tax_code"] = tax_code
+        if unit_label is not None:
+            values["unit_label"] = unit_label
+        if url is not None:
+            values["url"] = url
+        if metadata is not None:
+            values["metadata"] = metadata
+        self._init_values(values)
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
+
 class Price(Model):
     """Stripe Price (``stripe:price``).
 
     A Stripe price: unit cost, currency and billing cycle of a product.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "stripe:price"
     provider: ClassVar[str] = "stripe"
 
-    id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Unique identifier, e.g. price_..."""
-    object: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    object: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Always 'price'."""
-    product: str | Product | None = field(default=None, metadata=meta(references="stripe:product"))
+    product: Field[str | Product | None] = Field(str, references="stripe:product")
     """Product the price belongs to; required on create unless product_data is given."""
-    active: bool | None = None
-    currency: str | None = field(default=None, metadata=meta(required=True))
+    active: Field[bool | None] = Field(bool)
+    currency: Field[str | None] = Field(str, required=True)
     """Three-letter ISO currency code, lowercase."""
-    unit_amount: int | None = None
+    unit_amount: Field[int | None] = Field(int)
     """Amount in the smallest currency unit."""
-    unit_amount_decimal: str | None = None
+    unit_amount_decimal: Field[str | None] = Field(str)
     """Unit amount as a decimal string, up to 12 decimal places."""
-    nickname: str | None = None
-    lookup_key: str | None = None
+    nickname: Field[str | None] = Field(str)
+    lookup_key: Field[str | None] = Field(str)
     """Max 200 characters."""
-    type: Literal["one_time", "recurring"] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    recurring: dict[str, Any] | None = None
+    type: ReadOnlyField[Literal["one_time", "recurring"] | None] = ReadOnlyField(str)
+    recurring: Field[dict[str, Any] | None] = Field(dict)
     """Billing interval and usage type for recurring prices."""
-    billing_scheme: Literal["per_unit", "tiered"] | None = None
-    tiers_mode: Literal["graduated", "volume"] | None = None
-    tiers: list[Any] | None = None
+    billing_scheme: Field[Literal["per_unit", "tiered"] | None] = Field(str)
+    tiers_mode: Field[Literal["graduated", "volume"] | None] = Field(str)
+    tiers: Field[list[Any] | None] = Field(list)
     """Only present when expanded."""
-    tax_behavior: Literal["inclusive", "exclusive", "unspecified"] | None = None
-    transform_quantity: dict[str, Any] | None = None
-    custom_unit_amount: dict[str, Any] | None = None
-    created: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    tax_behavior: Field[Literal["inclusive", "exclusive", "unspecified"] | None] = Field(str)
+    transform_quantity: Field[dict[str, Any] | None] = Field(dict)
+    custom_unit_amount: Field[dict[str, Any] | None] = Field(dict)
+    created: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Unix timestamp (seconds) of creation."""
-    livemode: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    livemode: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True in live mode, false in test mode."""
-    metadata: dict[str, Any] | None = None
+    metadata: Field[dict[str, Any] | None] = Field(dict)
     """Key-value pairs attached to the object."""
+
+    def __init__(
+        self,
+        *,
+        product: str | Product | None = None,
+        active: bool | None = None,
+        currency: str | None = None,
+        unit_amount: int | None = None,
+        unit_amount_decimal: str | None = None,
+        nickname: str | None = None,
+        lookup_key: str | None = None,
+        recurring: dict[str, Any] | None = None,
+        billing_scheme: Literal["per_unit", "tiered"] | None = None,
+        tiers_mode: Literal["graduated", "volume"] | None = None,
+        tiers: list[Any] | None = None,
+        tax_behavior: Literal["inclusive", "exclusive", "unspecified"] | None = None,
+        transform_quantity: dict[str, Any] | None = None,
+        custom_unit_amount: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if product is not None:
+            values["product"] = product
+        if active is not None:
+            values["active"] = active
+        if currency is not None:
+            values["currency"] = currency
+        if unit_amount is not None:
+            values["unit_amount"] = unit_amount
+        if unit_amount_decimal is not None:
+            values["unit_amount_decimal"] = unit_amount_decimal
+        if nickname is not None:
+            values["nickname"] = nickname
+        if lookup_key is not None:
+            values["lookup_key"] = lookup_key
+        if recurring is not None:
+            values["recurring"] = recurring
+        if billing_scheme is not None:
+            values["billing_scheme"] = billing_scheme
+        if tiers_mode is not None:
+            values["tiers_mode"] = tiers_mode
+        if tiers is not None:
+            values["tiers"] = tiers
+        if tax_behavior is not None:
+            values["tax_behavior"] = tax_behavior
+        if transform_quantity is not None:
+            values["transform_quantity"] = transform_quantity
+        if custom_unit_amount is not None:
+            values["custom_unit_amount"] = custom_unit_amount
+        if metadata is not None:
+            values["metadata"] = metadata
+        self._init_values(values)
 
 
 PaymentIntentStatus: TypeAlias = Literal[
@@ -367,149 +598,241 @@ PaymentIntentCancellationReason: TypeAlias = Literal[
 ]
 
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
 class PaymentIntent(Model):
     """Stripe Payment Intent (``stripe:payment_intent``).
 
     A Stripe PaymentIntent: one payment flow from creation to checkout.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "stripe:payment_intent"
     provider: ClassVar[str] = "stripe"
 
-    id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Unique identifier, e.g. pi_..."""
-    object: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    object: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Always 'payment_intent'."""
-    amount: int | None = field(default=None, metadata=meta(required=True))
+    amount: Field[int | None] = Field(int, required=True)
     """Amount in the smallest currency unit (e.g. cents)."""
-    currency: str | None = field(default=None, metadata=meta(required=True))
+    currency: Field[str | None] = Field(str, required=True)
     """Three-letter ISO currency code, lowercase."""
-    status: PaymentIntentStatus | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    customer: str | Customer | None = field(
-        default=None, metadata=meta(references="stripe:customer")
-    )
-    description: str | None = None
-    receipt_email: str | None = None
-    amount_capturable: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    status: ReadOnlyField[PaymentIntentStatus | None] = ReadOnlyField(str)
+    customer: Field[str | Customer | None] = Field(str, references="stripe:customer")
+    description: Field[str | None] = Field(str)
+    receipt_email: Field[str | None] = Field(str)
+    amount_capturable: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Amount in the smallest currency unit (e.g. cents)."""
-    amount_received: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    amount_received: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Amount in the smallest currency unit (e.g. cents)."""
-    amount_details: dict[str, Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
+    amount_details: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    application_fee_amount: Field[int | None] = Field(int)
+    automatic_payment_methods: Field[dict[str, Any] | None] = Field(dict)
+    canceled_at: ReadOnlyField[int | None] = ReadOnlyField(int)
+    cancellation_reason: ReadOnlyField[PaymentIntentCancellationReason | None] = ReadOnlyField(str)
+    capture_method: Field[Literal["automatic", "automatic_async", "manual"] | None] = Field(str)
+    confirmation_method: Field[Literal["automatic", "manual"] | None] = Field(str)
+    client_secret: ReadOnlyField[str | None] = ReadOnlyField(str)
+    invoice: ReadOnlyField[str | Invoice | None] = ReadOnlyField(str, references="stripe:invoice")
+    latest_charge: ReadOnlyField[str | Charge | None] = ReadOnlyField(
+        str, references="stripe:charge"
     )
-    application_fee_amount: int | None = None
-    automatic_payment_methods: dict[str, Any] | None = None
-    canceled_at: int | None = field(default=None, init=False, metadata=meta(read_only=True))
-    cancellation_reason: PaymentIntentCancellationReason | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    capture_method: Literal["automatic", "automatic_async", "manual"] | None = None
-    confirmation_method: Literal["automatic", "manual"] | None = None
-    client_secret: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    invoice: str | Invoice | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="stripe:invoice")
-    )
-    latest_charge: str | Charge | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="stripe:charge")
-    )
-    last_payment_error: dict[str, Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    next_action: dict[str, Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    payment_method: str | None = None
-    payment_method_types: list[str] | None = None
-    payment_method_options: dict[str, Any] | None = None
-    setup_future_usage: Literal["off_session", "on_session"] | None = None
-    shipping: dict[str, Any] | None = None
-    statement_descriptor: str | None = None
+    last_payment_error: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    next_action: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    payment_method: Field[str | None] = Field(str)
+    payment_method_types: Field[list[str] | None] = Field(list)
+    payment_method_options: Field[dict[str, Any] | None] = Field(dict)
+    setup_future_usage: Field[Literal["off_session", "on_session"] | None] = Field(str)
+    shipping: Field[dict[str, Any] | None] = Field(dict)
+    statement_descriptor: Field[str | None] = Field(str)
     """Max 22 characters."""
-    statement_descriptor_suffix: str | None = None
+    statement_descriptor_suffix: Field[str | None] = Field(str)
     """Max 22 characters."""
-    on_behalf_of: str | None = None
-    transfer_data: dict[str, Any] | None = None
-    transfer_group: str | None = None
-    created: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    on_behalf_of: Field[str | None] = Field(str)
+    transfer_data: Field[dict[str, Any] | None] = Field(dict)
+    transfer_group: Field[str | None] = Field(str)
+    created: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Unix timestamp (seconds) of creation."""
-    livemode: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    livemode: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True in live mode, false in test mode."""
-    metadata: dict[str, Any] | None = None
+    metadata: Field[dict[str, Any] | None] = Field(dict)
     """Key-value pairs attached to the object."""
 
+    def __init__(
+        self,
+        *,
+        amount: int | None = None,
+        currency: str | None = None,
+        customer: str | Customer | None = None,
+        description: str | None = None,
+        receipt_email: str | None = None,
+        application_fee_amount: int | None = None,
+        automatic_payment_methods: dict[str, Any] | None = None,
+        capture_method: Literal["automatic", "automatic_async", "manual"] | None = None,
+        confirmation_method: Literal["automatic", "manual"] | None = None,
+        payment_method: str | None = None,
+        payment_method_types: list[str] | None = None,
+        payment_method_options: dict[str, Any] | None = None,
+        setup_future_usage: Literal["off_session", "on_session"] | None = None,
+        shipping: dict[str, Any] | None = None,
+        statement_descriptor: str | None = None,
+        statement_descriptor_suffix: str | None = None,
+        on_behalf_of: str | None = None,
+        transfer_data: dict[str, Any] | None = None,
+        transfer_group: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if amount is not None:
+            values["amount"] = amount
+        if currency is not None:
+            values["currency"] = currency
+        if customer is not None:
+            values["customer"] = customer
+        if description is not None:
+            values["description"] = description
+        if receipt_email is not None:
+            values["receipt_email"] = receipt_email
+        if application_fee_amount is not None:
+            values["application_fee_amount"] = application_fee_amount
+        if automatic_payment_methods is not None:
+            values["automatic_payment_methods"] = automatic_payment_methods
+        if capture_method is not None:
+            values["capture_method"] = capture_method
+        if confirmation_method is not None:
+            values["confirmation_method"] = confirmation_method
+        if payment_method is not None:
+            values["payment_method"] = payment_method
+        if payment_method_types is not None:
+            values["payment_method_types"] = payment_method_types
+        if payment_method_options is not None:
+            values["payment_method_options"] = payment_method_options
+        if setup_future_usage is not None:
+            values["setup_future_usage"] = setup_future_usage
+        if shipping is not None:
+            values["shipping"] = shipping
+        if statement_descriptor is not None:
+            values["statement_descriptor"] = statement_descriptor
+        if statement_descriptor_suffix is not None:
+            values["statement_descriptor_suffix"] = statement_descriptor_suffix
+        if on_behalf_of is not None:
+            values["on_behalf_of"] = on_behalf_of
+        if transfer_data is not None:
+            values["transfer_data"] = transfer_data
+        if transfer_group is not None:
+            values["transfer_group"] = transfer_group
+        if metadata is not None:
+            values["metadata"] = metadata
+        self._init_values(values)
 
-@define(kw_only=True, eq=False, field_transformer=model_fields)
+
 class Charge(Model):
     """Stripe Charge (``stripe:charge``).
 
     A Stripe charge against a card or other payment source.
     """
 
+    __slots__ = ()
+
     collection_id: ClassVar[str] = "stripe:charge"
     provider: ClassVar[str] = "stripe"
 
-    id: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    id: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Unique identifier, e.g. ch_..."""
-    object: str | None = field(default=None, init=False, metadata=meta(read_only=True))
+    object: ReadOnlyField[str | None] = ReadOnlyField(str)
     """Always 'charge'."""
-    amount: int | None = field(default=None, metadata=meta(required=True))
+    amount: Field[int | None] = Field(int, required=True)
     """Amount in the smallest currency unit (e.g. cents)."""
-    currency: str | None = field(default=None, metadata=meta(required=True))
+    currency: Field[str | None] = Field(str, required=True)
     """Three-letter ISO currency code, lowercase."""
-    status: Literal["succeeded", "pending", "failed"] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    customer: str | Customer | None = field(
-        default=None, metadata=meta(references="stripe:customer")
-    )
-    description: str | None = None
-    receipt_email: str | None = None
-    amount_captured: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    status: ReadOnlyField[Literal["succeeded", "pending", "failed"] | None] = ReadOnlyField(str)
+    customer: Field[str | Customer | None] = Field(str, references="stripe:customer")
+    description: Field[str | None] = Field(str)
+    receipt_email: Field[str | None] = Field(str)
+    amount_captured: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Amount in the smallest currency unit (e.g. cents)."""
-    amount_refunded: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    amount_refunded: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Amount in the smallest currency unit (e.g. cents)."""
-    application_fee_amount: int | None = None
-    balance_transaction: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    billing_details: dict[str, Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
+    application_fee_amount: Field[int | None] = Field(int)
+    balance_transaction: ReadOnlyField[str | None] = ReadOnlyField(str)
+    billing_details: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    calculated_statement_descriptor: ReadOnlyField[str | None] = ReadOnlyField(str)
+    captured: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    disputed: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    failure_code: ReadOnlyField[str | None] = ReadOnlyField(str)
+    failure_message: ReadOnlyField[str | None] = ReadOnlyField(str)
+    fraud_details: Field[dict[str, Any] | None] = Field(dict)
+    invoice: ReadOnlyField[str | Invoice | None] = ReadOnlyField(str, references="stripe:invoice")
+    outcome: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    paid: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    payment_intent: ReadOnlyField[str | PaymentIntent | None] = ReadOnlyField(
+        str, references="stripe:payment_intent"
     )
-    calculated_statement_descriptor: str | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    captured: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    disputed: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    failure_code: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    failure_message: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    fraud_details: dict[str, Any] | None = None
-    invoice: str | Invoice | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="stripe:invoice")
-    )
-    outcome: dict[str, Any] | None = field(default=None, init=False, metadata=meta(read_only=True))
-    paid: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    payment_intent: str | PaymentIntent | None = field(
-        default=None, init=False, metadata=meta(read_only=True, references="stripe:payment_intent")
-    )
-    payment_method: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    payment_method_details: dict[str, Any] | None = field(
-        default=None, init=False, metadata=meta(read_only=True)
-    )
-    receipt_number: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    receipt_url: str | None = field(default=None, init=False, metadata=meta(read_only=True))
-    refunded: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
-    shipping: dict[str, Any] | None = None
-    statement_descriptor: str | None = None
+    payment_method: ReadOnlyField[str | None] = ReadOnlyField(str)
+    payment_method_details: ReadOnlyField[dict[str, Any] | None] = ReadOnlyField(dict)
+    receipt_number: ReadOnlyField[str | None] = ReadOnlyField(str)
+    receipt_url: ReadOnlyField[str | None] = ReadOnlyField(str)
+    refunded: ReadOnlyField[bool | None] = ReadOnlyField(bool)
+    shipping: Field[dict[str, Any] | None] = Field(dict)
+    statement_descriptor: Field[str | None] = Field(str)
     """Max 22 characters."""
-    statement_descriptor_suffix: str | None = None
+    statement_descriptor_suffix: Field[str | None] = Field(str)
     """Max 22 characters."""
-    on_behalf_of: str | None = None
-    transfer_data: dict[str, Any] | None = None
-    transfer_group: str | None = None
-    created: int | None = field(default=None, init=False, metadata=meta(read_only=True))
+    on_behalf_of: Field[str | None] = Field(str)
+    transfer_data: Field[dict[str, Any] | None] = Field(dict)
+    transfer_group: Field[str | None] = Field(str)
+    created: ReadOnlyField[int | None] = ReadOnlyField(int)
     """Unix timestamp (seconds) of creation."""
-    livemode: bool | None = field(default=None, init=False, metadata=meta(read_only=True))
+    livemode: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True in live mode, false in test mode."""
-    metadata: dict[str, Any] | None = None
+    metadata: Field[dict[str, Any] | None] = Field(dict)
     """Key-value pairs attached to the object."""
+
+    def __init__(
+        self,
+        *,
+        amount: int | None = None,
+        currency: str | None = None,
+        customer: str | Customer | None = None,
+        description: str | None = None,
+        receipt_email: str | None = None,
+        application_fee_amount: int | None = None,
+        fraud_details: dict[str, Any] | None = None,
+        shipping: dict[str, Any] | None = None,
+        statement_descriptor: str | None = None,
+        statement_descriptor_suffix: str | None = None,
+        on_behalf_of: str | None = None,
+        transfer_data: dict[str, Any] | None = None,
+        transfer_group: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if amount is not None:
+            values["amount"] = amount
+        if currency is not None:
+            values["currency"] = currency
+        if customer is not None:
+            values["customer"] = customer
+        if description is not None:
+            values["description"] = description
+        if receipt_email is not None:
+            values["receipt_email"] = receipt_email
+        if application_fee_amount is not None:
+            values["application_fee_amount"] = application_fee_amount
+        if fraud_details is not None:
+            values["fraud_details"] = fraud_details
+        if shipping is not None:
+            values["shipping"] = shipping
+        if statement_descriptor is not None:
+            values["statement_descriptor"] = statement_descriptor
+        if statement_descriptor_suffix is not None:
+            values["statement_descriptor_suffix"] = statement_descriptor_suffix
+        if on_behalf_of is not None:
+            values["on_behalf_of"] = on_behalf_of
+        if transfer_data is not None:
+            values["transfer_data"] = transfer_data
+        if transfer_group is not None:
+            values["transfer_group"] = transfer_group
+        if metadata is not None:
+            values["metadata"] = metadata
+        self._init_values(values)

@@ -28,7 +28,7 @@ from sequin_orm.codegen.cli import BUNDLED_HINT
 from sequin_orm.codegen.generator import class_names
 from sequin_orm.codegen.regenerate import main as regenerate
 from sequin_orm.codegen.schema import FIELD_TYPES
-from sequin_orm.fields import specs_of
+from sequin_orm.fields import Field, specs_of
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "sequin_orm" / "codegen" / "schemas"
@@ -263,7 +263,7 @@ def test_type_mapping(tmp_path: Path) -> None:
     ]
     text = _generate(_schema({"id": "acme:thing", "fields": fields}))
     module = _load(text, tmp_path)
-    hints = typing.get_type_hints(module.Thing)
+    hints = typing.get_type_hints(module.Thing.__init__)  # the constructor's parameters
     expected: dict[str, Any] = {
         "f_string": str | None,
         "f_text": str | None,
@@ -292,7 +292,10 @@ def test_type_mapping(tmp_path: Path) -> None:
         "future": Any,
     }
     assert {k: hints[k] for k in expected} == expected
-    assert 'open_pick: Literal["a", "b"] | str | None = None' in text
+    declared = typing.get_type_hints(module.Thing)  # the descriptors, typed the same
+    assert {k: declared[k] for k in expected} == {k: Field[v] for k, v in expected.items()}
+    assert 'open_pick: Field[Literal["a", "b"] | str | None] = Field(str)' in text
+    assert '        open_pick: Literal["a", "b"] | str | None = None,\n' in text
     spec = specs_of(module.Thing).by_name
     assert spec["ref_other"].references == "other:thing" and spec["ref_other"].kind == "reference"
     assert spec["ref_poly"].kind == "reference"
@@ -301,7 +304,8 @@ def test_type_mapping(tmp_path: Path) -> None:
 def test_long_picklists_become_named_aliases() -> None:
     text = (MODELS / "salesforce.py").read_text(encoding="utf-8")
     assert "AccountIndustry: TypeAlias = Literal[\n" in text
-    assert "    Industry: AccountIndustry | str | None = None\n" in text
+    assert "    Industry: Field[AccountIndustry | str | None] = Field(str)\n" in text
+    assert "        Industry: AccountIndustry | str | None = None,\n" in text
     from sequin_orm.models import salesforce
 
     assert "AccountIndustry" in salesforce.__all__
@@ -311,7 +315,7 @@ def test_long_picklists_become_named_aliases() -> None:
 def test_docstrings_come_from_descriptions() -> None:
     text = (MODELS / "salesforce.py").read_text(encoding="utf-8")
     assert '    """Salesforce Contact (``salesforce:contact``).\n\n' in text
-    assert "    LastName: str | None = field(default=None, metadata=meta(required=True))\n" in text
+    assert "    LastName: Field[str | None] = Field(str, required=True)\n" in text
     assert "(max 80 characters)" in text
     tor = _generate(TORTURE)
     assert "description - and" in tor  # look-alike characters become ASCII in prose

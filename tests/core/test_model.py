@@ -6,10 +6,10 @@ import datetime
 from typing import Any, ClassVar
 
 import pytest
-from attrs import define, field
 
 from sequin_orm import DynamicModel, Model, model_for
 from sequin_orm.errors import FieldTypeError, ModelError, ReadOnlyFieldError, UnknownFieldError
+from sequin_orm.fields import Field
 from sequin_orm.models import hubspot, salesforce, stripe
 
 RECORD: dict[str, Any] = {
@@ -99,9 +99,10 @@ def test_round_trip_keeps_every_key_exactly() -> None:
 def test_assignment_marks_only_that_field_and_update_is_a_patch() -> None:
     contact = salesforce.Contact.from_record(RECORD)
     contact.Email = "muaddib@arrakis.org"
-    contact.Title = None
-    assert contact.changed_fields == {"Email", "Title"}
-    assert contact.update_data() == {"Email": "muaddib@arrakis.org", "Title": None}
+    contact.FirstName = None  # sent as null
+    contact.Title = None  # the record has no Title: it already reads None, nothing changes
+    assert contact.changed_fields == {"Email", "FirstName"}
+    assert contact.update_data() == {"Email": "muaddib@arrakis.org", "FirstName": None}
 
 
 def test_in_place_changes_of_lists_and_dicts_are_tracked() -> None:
@@ -209,13 +210,13 @@ def test_models_are_hashable_by_identity() -> None:
     assert a != b and len({a, b}) == 2
 
 
-@define(kw_only=True, eq=False)
 class Counter(Model):
+    __slots__ = ()
     collection_id: ClassVar[str] = "salesforce:counter__c"
     provider: ClassVar[str] = "salesforce"
 
-    Count__c: int = 0
-    Tags__c: list[str] = field(factory=list)
+    Count__c: Field[int] = Field(int, default=0)
+    Tags__c: Field[list[str]] = Field(list, factory=list)
 
 
 def test_user_defined_models_keep_defaults_and_reject_none_for_non_nullable_fields() -> None:
@@ -228,3 +229,164 @@ def test_user_defined_models_keep_defaults_and_reject_none_for_non_nullable_fiel
         counter.Count__c = None  # type: ignore[assignment]
     loaded = Counter.from_record({"upstream_id": "a01", "data": {"Count__c": 3}})
     assert loaded.Tags__c == [] and loaded.Count__c == 3 and not loaded.is_dirty
+
+
+def test_assigning_an_equal_value_changes_nothing() -> None:
+    contact = salesforce.Contact.from_record(RECORD)
+    contact.Email = "paul@arrakis.org"
+    contact.Birthdate = datetime.date(1990, 4, 2)  # equal to the loaded wire string
+    assert not contact.is_dirty and contact.update_data() == {}
+    counter = Counter.from_record({"upstream_id": "a01", "data": {"Count__c": 0}})
+    counter.Count__c = False  # 0 and False differ on the wire
+    assert counter.changed_fields == {"Count__c"}
+    account = salesforce.Account.from_record({"upstream_id": "001", "data": {"AnnualRevenue": 1}})
+    account.AnnualRevenue = 1.0
+    assert account.update_data() == {"AnnualRevenue": 1.0}
+
+
+def test_repr_is_short() -> None:
+    assert repr(salesforce.Contact(LastName="x")) == "<Contact new>"
+    contact = salesforce.Contact.from_record(RECORD)
+    assert repr(contact) == "<Contact 0031U00000Qn2ZVQAZ>"
+    contact.Email = "muaddib@arrakis.org"
+    assert repr(contact) == "<Contact 0031U00000Qn2ZVQAZ dirty={'Email'}>"
+    contact._absorb_delete()
+    assert repr(contact) == "<Contact 0031U00000Qn2ZVQAZ deleted>"
+    unknown = salesforce.Contact(LastName="x")
+    unknown._mark_unknown()
+    assert repr(unknown) == "<Contact unknown>"
+
+
+def test_a_datetime_is_refused_for_a_date_field() -> None:
+    moment = datetime.datetime(2024, 1, 2, 3, 4, tzinfo=datetime.timezone.utc)
+    with pytest.raises(
+        FieldTypeError, match=r"Contact\.Birthdate takes date or None, got datetime"
+    ):
+        salesforce.Contact(LastName="x", Birthdate=moment)  # type: ignore[arg-type]
+    contact = salesforce.Contact(LastName="x")
+    with pytest.raises(FieldTypeError, match=r"Contact\.Birthdate"):
+        contact.Birthdate = moment
+    assert contact.Birthdate is None
+
+
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), -float("inf"), "bad \ud800 surrogate", {1: "a"}, {"a"}]
+)
+def test_values_that_are_not_json_are_refused_before_any_request(value: Any) -> None:
+    with pytest.raises(ModelError):
+        stripe.Customer(metadata={"x": value})
+    customer = stripe.Customer(email="j@example.com")
+    with pytest.raises(ModelError):
+        customer.metadata = {"x": value}
+    if isinstance(value, float):
+        with pytest.raises(ModelError, match="not a JSON number"):
+            salesforce.Account(Name="x", AnnualRevenue=value)
+    if isinstance(value, str):
+        with pytest.raises(ModelError, match="surrogate"):
+            salesforce.Contact(LastName=value)
+    contact = salesforce.Contact(LastName="x")
+    contact.extra["Bad__c"] = value
+    with pytest.raises(ModelError, match=r"extra\['Bad__c'\]"):
+        contact.create_data()
+    loaded = salesforce.Contact.from_record(RECORD)
+    loaded.extra["Bad__c"] = [value]
+    with pytest.raises(ModelError):
+        loaded.update_data()
+    # a list changed in place is checked when the data is built
+    customer = stripe.Customer.from_record({"upstream_id": "cus_1", "data": {"metadata": {}}})
+    assert customer.metadata is not None
+    customer.metadata["x"] = value
+    with pytest.raises(ModelError):
+        customer.update_data()
+
+
+def test_an_extra_key_that_a_field_declares_is_refused() -> None:
+    contact = salesforce.Contact(LastName="x")
+    contact.extra["Email"] = "p@arrakis.org"
+    with pytest.raises(ModelError, match=r"collides with the field Email"):
+        contact.create_data()
+    with pytest.raises(ModelError, match="Email"):
+        contact.extra = {"Email": "p@arrakis.org"}
+    hs = hubspot.Contact(firstname="Chani")
+    hs.extra["properties"] = {"custom_x": "1"}  # an undeclared property: fine
+    assert hs.create_data() == {"properties": {"custom_x": "1", "firstname": "Chani"}}
+    hs.extra["properties"] = {"email": "c@sietch.org"}  # declared as hubspot.Contact.email
+    with pytest.raises(ModelError, match=r"field email \(wire key 'properties.email'\)"):
+        hs.create_data()
+
+
+def test_a_field_assigned_while_its_update_is_in_flight_stays_changed() -> None:
+    contact = salesforce.Contact.from_record(RECORD)
+    contact.Email = "muaddib@arrakis.org"
+    contact.Title = "Duke"
+    sent = contact.update_data()
+    contact.Email = "usul@sietch.org"  # assigned after the request was built
+    contact.Phone = "555"  # changed, and not in the request at all
+    contact.extra["Spice__c"] = 43
+    answer = {
+        **RECORD,
+        "updated_idx": RECORD["updated_idx"] + 1,
+        "data": {**RECORD["data"], **sent},
+    }
+    contact._absorb_record(answer, sent)
+    assert contact.is_dirty
+    assert contact.Email == "usul@sietch.org" and contact.Phone == "555"
+    assert contact.Title == "Duke"  # what was sent is clean
+    assert contact.changed_fields == {"Email", "Phone", "Spice__c"}
+    assert contact.update_data() == {"Email": "usul@sietch.org", "Phone": "555", "Spice__c": 43}
+    assert contact.updated_idx == RECORD["updated_idx"] + 1
+
+
+def test_a_field_assigned_while_its_create_is_in_flight_stays_changed() -> None:
+    contact = salesforce.Contact(LastName="Atreides", Email="paul@arrakis.org")
+    sent = contact.create_data()
+    contact.Email = "muaddib@arrakis.org"
+    contact.Title = "Duke"
+    contact.LastName = "Atreides"  # the same value: not a change
+    contact._absorb_record({"upstream_id": "003A", "data": {"Id": "003A", **sent}}, sent)
+    assert not contact.is_new and contact.upstream_id == "003A"
+    assert contact.changed_fields == {"Email", "Title"}
+    assert contact.update_data() == {"Email": "muaddib@arrakis.org", "Title": "Duke"}
+    # without changes in flight, the answer leaves it clean
+    other = salesforce.Contact(LastName="Idaho")
+    sent = other.create_data()
+    other._absorb_record({"upstream_id": "003B", "data": {"Id": "003B", **sent}}, sent)
+    assert not other.is_dirty and other.LastName == "Idaho"
+    # an update applied without a record back (_absorb_sent_update) keeps later changes too
+    contact.Email = "usul@sietch.org"
+    contact._absorb_sent_update({"Email": "muaddib@arrakis.org", "Title": "Duke"})
+    assert contact.changed_fields == {"Email"} and contact.Title == "Duke"
+
+
+def test_loading_keeps_one_dict_until_the_first_assignment() -> None:
+    data = dict(RECORD["data"])
+    del data["Spice__c"], data["Houses__c"]
+    contact = salesforce.Contact._load({**RECORD, "data": data}, adopt=True)
+    assert contact._values is data and contact._raw is data  # adopted, not copied
+    contact.Title = "Duke"
+    assert contact._values is not data and "Title" not in data  # copied on write
+    assert contact.to_data() == {**data, "Title": "Duke"}
+    contact._revert()
+    assert not contact.is_dirty and contact.Title is None
+
+
+def test_hand_written_models_without_a_generated_init() -> None:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'Nope'"):
+        Counter(Nope=1)
+    counter = Counter(Count__c=3, Tags__c=["a"])
+    assert counter.create_data() == {"Count__c": 3, "Tags__c": ["a"]}
+    assert counter._owner is None
+
+
+def test_reference_fields_take_an_id_or_a_model_of_their_collection() -> None:
+    account = salesforce.Account(Name="Atreides")
+    contact = salesforce.Contact(LastName="Paul", AccountId=account)
+    assert contact.AccountId is account
+    with pytest.raises(FieldTypeError, match=r"Contact\.AccountId takes str \| salesforce:account"):
+        contact.AccountId = salesforce.Contact(LastName="x")  # type: ignore[assignment]
+    with pytest.raises(FieldTypeError):
+        salesforce.Contact(AccountId=12)  # type: ignore[arg-type]
+    task = salesforce.Task(Subject="Train", WhoId=contact)  # polymorphic: any model
+    assert task.WhoId is contact
+    with pytest.raises(ModelError, match="unsaved Contact"):
+        task.create_data()

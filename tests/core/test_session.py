@@ -6,13 +6,12 @@ import threading
 from typing import Any, ClassVar
 
 import pytest
-from attrs import define, field
 
 import sequin_orm
 from sequin_orm import CommitResult, Model, Session, State
 from sequin_orm.emulator import Emulator
 from sequin_orm.errors import BadRequestError, CommitError, ModelError
-from sequin_orm.fields import meta
+from sequin_orm.fields import Field
 from sequin_orm.models import salesforce
 
 from ..conftest import SYNCS, TOKEN
@@ -116,15 +115,12 @@ def test_referenced_objects_are_created_first_and_ids_filled_in(
     assert emulator.records("salesforce:task")[0]["data"]["WhoId"] == contacts[0].upstream_id
 
 
-@define(kw_only=True, eq=False)
 class Node(Model):
     collection_id: ClassVar[str] = "salesforce:node__c"
     provider: ClassVar[str] = "salesforce"
 
-    Name: str | None = None
-    Parent__c: str | Node | None = field(
-        default=None, metadata=meta(references="salesforce:node__c")
-    )
+    Name: Field[str | None] = Field(str)
+    Parent__c: Field[str | Node | None] = Field(str, references="salesforce:node__c")
 
 
 def test_reference_cycle_is_refused_before_any_request(

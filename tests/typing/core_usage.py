@@ -1,8 +1,11 @@
 """Typed usage of the core API: checked by `mypy --strict` and pyright, never executed.
 
 Each `# type: ignore[code]` marks a line that MUST be a type error: mypy's
-`warn_unused_ignores` (part of --strict) fails the check if it stops being one.
+`warn_unused_ignores` (part of --strict) fails the check if it stops being one, and so does
+pyright, with `reportUnnecessaryTypeIgnoreComment` turned on for this file below.
 """
+
+# pyright: reportUnnecessaryTypeIgnoreComment=error
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing_extensions import assert_type
 import sequin_orm
 from sequin_orm import CommitResult, SaveResult, Session
 from sequin_orm.errors import CommitError, UnprocessableEntityError
+from sequin_orm.fields import Field
 from sequin_orm.models import salesforce
 
 
@@ -27,6 +31,20 @@ def typed_constructor_and_fields() -> None:
     salesforce.Contact(Nickname="Usul")  # type: ignore[call-arg]
     salesforce.Contact("Paul")  # type: ignore[call-arg]
     contact.DoNotCall = "yes"  # type: ignore[assignment]
+
+
+def typed_attribute_assignment() -> None:
+    contact = salesforce.Contact(LastName="Atreides")
+    contact.Email = "muaddib@arrakis.org"
+    contact.Email = None
+    contact.Birthdate = datetime.date(1990, 4, 2)
+    assert_type(salesforce.Contact.Email, Field[str | None])
+    contact.Emial = "x"  # type: ignore[attr-defined]  # a misspelt field
+    contact.Email = 1  # type: ignore[assignment]  # a wrong type
+    contact.Birthdate = "1990-04-02"  # type: ignore[assignment]
+    contact.Id = "003000000000001AAA"  # type: ignore[assignment]  # read-only
+    contact.upstream_id = "003"  # type: ignore[misc]  # record metadata
+    contact.extra["Spice__c"] = 42  # undeclared keys go in extra
 
 
 def references_accept_models() -> None:

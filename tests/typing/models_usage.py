@@ -1,8 +1,11 @@
 """Typed usage of the generated models: checked by `mypy --strict` and pyright, never executed.
 
 Each `# type: ignore[code]` marks a line that MUST be a type error: mypy's
-`warn_unused_ignores` (part of --strict) fails the check if it stops being one.
+`warn_unused_ignores` (part of --strict) fails the check if it stops being one, and so does
+pyright, with `reportUnnecessaryTypeIgnoreComment` turned on for this file below.
 """
+
+# pyright: reportUnnecessaryTypeIgnoreComment=error
 
 from __future__ import annotations
 
@@ -52,6 +55,12 @@ def salesforce_models() -> None:
     salesforce.Contact("Paul")  # type: ignore[call-arg]
     salesforce.Contact(AccountId=task)  # type: ignore[arg-type]
     contact.DoNotCall = "yes"  # type: ignore[assignment]
+    contact.Emial = "x"  # type: ignore[attr-defined]
+    contact.Email = 1  # type: ignore[assignment]
+    contact.AccountId = task  # type: ignore[assignment]
+    account.Industry = "Agriculture"
+    account.Industry = "Any other industry"  # open picklist
+    contact.AccountId = account
 
 
 def hubspot_models() -> None:
@@ -65,6 +74,9 @@ def hubspot_models() -> None:
     assert_type(contact.extra, dict[str, Any])
     hubspot.Contact(properties={"firstname": "x"})  # type: ignore[call-arg]
     hubspot.Contact(state="CA")  # type: ignore[call-arg]
+    contact.email = "chani@sietch.org"  # a nested wire key, a plain attribute
+    contact.email = 5  # type: ignore[assignment]
+    contact.properties = {}  # type: ignore[attr-defined]
     deal = hubspot.Deal(dealname="Spice", dealstage="closedwon")
     assert_type(deal.dealname, str | None)
     item = hubspot.LineItem(hs_product_id="1")
@@ -88,6 +100,8 @@ def stripe_models() -> None:
     stripe.Customer(tax_exempt="maybe")  # type: ignore[arg-type]  # closed picklist
     stripe.Customer(balance="5")  # type: ignore[arg-type]
     stripe.Customer(id="cus_1")  # type: ignore[call-arg]
+    customer.tax_exempt = "exempt"
+    customer.tax_exempt = "maybe"  # type: ignore[assignment]  # closed picklist
     intent = stripe.PaymentIntent(amount=100, currency="usd", customer=customer)
     assert_type(intent.customer, str | stripe.Customer | None)
 
