@@ -39,9 +39,11 @@ docs: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q
 
-## Benchmarks (not tests): prints a table and writes bench/results.md.
+## Benchmarks (not tests): bench/run.py (timings against the emulator) writes bench/results.md,
+## then bench/instructions.py (callgrind instruction counts, about 3 minutes) adds its section.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/instructions.py --out bench/results.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
