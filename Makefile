@@ -24,6 +24,7 @@ test: lint typecheck generated docs unit
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict sequin_orm tests/typing

@@ -339,7 +339,7 @@ def _timing(obj: Any, method: str, line: Timeline | None) -> Iterator[None]:
 def session_commit(
     client: sequin_orm.Client, data: list[dict[str, str]], line: Timeline | None = None
 ) -> None:
-    with _timing(client, "send_mutation", line), Session(client):
+    with _timing(client.requestor, "send_mutation_once", line), Session(client):
         for row in data:
             salesforce.Contact(**row).save()  # type: ignore[arg-type]
         if line is not None:

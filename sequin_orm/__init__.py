@@ -1,4 +1,23 @@
-"""sequin-orm: typed active-record models and a unit-of-work Session for Sequin's v1 API."""
+"""sequin-orm: typed active-record models and a unit-of-work Session for Sequin's v1 API.
+
+The modules form layers; each imports only the layers below it (an import-linter contract in
+``make test`` keeps it so, imports inside functions included)::
+
+    integrations   contrib, testing, cli, codegen
+    facade         client            Client over a Requestor, configure(), get_client()
+    resources      syncs, streams, consumers, credentials
+                   registry, models  model_for(); the generated model modules
+    model          model             Model(Record): save(), delete(), objects
+                   reading           Model.objects: pages /v1/records
+    session        session           Session: the unit of work and its driver loop
+    HTTP           requestor, http   one pooled httpx client, auth, deadlines, retries
+    unit of work   flow              CommitFlow: the commit as a pure state machine
+                   plan, identity    the requests of a commit; the identity map
+    records        record, fields    values, changed keys, typed Field descriptors
+    protocol       wire, codec, records, secrets, retry, config, results, errors
+
+The emulator (``sequin_orm.emulator``) imports none of these; only integrations import it.
+"""
 
 from sequin_orm import errors
 from sequin_orm.client import Client, configure, get_client

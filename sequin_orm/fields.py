@@ -2,7 +2,7 @@
 
 A model class declares each field as a descriptor, typed for mypy and pyright::
 
-    class Contact(Model):
+    class Contact(Record):
         __slots__ = ()
 
         Email: Field[str | None] = Field(str)
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NoReturn, TypeVar, over
 from sequin_orm.errors import FieldTypeError, ModelError, ReadOnlyFieldError
 
 if TYPE_CHECKING:
-    from sequin_orm.model import Model
+    from sequin_orm.record import Record
 
 __all__ = [
     "ClassSpec",
@@ -166,8 +166,8 @@ class Field(Generic[T]):
     @overload
     def __get__(self, obj: None, owner: type[Any] | None = None) -> Field[T]: ...
     @overload
-    def __get__(self, obj: Model, owner: type[Any] | None = None) -> T: ...
-    def __get__(self, obj: Model | None, owner: type[Any] | None = None) -> T | Field[T]:
+    def __get__(self, obj: Record, owner: type[Any] | None = None) -> T: ...
+    def __get__(self, obj: Record | None, owner: type[Any] | None = None) -> T | Field[T]:
         if obj is None:
             return self
         value: Any = obj._values.get(self.key, self.default)
@@ -175,7 +175,7 @@ class Field(Generic[T]):
             return value  # type: ignore[no-any-return]
         return self._read(obj, value)  # type: ignore[no-any-return]
 
-    def _read(self, obj: Model, value: Any) -> Any:
+    def _read(self, obj: Record, value: Any) -> Any:
         """A date from its wire string; a list or dict owned by ``_values``; a factory default."""
         parse = self.parse
         if parse is not None:
@@ -198,7 +198,7 @@ class Field(Generic[T]):
         obj._own_values()[self.key] = value
         return value
 
-    def __set__(self, obj: Model, value: T) -> None:
+    def __set__(self, obj: Record, value: T) -> None:
         obj._assign(self, value)
 
     # -- checks ------------------------------------------------------------------------
@@ -273,7 +273,7 @@ class ReadOnlyField(Field[T]):
         )
         self.read_only = True
 
-    def __set__(self, obj: Model, value: NoReturn) -> None:  # type: ignore[override]
+    def __set__(self, obj: Record, value: NoReturn) -> None:  # type: ignore[override]
         raise ReadOnlyFieldError(f"{type(obj).__name__}.{self.name} is read-only")
 
 
@@ -330,7 +330,7 @@ class ClassSpec:
             k: frozenset(v) for k, v in leaves.items()
         }
 
-    def reference_values(self, obj: Model) -> tuple[Any, ...]:
+    def reference_values(self, obj: Record) -> tuple[Any, ...]:
         """The values of the reference fields of ``obj`` (None where unset)."""
         return tuple(map(obj._values.get, self.reference_keys))
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -59,10 +59,13 @@ from sequin_orm.errors import (
     SequinError,
 )
 from sequin_orm.identity import IdentityMap
-from sequin_orm.model import NEW, Model
 from sequin_orm.plan import Step, mutation_body, payloads_of, unsaved_references
+from sequin_orm.record import NEW
 from sequin_orm.results import CommitResult, ObjectOutcome, Outcome
 from sequin_orm.retry import Safety, is_retryable, retry_delay
+
+if TYPE_CHECKING:
+    from sequin_orm.model import Model  # the public type; only Record is needed at run time
 
 __all__ = ["MUTATIONS_PATH", "CommitFlow", "Request"]
 

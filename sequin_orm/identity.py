@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from sequin_orm.model import Model
+if TYPE_CHECKING:
+    from sequin_orm.model import Model
 
 __all__ = ["IdentityMap"]
 

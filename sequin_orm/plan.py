@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, NamedTuple, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypedDict, cast
 
 import attrs
 
 from sequin_orm.errors import ModelError
 from sequin_orm.fields import specs_of
-from sequin_orm.model import NEW, PERSISTENT, Model
+from sequin_orm.record import NEW, PERSISTENT, Record
+
+if TYPE_CHECKING:
+    from sequin_orm.model import Model
 
 Kind = Literal["create", "update", "delete"]
 
@@ -140,7 +143,12 @@ def unsaved_references(obj: Model) -> list[Model]:
     values = specs_of(type(obj)).reference_values(obj)
     if not any(values):  # no reference set (models are always truthy): the common case
         return []
-    return [value for value in values if isinstance(value, Model) and value.upstream_id is None]
+    # every Record at run time is a Model (the class users declare); the check needs the base
+    return [
+        cast("Model", value)
+        for value in values
+        if isinstance(value, Record) and value.upstream_id is None
+    ]
 
 
 def mutation_body(step: Step, payloads: Sequence[dict[str, Any]] | None) -> dict[str, Any]:

@@ -19,21 +19,23 @@ session each record is a new object (``Model.from_record``).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
 from sequin_orm.errors import APIResponseValidationError, ModelError, NotFoundError
-from sequin_orm.model import Model
 from sequin_orm.requestor import ClientBound, HasRequestor
 from sequin_orm.session import current_session
+
+if TYPE_CHECKING:
+    from sequin_orm.model import Model
 
 __all__ = ["RECORDS_PATH", "RecordManager", "RecordPage", "load_record", "parse_records_page"]
 
 RECORDS_PATH = "/v1/records"
 DEFAULT_PAGE_SIZE = 100
 
-_M = TypeVar("_M", bound=Model)
+_M = TypeVar("_M", bound="Model")
 
 
 @attrs.frozen

@@ -7,27 +7,15 @@ from typing import Any
 
 from sequin_orm.errors import ModelError
 from sequin_orm.model import Model
+from sequin_orm.record import registered_model
 
-__all__ = ["DynamicModel", "model_for", "register"]
+__all__ = ["DynamicModel", "model_for"]
 
 #: Providers with a bundled module in ``sequin_orm.models``.
 BUNDLED_PROVIDERS = frozenset({"salesforce", "hubspot", "stripe", "shopify", "github", "linear"})
 _BUNDLED_PACKAGE = "sequin_orm.models"
 
-_registry: dict[str, type[Model]] = {}
 _dynamic: dict[str, type[DynamicModel]] = {}
-
-
-def register(cls: type[Model]) -> None:
-    """Make ``cls`` the model of its collection (called for every model class defined).
-
-    A user's own model wins over the bundled one for the same collection.
-    """
-    bundled = cls.__module__.startswith(_BUNDLED_PACKAGE + ".")
-    if bundled:
-        _registry.setdefault(cls.collection_id, cls)
-    else:
-        _registry[cls.collection_id] = cls
 
 
 def model_for(collection_id: str) -> type[Model]:
@@ -39,11 +27,13 @@ def model_for(collection_id: str) -> type[Model]:
     provider, sep, name = collection_id.partition(":")
     if not sep or not provider or not name:
         raise ModelError(f"A collection id looks like 'provider:collection', got {collection_id!r}")
-    cls = _registry.get(collection_id)
+    cls = registered_model(collection_id)
     if cls is None and provider in BUNDLED_PROVIDERS:
         importlib.import_module(f"{_BUNDLED_PACKAGE}.{provider}")
-        cls = _registry.get(collection_id)
-    return cls if cls is not None else _dynamic_model(collection_id, provider)
+        cls = registered_model(collection_id)
+    if isinstance(cls, type) and issubclass(cls, Model):
+        return cls
+    return _dynamic_model(collection_id, provider)
 
 
 class DynamicModel(Model):

@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sequin_orm.errors import (
     APIError,
@@ -24,7 +24,6 @@ from sequin_orm.errors import (
 )
 from sequin_orm.flow import CommitFlow
 from sequin_orm.identity import IdentityMap
-from sequin_orm.model import DELETED, NEW, PERSISTENT, UNKNOWN, Model
 from sequin_orm.plan import (
     PLAIN,
     Await,
@@ -36,15 +35,18 @@ from sequin_orm.plan import (
     plan_commit,
     unsaved_references,
 )
+from sequin_orm.record import DELETED, NEW, PERSISTENT, UNKNOWN, Record
 from sequin_orm.requestor import HasRequestor, Requestor, requestor_of
 from sequin_orm.results import CommitResult, SaveResult
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from sequin_orm.model import Model  # the public type; the session itself needs a Record
+
 __all__ = ["Session", "current_session"]
 
-_M = TypeVar("_M", bound=Model)
+_M = TypeVar("_M", bound="Model")
 _current: ContextVar[Session | None] = ContextVar("sequin_orm_session", default=None)
 
 
@@ -216,7 +218,7 @@ class Session:
     def __contains__(self, obj: object) -> bool:
         if obj in self._tracked or obj in self._deletes:
             return True
-        return isinstance(obj, Model) and self._identity.get_like(obj) is obj
+        return isinstance(obj, Record) and self._identity.get_like(cast("Model", obj)) is obj
 
     # -- commit and rollback -------------------------------------------------------------
 

@@ -1,0 +1,785 @@
+"""The ``Record`` base of every model: typed fields, dirty tracking, ``extra`` keys (pure).
+
+``Model`` (model.py) adds what talks to the API: ``save()``, ``delete()`` and ``objects``.
+A model class declares its fields as ``Field`` descriptors (fields.py) and, when generated,
+a typed keyword-only ``__init__`` written out in full::
+
+    class Contact(Model):
+        __slots__ = ()
+        collection_id: ClassVar[str] = "salesforce:contact"
+        provider: ClassVar[str] = "salesforce"
+
+        FirstName: Field[str | None] = Field(str)
+        Id: ReadOnlyField[str | None] = ReadOnlyField(str)
+
+        def __init__(self, *, FirstName: str | None = None) -> None:
+            values: dict[str, Any] = {}
+            if FirstName is not None:
+                values["FirstName"] = FirstName
+            self._init_values(values)
+
+What an object holds (all in slots):
+
+- ``_values``: the current value of every declared field that has one, in ONE dict keyed by
+  wire key (``"Email"``; ``"properties.email"`` for a dotted HubSpot field). An absent key
+  reads as the field's default (``None``). Dates loaded from a record stay wire strings here
+  and are parsed when read.
+- ``_changed``: the keys assigned since the last load or answer (``None`` when empty).
+  Lists and dicts changed in place are found by comparison with ``_raw``.
+- ``_raw``: the record ``data`` last seen from the API (wire form, every key), or ``None``
+  for an object never loaded. Loading a record whose keys are all declared keeps ONE dict:
+  ``_values is _raw`` until the first assignment copies it.
+- ``_extra``: ``data`` keys no field declares (``obj.extra``); ``None`` when empty.
+- record metadata (``_upstream_id``, ``_sync_id``, ...), ``_state``, and ``_owner`` (the
+  session an object is pending in; only the session layer reads and writes it).
+
+Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from sequin_orm.errors import (
+    FieldTypeError,
+    ModelError,
+    ReadOnlyFieldError,
+    UnknownFieldError,
+)
+from sequin_orm.fields import (
+    MISSING,
+    ClassSpec,
+    Field,
+    assign,
+    check_json,
+    compile_spec,
+    copy_json,
+    lookup,
+    same_json,
+    to_wire,
+)
+from sequin_orm.records import Packed, pack_meta, read_meta, unpack_meta
+
+__all__ = ["Record", "State", "registered_model"]
+
+_M = TypeVar("_M", bound="Record")
+
+
+class State(enum.Enum):
+    """Where an object stands relative to the API."""
+
+    NEW = "new"  # never created upstream
+    PERSISTENT = "persistent"  # has an upstream_id
+    DELETED = "deleted"  # a delete was applied
+    UNKNOWN = "unknown"  # a create may or may not have been applied
+
+
+# Hot paths compare with these: reading a member off an Enum class goes through EnumType's
+# __getattr__ hook, which costs more than the comparison.
+NEW, PERSISTENT, DELETED, UNKNOWN = State.NEW, State.PERSISTENT, State.DELETED, State.UNKNOWN
+
+_METADATA_NAMES = frozenset(
+    {
+        "upstream_id",
+        "upstream_created_at",
+        "upstream_updated_at",
+        "updated_idx",
+        "deleted",
+        "sync_id",
+        "record_id",
+    }
+)
+
+
+#: The model class of each collection id (``registry.model_for`` reads it).
+_models: dict[str, type[Record]] = {}
+_BUNDLED_PACKAGE = "sequin_orm.models"
+
+
+def _register(cls: type[Record]) -> None:
+    """Make ``cls`` the model of its collection; a user's own model wins over a bundled one."""
+    if cls.__module__.startswith(_BUNDLED_PACKAGE + "."):
+        _models.setdefault(cls.collection_id, cls)
+    else:
+        _models[cls.collection_id] = cls
+
+
+def registered_model(collection_id: str) -> type[Record] | None:
+    """The model class defined for ``collection_id``, if any (no import)."""
+    return _models.get(collection_id)
+
+
+class Record:
+    """The state of one record: its values, what changed, what the API last said."""
+
+    __slots__ = (
+        "_changed",
+        "_extra",
+        "_meta",
+        "_owner",
+        "_raw",
+        "_state",
+        "_sync_id",
+        "_upstream_id",
+        "_values",
+    )
+
+    collection_id: ClassVar[str] = ""
+    provider: ClassVar[str] = ""
+    #: Records per mutation request for this model; None = the provider default.
+    batch_size: ClassVar[int | None] = None
+    #: The class's fields, compiled when the class is created.
+    _spec: ClassVar[ClassSpec]
+
+    _values: dict[str, Any]
+    _changed: set[str] | None
+    _raw: dict[str, Any] | None
+    _extra: dict[str, Any] | None
+    _state: State
+    _upstream_id: str | None
+    _sync_id: str | None
+    #: record_id, upstream_created_at, upstream_updated_at and updated_idx, packed in one
+    #: string (records.pack_meta): rarely read, and 140 bytes less per loaded object
+    _meta: Packed | None
+    #: The session this object is pending in (read and written by the session layer only).
+    _owner: Any
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._spec = compile_spec(cls)
+        if cls.collection_id:
+            _register(cls)
+
+    # -- construction: the one path -----------------------------------------------------
+
+    def __init__(self, **values: Any) -> None:
+        """Keyword construction by attribute name (generated classes write out a typed one)."""
+        by_name = self._spec.by_name
+        keyed: dict[str, Any] = {}
+        for name, value in values.items():
+            field = by_name.get(name)
+            if field is None or field.read_only:
+                raise TypeError(
+                    f"{type(self).__name__}.__init__() got an unexpected keyword argument {name!r}"
+                )
+            keyed[field.key] = value
+        self._init_values(keyed)
+
+    def _init_values(self, values: dict[str, Any]) -> None:
+        """Make a new object holding ``values`` (wire-keyed; None values are dropped).
+
+        Every ``__init__`` ends here: the values are checked (``FieldTypeError`` naming the
+        field, the expected and the given type; ``ModelError`` for what is not JSON), absent
+        fields with a default get it, and the object becomes ``NEW``.
+        """
+        cls = type(self)
+        spec = cls._spec
+        by_key = spec.by_key
+        for key, value in values.items():
+            field = by_key[key]
+            kind = value.__class__
+            if kind is str:
+                if field.takes_str and value.isascii():
+                    continue  # the common case, without a call
+            elif kind in field.fast:
+                continue
+            field.check(cls, value)
+        if None in values.values():
+            values = {k: v for k, v in values.items() if v is not None}
+        if spec.defaults:
+            for field in spec.defaults:
+                if field.key not in values:
+                    values[field.key] = field.default_value()
+        if spec.non_nullable:
+            for field in spec.non_nullable:
+                if values.get(field.key) is None:
+                    field.check(cls, None)
+        _set_values(self, values)
+        _set_state(self, NEW)
+        _set_changed(self, None)
+        _set_raw(self, None)
+        _set_extra(self, None)
+        _set_owner(self, None)
+        _set_upstream_id(self, None)
+        _set_sync_id(self, None)
+        _set_meta(self, None)
+
+    @classmethod
+    def from_record(cls: type[_M], record: Mapping[str, Any]) -> _M:
+        """A clean object from a Sequin record (from a mutation, ``/v1/records`` or a consumer).
+
+        No request is made. Every key of ``record["data"]`` is kept: declared ones in fields,
+        the rest in ``extra``.
+        """
+        return cls._load(record, adopt=False)
+
+    @classmethod
+    def _load(cls: type[_M], record: Mapping[str, Any], *, adopt: bool) -> _M:
+        """``from_record``; with ``adopt`` the object keeps ``record["data"]`` itself as its
+        last-known data instead of a copy (only for JSON the library parsed and owns)."""
+        obj = cls.__new__(cls)
+        data: Any = record.get("data")
+        if data.__class__ is not dict:
+            data = {}
+        elif not adopt:
+            data = dict(data)
+        spec = cls._spec
+        _set_raw(obj, data)
+        _set_changed(obj, None)
+        if spec.flat and spec.top_level_keys.issuperset(data):
+            _set_values(obj, data)  # the common case: one dict for values and known data
+            _set_extra(obj, None)
+        else:
+            obj._set_from_raw(data)
+        _set_owner(obj, None)
+        upstream_id, record_id, sync_id, created_at, updated_at, updated_idx, deleted = read_meta(
+            record
+        )
+        _set_upstream_id(obj, upstream_id)
+        _set_sync_id(obj, sync_id)
+        if record_id is None and created_at is None and updated_at is None and updated_idx is None:
+            _set_meta(obj, None)
+        else:
+            _set_meta(obj, pack_meta(record_id, created_at, updated_at, updated_idx))
+        _set_state(obj, DELETED if deleted else PERSISTENT)
+        return obj
+
+    def _set_from_raw(self, raw: dict[str, Any]) -> None:
+        """Values and extra from last-known data ``raw``; nothing changed."""
+        spec = self._spec
+        _set_raw(self, raw)
+        _set_changed(self, None)
+        if spec.flat:
+            declared = spec.top_level_keys
+            if declared.issuperset(raw):
+                _set_values(self, raw)  # the common case: one dict for both
+                _set_extra(self, None)
+                return
+            _set_values(self, {k: v for k, v in raw.items() if k in declared})
+            rest = {k: copy_json(v) for k, v in raw.items() if k not in declared}
+            _set_extra(self, rest)
+            return
+        values: dict[str, Any] = {}
+        for field in spec.fields:
+            value = lookup(raw, field.path)
+            if value is not MISSING:
+                values[field.key] = value
+        _set_values(self, values)
+        residual = _residual(raw, spec)
+        _set_extra(self, copy_json(residual) if residual else None)
+
+    def _own_values(self) -> dict[str, Any]:
+        """``_values``, made a dict of its own first if it is still the last-known data."""
+        values = self._values
+        if values is self._raw:
+            values = dict(values)
+            _set_values(self, values)
+        return values
+
+    # -- attribute assignment: type checks and dirty tracking ------------------------------
+
+    def _assign(self, field: Field[Any], value: Any) -> None:
+        """``obj.<field> = value`` (called by the field's descriptor)."""
+        field.check(type(self), value)
+        key = field.key
+        current = self._values.get(key, MISSING)
+        if current is MISSING:
+            current = field.default_value()  # what an absent key reads as
+        elif current.__class__ is str and field.parse is not None:
+            current = field.parse(current) or current
+        if current is value or same_json(current, value):
+            return  # equal (0 is not False, 1 is not 1.0): nothing changes
+        self._own_values()[key] = value
+        changed = self._changed
+        if changed is None:
+            _set_changed(self, {key})
+        else:
+            changed.add(key)
+
+    if not TYPE_CHECKING:
+        # hidden from type checkers: they would accept any attribute name otherwise
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            field = self._spec.by_name.get(name)
+            if field is not None:
+                field.__set__(self, value)
+            else:
+                self._set_non_field(name, value)
+
+    def _set_non_field(self, name: str, value: Any) -> None:
+        if name[:1] == "_":
+            object.__setattr__(self, name, value)
+        elif name == "extra":
+            if not isinstance(value, dict):
+                raise FieldTypeError("extra must be a dict of record data keys")
+            self._check_extra_keys(value)
+            _set_extra(self, value)
+        elif name in _METADATA_NAMES:
+            raise ReadOnlyFieldError(f"{name} is record metadata, set by the API")
+        elif hasattr(type(self), name):
+            raise ReadOnlyFieldError(f"{type(self).__name__}.{name} cannot be assigned")
+        else:
+            raise UnknownFieldError(
+                f"{type(self).__name__} has no field {name!r}; undeclared record keys go in "
+                f"obj.extra[{name!r}]"
+            )
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        state = self._state
+        ident = self._upstream_id
+        if state is NEW:
+            return f"<{name} new>"
+        if state is UNKNOWN:
+            return f"<{name} unknown>"
+        shown = f"<{name} {ident}" if ident is not None else f"<{name}"
+        if state is DELETED:
+            return f"{shown} deleted>"
+        changed = self.changed_fields
+        return f"{shown} dirty={changed!r}>" if changed else f"{shown}>"
+
+    # -- record metadata (read-only) -----------------------------------------------------
+
+    @property
+    def upstream_id(self) -> str | None:
+        """The record's id in the upstream API (e.g. a Salesforce id); None until created."""
+        return self._upstream_id
+
+    @property
+    def record_id(self) -> str | None:
+        """Sequin's id of the record."""
+        return unpack_meta(self._meta)[0]
+
+    @property
+    def sync_id(self) -> str | None:
+        """The sync the record belongs to."""
+        return self._sync_id
+
+    @property
+    def upstream_created_at(self) -> str | None:
+        return unpack_meta(self._meta)[1]
+
+    @property
+    def upstream_updated_at(self) -> str | None:
+        return unpack_meta(self._meta)[2]
+
+    @property
+    def updated_idx(self) -> int | None:
+        """Version of the record: increases on every change."""
+        return unpack_meta(self._meta)[3]
+
+    @property
+    def deleted(self) -> bool | None:
+        """True once a delete was applied; None until the record is known."""
+        state = self._state
+        if state is DELETED:
+            return True
+        return False if state is PERSISTENT else None
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        """Record ``data`` keys the model does not declare; saved back unchanged."""
+        extra = self._extra
+        if extra is None:
+            extra = {}
+            _set_extra(self, extra)
+        return extra
+
+    # -- change tracking -----------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def is_new(self) -> bool:
+        """True until a create was applied (False too while its outcome is unknown)."""
+        return self._state is NEW
+
+    @property
+    def is_unknown(self) -> bool:
+        """True when a create may have been applied but no answer came back."""
+        return self._state is UNKNOWN
+
+    @property
+    def changed_fields(self) -> set[str]:
+        """Names of fields (and ``extra`` keys) changed since the last load or save."""
+        by_key = self._spec.by_key
+        if self._state is NEW:
+            names = {by_key[k].name for k in self._values if not by_key[k].read_only}
+            names.update(self._extra or ())
+            return names
+        names = {by_key[k].name for k in self._changed_keys()}
+        names.update(self._changed_extra_keys())
+        return names
+
+    @property
+    def is_dirty(self) -> bool:
+        """True when the object has anything to send: a create or changed fields."""
+        state = self._state
+        if state is NEW:
+            return True
+        if state is not PERSISTENT:
+            return False
+        if self._changed:
+            return True
+        if self._values is self._raw and not self._extra:
+            return False  # nothing assigned, nothing read that could change in place
+        return bool(self._changed_keys() or self._changed_extra_keys())
+
+    def _changed_keys(self) -> set[str]:
+        """Keys of fields changed since the last-known data (assigned or changed in place)."""
+        changed = set(self._changed or ())
+        values = self._values
+        raw = self._raw
+        if values is raw:
+            return changed
+        for field in self._spec.mutable:
+            key = field.key
+            if key in changed:
+                continue
+            value = values.get(key, MISSING)
+            if value is MISSING:
+                continue
+            known = lookup(raw, field.path) if raw is not None else MISSING
+            if known is MISSING:
+                known = field.default_value()  # an absent key holds the default
+            if value is not known and value is not None and not same_json(value, known):
+                changed.add(key)
+        return changed
+
+    def _changed_extra_keys(self) -> list[str]:
+        extra = self._extra
+        if not extra:
+            return []
+        raw_extra = _residual(self._raw or {}, self._spec)
+        return [k for k, v in extra.items() if not same_json(v, raw_extra.get(k, MISSING))]
+
+    # -- what to send (pure) -------------------------------------------------------------
+
+    def create_data(self) -> dict[str, Any]:
+        """The ``data`` of a create: every set field and every ``extra`` key."""
+        extra = self._extra
+        data = self._extra_payload(extra, extra) if extra else {}
+        by_key = self._spec.by_key
+        for key, value in self._values.items():
+            field = by_key[key]
+            if field.read_only:
+                continue
+            if field.simple:
+                if value.__class__ is list or value.__class__ is dict:
+                    check_json(value, f"{type(self).__name__}.{field.name}")
+                    value = copy_json(value)
+                data[key] = value
+            else:
+                assign(data, field.path, to_wire(field, value))
+        self._check_required()
+        return data
+
+    def update_data(self) -> dict[str, Any]:
+        """The ``data`` of an update: only changed fields and changed ``extra`` keys (PATCH)."""
+        extra = self._extra
+        data: dict[str, Any] = {}
+        if extra:
+            changed_extra = self._changed_extra_keys()
+            if changed_extra:
+                data = self._extra_payload(extra, changed_extra)
+        changed = self._changed_keys()
+        if not changed:
+            return data
+        spec = self._spec
+        by_key = spec.by_key
+        values = self._values
+        for key in sorted(changed, key=_ORDER[type(self)].__getitem__):
+            field = by_key[key]
+            value = values.get(key)
+            if value.__class__ is list or value.__class__ is dict:
+                check_json(value, f"{type(self).__name__}.{field.name}")
+                value = copy_json(value)
+            assign(data, field.path, to_wire(field, value))
+        return data
+
+    def to_data(self) -> dict[str, Any]:
+        """The full record ``data`` as it stands locally: last known data, then local values."""
+        spec = self._spec
+        raw = self._raw
+        data = copy_json(raw) if raw else {}
+        if self._extra:
+            _merge(data, copy_json(self._extra), spec.nested_keys)
+        values = self._values
+        if values is raw:
+            return data
+        by_key = spec.by_key
+        for key, value in values.items():
+            field = by_key[key]
+            if raw is not None and value is lookup(raw, field.path):
+                continue  # keep the wire form exactly as received
+            assign(data, field.path, to_wire(field, copy_json(value)))
+        return data
+
+    def _extra_payload(self, extra: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+        """A copy of ``extra``'s ``keys``, checked: JSON values, no declared key."""
+        self._check_extra_keys(extra)
+        name = type(self).__name__
+        data = {}
+        for key in keys:
+            value = extra[key]
+            check_json(value, f"{name}.extra[{key!r}]")
+            data[key] = copy_json(value)
+        return data
+
+    def _check_extra_keys(self, extra: Mapping[str, Any]) -> None:
+        """``ModelError`` for an ``extra`` key that a declared field already sends."""
+        spec = self._spec
+        declared = spec.top_level_keys
+        if declared.isdisjoint(extra):
+            return
+        for key in declared.intersection(extra):
+            leaves = spec.nested_leaves.get(key)
+            inner = extra[key]
+            if leaves is not None and key not in spec.by_key and isinstance(inner, dict):
+                clash = leaves.intersection(inner)
+                if not clash:
+                    continue
+                key = f"{key}.{sorted(clash)[0]}"
+            field = spec.by_key[key]
+            raise ModelError(
+                f"{type(self).__name__}.extra[{key.split('.')[0]!r}] collides with the field "
+                f"{field.name} (wire key {key!r}): assign obj.{field.name} instead"
+            )
+
+    def _check_required(self) -> None:
+        """``ModelError`` naming the required fields that have no value (no request)."""
+        required = self._spec.required
+        if not required:
+            return
+        get = self._values.get
+        missing = [f.name for f in required if get(f.key) is None]
+        if missing:
+            raise ModelError(
+                f"{type(self).__name__} is missing required field(s) {', '.join(missing)}"
+            )
+
+    # -- applying what the API said (pure, called by the session) ------------------------
+
+    def _absorb_record(
+        self, record: Mapping[str, Any], sent: Mapping[str, Any] | None = None
+    ) -> None:
+        """Make the object equal to ``record`` (plus the ``sent`` data it may omit).
+
+        ``sent``: the ``data`` that was built and sent for this object. A field or ``extra``
+        key whose current value differs from what was sent (or that changed and was not sent)
+        was assigned while the request was in flight: it keeps its current value and stays
+        changed. Everything else becomes clean and equal to the answer.
+        """
+        spec = self._spec
+        data: Any = record.get("data")
+        if data.__class__ is not dict:
+            data = None
+        kept: dict[str, Any] | None = None
+        kept_extra: dict[str, Any] | None = None
+        if sent is not None:
+            kept, kept_extra = self._in_flight(sent)
+        raw = self._raw
+        omitted = sent
+        if sent and data is not None:
+            omitted = _omitted(sent, data, spec.nested_keys)
+        if raw is None and not omitted and data is not None and spec.flat:
+            raw = dict(data)  # the first answer: nothing to merge
+        elif omitted or data is not None:
+            raw = dict(raw) if raw is not None else {}  # never change a dict others may hold
+            if omitted:
+                _merge(raw, omitted, spec.nested_keys, copy=True)
+            if data is not None:
+                _merge(raw, data, spec.nested_keys)
+        elif raw is None:
+            raw = {}
+        self._set_from_raw(raw)
+        if kept:
+            values = self._own_values()
+            values.update(kept)
+            _set_changed(self, set(kept))
+        if kept_extra:
+            self.extra.update(kept_extra)
+        deleted = self._absorb_meta(record)
+        if deleted is None:
+            deleted = self._state is DELETED
+        _set_state(self, DELETED if deleted else PERSISTENT)
+
+    def _in_flight(self, sent: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Fields and ``extra`` keys changed since ``sent`` was built: ``(by key, extra)``."""
+        values = self._values
+        raw = self._raw
+        kept: dict[str, Any] = {}
+        if values is not raw:
+            new = self._state is NEW
+            changed = self._changed_keys() if not new else None
+            by_key = self._spec.by_key
+            for key, value in values.items():
+                field = by_key[key]
+                if field.read_only:
+                    continue
+                was = lookup(sent, field.path)
+                if was is value:
+                    continue
+                if was is MISSING:
+                    if changed is None or key in changed:
+                        kept[key] = value
+                    continue
+                try:
+                    now = to_wire(field, value)
+                except ModelError:
+                    now = value  # an unsaved reference: not what was sent
+                if not same_json(now, was):
+                    kept[key] = value
+        kept_extra: dict[str, Any] = {}
+        extra = self._extra
+        if extra:
+            changed_extra = set(self._changed_extra_keys())
+            nested = self._spec.nested_keys
+            for key, value in extra.items():
+                was = sent.get(key, MISSING)
+                if was is MISSING:
+                    if key in changed_extra:
+                        kept_extra[key] = value
+                elif key in nested and isinstance(value, dict) and isinstance(was, dict):
+                    if any(not same_json(v, was.get(k, MISSING)) for k, v in value.items()):
+                        kept_extra[key] = value
+                elif not same_json(value, was):
+                    kept_extra[key] = value
+        return kept, kept_extra
+
+    def _absorb_meta(self, record: Mapping[str, Any]) -> bool | None:
+        """Take the record's metadata (keys it lacks keep their value); returns ``deleted``."""
+        upstream_id, record_id, sync_id, created_at, updated_at, updated_idx, deleted = read_meta(
+            record
+        )
+        if upstream_id is not None:
+            _set_upstream_id(self, upstream_id)
+        if sync_id is not None:
+            _set_sync_id(self, sync_id)
+        if record_id is None and created_at is None and updated_at is None and updated_idx is None:
+            return deleted
+        if self._meta is not None and None in (record_id, created_at, updated_at, updated_idx):
+            known = unpack_meta(self._meta)  # keys the record lacks keep their value
+            record_id = known[0] if record_id is None else record_id
+            created_at = known[1] if created_at is None else created_at
+            updated_at = known[2] if updated_at is None else updated_at
+            updated_idx = known[3] if updated_idx is None else updated_idx
+        _set_meta(self, pack_meta(record_id, created_at, updated_at, updated_idx))
+        return deleted
+
+    def _absorb_sent_update(self, sent: Mapping[str, Any]) -> None:
+        """An update was applied but no record came back: what was sent is now clean."""
+        self._absorb_record({}, sent)
+
+    def _absorb_delete(self) -> None:
+        _set_state(self, DELETED)
+        _set_changed(self, None)
+
+    def _mark_unknown(self) -> None:
+        _set_state(self, UNKNOWN)
+
+    def reset_unknown(self) -> None:
+        """Declare that a create whose outcome was unknown did not happen upstream.
+
+        Check the upstream system first: the next ``save()`` sends the create again.
+        """
+        if self._state is not UNKNOWN:
+            raise ModelError("reset_unknown() is only for objects whose create is unknown")
+        _set_state(self, NEW)
+
+    def _revert(self) -> None:
+        """Throw away local changes: fields go back to the last data seen from the API."""
+        if self._raw is None:
+            return
+        self._absorb_record({})
+
+    def _bind_sync(self, sync_id: str | None) -> None:
+        if sync_id is not None and (self._sync_id is None or self._raw is None):
+            _set_sync_id(self, sync_id)
+
+
+Record._spec = compile_spec(Record)
+
+
+def _slot_setter(name: str) -> Callable[[Record, Any], None]:
+    """The C setter of one of Record's own slots: ``Record.__setattr__`` is not involved."""
+    setter: Callable[[Record, Any], None] = Record.__dict__[name].__set__
+    return setter
+
+
+_set_values = _slot_setter("_values")
+_set_state = _slot_setter("_state")
+_set_raw = _slot_setter("_raw")
+_set_extra = _slot_setter("_extra")
+_set_changed = _slot_setter("_changed")
+_set_owner = _slot_setter("_owner")
+_set_upstream_id = _slot_setter("_upstream_id")
+_set_sync_id = _slot_setter("_sync_id")
+_set_meta = _slot_setter("_meta")
+
+
+class _FieldOrder(dict[type, dict[str, int]]):
+    """Class -> {key: position}: an update lists its fields in declaration order."""
+
+    def __missing__(self, cls: type) -> dict[str, int]:
+        order = self[cls] = {f.key: i for i, f in enumerate(cls._spec.fields)}  # type: ignore[attr-defined]
+        return order
+
+
+_ORDER = _FieldOrder()
+
+
+# --- helpers over record data --------------------------------------------------------------
+
+
+def _merge(
+    target: dict[str, Any], new: Mapping[str, Any], nested: frozenset[str], *, copy: bool = False
+) -> None:
+    """Merge ``new`` into ``target``; objects under keys in ``nested`` merge one level down.
+
+    With ``copy``, lists and dicts of ``new`` are copied rather than shared.
+    """
+    if not nested and not copy:
+        target.update(new)  # the common case, at C speed
+        return
+    for key, value in new.items():
+        inner = target.get(key)
+        if key in nested and isinstance(inner, dict) and isinstance(value, dict):
+            value = {**inner, **value}
+        if copy and isinstance(value, (list, dict)):
+            value = copy_json(value)
+        target[key] = value
+
+
+def _omitted(
+    sent: Mapping[str, Any], data: Mapping[str, Any], nested: frozenset[str]
+) -> dict[str, Any] | None:
+    """The part of ``sent`` that an answer's ``data`` may have left out (None: nothing).
+
+    Keys ``data`` has replace what was sent anyway, except nested objects (merged key by key).
+    """
+    if not nested and data.keys() >= sent.keys():
+        return None  # the common case: the answer repeats every key sent
+    keys = sent.keys() - data.keys()
+    if nested:
+        keys.update(key for key in nested if key in sent and key in data)
+    return {key: value for key, value in sent.items() if key in keys} if keys else None
+
+
+def _residual(data: Mapping[str, Any], spec: ClassSpec) -> dict[str, Any]:
+    """The part of ``data`` that no declared field covers (what goes to ``extra``)."""
+    declared = spec.top_level_keys
+    if not spec.nested_leaves and declared.issuperset(data):
+        return {}  # the common case: every key is declared
+    residual = {k: v for k, v in data.items() if k not in declared}
+    for key, leaves in spec.nested_leaves.items():
+        value = data.get(key)
+        if isinstance(value, dict):
+            rest = {k: v for k, v in value.items() if k not in leaves}
+            if rest:
+                residual[key] = rest
+    return residual
