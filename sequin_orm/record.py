@@ -146,6 +146,15 @@ class Record:
     #: The session this object is pending in (read and written by the session layer only).
     _owner: Any
 
+    def __getstate__(self) -> dict[str, Any]:
+        """For pickle (Celery, multiprocessing): everything but the owning session."""
+        return {name: getattr(self, name) for name in Record.__slots__ if name != "_owner"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_owner", None)  # a copy is pending in no session
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._spec = compile_spec(cls)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import pickle
 from typing import Any, ClassVar
 
 import pytest
 
-from sequin_orm import DynamicModel, Model, model_for
+from sequin_orm import DynamicModel, Model, Session, model_for
 from sequin_orm.errors import FieldTypeError, ModelError, ReadOnlyFieldError, UnknownFieldError
 from sequin_orm.fields import Field
 from sequin_orm.models import hubspot, salesforce, stripe
@@ -390,3 +391,22 @@ def test_reference_fields_take_an_id_or_a_model_of_their_collection() -> None:
     assert task.WhoId is contact
     with pytest.raises(ModelError, match="unsaved Contact"):
         task.create_data()
+
+
+def test_a_model_pickles_with_its_state_also_while_pending_in_a_session() -> None:
+    contact = salesforce.Contact.from_record(RECORD)
+    contact.Email = "muaddib@arrakis.org"
+    contact.extra["Houses__c"] = ["Atreides"]
+    session = Session()
+    session.add(contact)  # the session holds it: the copy must not
+    copy = pickle.loads(pickle.dumps(contact))
+    assert repr(copy) == repr(contact) and copy.state is contact.state
+    assert copy.changed_fields == contact.changed_fields == {"Email", "Houses__c"}
+    assert copy.to_data() == contact.to_data()
+    assert (copy.upstream_id, copy.sync_id, copy.updated_idx, copy.record_id) == (
+        contact.upstream_id,
+        contact.sync_id,
+        contact.updated_idx,
+        contact.record_id,
+    )
+    Session().add(copy)  # pending nowhere: another session may take it
