@@ -125,12 +125,22 @@ def contact_fields() -> dict[str, Any]:
 
     base = typing.get_type_hints(Model)
     return {
-        name: hint
+        name: _field_type(hint)
         for name, hint in typing.get_type_hints(salesforce.Contact).items()
         if name not in base
         and not name.startswith("_")
         and typing.get_origin(hint) is not typing.ClassVar
     }
+
+
+def _field_type(hint: Any) -> Any:
+    """``X`` of a ``Field[X]`` (or ``ReadOnlyField[X]``) descriptor annotation."""
+    from sequin_orm.fields import Field
+
+    origin = typing.get_origin(hint)
+    if isinstance(origin, type) and issubclass(origin, Field):
+        return typing.get_args(hint)[0]
+    return hint
 
 
 def plain_type(hint: Any) -> Any:

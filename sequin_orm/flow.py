@@ -82,6 +82,7 @@ class Request:
     step: Step
     payloads: list[dict[str, Any]] | None  # the ``data`` sent per object (None for deletes)
     content: bytes
+    handed: tuple[set[str] | None, ...]  # each object's changed keys, taken by this request
     attempt: int = 0  # retries before this attempt
     delay: float = 0.0  # seconds to wait before sending it
 
@@ -169,7 +170,8 @@ class CommitFlow:
         except ModelError as error:  # a value that cannot be sent: these objects wait
             self._record(index, [ObjectOutcome(obj, Outcome.FAILED, error) for obj in step.objects])
             return None
-        return Request(index, step, payloads, content)
+        handed = tuple(obj._hand_over() for obj in step.objects)
+        return Request(index, step, payloads, content, handed)
 
     # -- what came back ------------------------------------------------------------------
 
@@ -181,7 +183,7 @@ class CommitFlow:
             outcomes = self._apply(request, answer)
         except APIResponseValidationError as error:
             outcomes = self._failure(request, error)
-        self._record(request.index, outcomes)
+        self._record(request.index, outcomes, request)
 
     def receive_error(self, request: Request, error: APIError) -> None:
         """An error for ``request``: retry it, or record what it means for its objects."""
@@ -202,7 +204,7 @@ class CommitFlow:
             return
         if is_retryable(error, safety) or _stops_every_request(error):
             self._stop(error)  # one retry budget per commit: later chunks would spend it again
-        self._record(request.index, self._failure(request, error))
+        self._record(request.index, self._failure(request, error), request)
 
     def interrupt(self, request: Request, cause: BaseException, *, reached_server: bool) -> None:
         """Something other than an answer ended ``request`` (KeyboardInterrupt, cancellation,
@@ -220,7 +222,7 @@ class CommitFlow:
             outcomes = _unknown(request.step, error)
         else:
             outcomes = [ObjectOutcome(obj, Outcome.FAILED, error) for obj in request.step.objects]
-        self._record(request.index, outcomes)
+        self._record(request.index, outcomes, request)
         self._stop(error)
 
     def result(self) -> CommitResult:
@@ -248,12 +250,22 @@ class CommitFlow:
         self._ready.clear()
         self._stages.clear()
         for item in waiting:
+            request = item if isinstance(item, Request) else None
             index, step = (item.index, item.step) if isinstance(item, Request) else item
-            self._record(index, [ObjectOutcome(obj, Outcome.FAILED, error) for obj in step.objects])
+            failed = [ObjectOutcome(obj, Outcome.FAILED, error) for obj in step.objects]
+            self._record(index, failed, request)
 
-    def _record(self, index: int, outcomes: list[ObjectOutcome]) -> None:
+    def _record(
+        self, index: int, outcomes: list[ObjectOutcome], request: Request | None = None
+    ) -> None:
+        """Keep ``outcomes``; objects of ``request`` not applied get their changes back."""
         if not outcomes:
             return
+        if request is not None:
+            handed = dict(zip(request.step.objects, request.handed, strict=True))
+            for obj, outcome, _ in outcomes:
+                if outcome is Outcome.FAILED or outcome is Outcome.UNKNOWN:
+                    obj._take_back(handed.get(obj))
         self._outcomes.setdefault(index, []).extend(outcomes)
         self._not_created.update(o.obj for o in outcomes if o.obj.upstream_id is None)
 

@@ -578,10 +578,10 @@ class Record:
     ) -> None:
         """Make the object equal to ``record`` (plus the ``sent`` data it may omit).
 
-        ``sent``: the ``data`` that was built and sent for this object. A field or ``extra``
-        key whose current value differs from what was sent (or that changed and was not sent)
-        was assigned while the request was in flight: it keeps its current value and stays
-        changed. Everything else becomes clean and equal to the answer.
+        ``sent``: the ``data`` that was sent for this object, whose changed keys were handed
+        to the request (``_hand_over``). A key assigned since then, or a list or dict (field
+        or ``extra``) changed in place since, keeps its value and stays changed; everything
+        else becomes clean and equal to the answer.
         """
         spec = self._spec
         data: Any = record.get("data")
@@ -617,32 +617,31 @@ class Record:
             deleted = self._state is DELETED
         _set_state(self, DELETED if deleted else PERSISTENT)
 
+    def _hand_over(self) -> set[str] | None:
+        """Give the changed keys to the request just built from them (see ``_absorb_record``);
+        returns them for ``_take_back`` if the request is not applied."""
+        changed = self._changed
+        _set_changed(self, None)
+        return changed
+
+    def _take_back(self, handed: set[str] | None) -> None:
+        """The request that took ``handed`` was not applied: they are changed again."""
+        if handed:
+            changed = self._changed
+            _set_changed(self, handed if changed is None else handed | changed)
+
     def _in_flight(self, sent: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Fields and ``extra`` keys changed since ``sent`` was built: ``(by key, extra)``."""
+        """What changed since ``sent`` was built: ``(values by key, extra)``: keys assigned
+        since the hand-over, and lists or dicts that differ from what was sent."""
         values = self._values
-        raw = self._raw
-        kept: dict[str, Any] = {}
-        if values is not raw:
-            new = self._state is NEW
-            changed = self._changed_keys() if not new else None
-            by_key = self._spec.by_key
-            for key, value in values.items():
-                field = by_key[key]
-                if field.read_only:
-                    continue
-                was = lookup(sent, field.path)
-                if was is value:
-                    continue
-                if was is MISSING:
-                    if changed is None or key in changed:
-                        kept[key] = value
-                    continue
-                try:
-                    now = to_wire(field, value)
-                except ModelError:
-                    now = value  # an unsaved reference: not what was sent
-                if not same_json(now, was):
-                    kept[key] = value
+        kept = {key: values.get(key) for key in self._changed or ()}
+        for field in self._spec.mutable:
+            value = values.get(field.key, MISSING)
+            if value is MISSING or field.key in kept or field.read_only:
+                continue
+            was = lookup(sent, field.path)
+            if was is not MISSING and not same_json(value, was):
+                kept[field.key] = value
         kept_extra: dict[str, Any] = {}
         extra = self._extra
         if extra:
