@@ -350,16 +350,18 @@ def _create_answer_problem(
     """Why the records of a create answer cannot be given to the step's objects, if so."""
     if len(records) != len(step.objects):
         return f"Expected {len(step.objects)} records in the answer, got {len(records)}"
-    ids = [r.get("upstream_id") for r in records]
-    if not all(isinstance(i, str) and i for i in ids):
-        return "A created record came back without an upstream_id"
-    if len(set(ids)) != len(ids):
-        return "The answer gives two created records the same upstream_id"
-    if any(r.get("collection_id", step.collection_id) != step.collection_id for r in records):
-        return f"The answer holds records of another collection than {step.collection_id}"
-    for obj, upstream_id in zip(step.objects, ids, strict=True):
-        assert isinstance(upstream_id, str)
-        if identity.get(step.sync_id, obj.collection_id, upstream_id) is not None:
+    collection_id, sync_id = step.collection_id, step.sync_id
+    seen: set[str] = set()
+    for record in records:
+        upstream_id = record.get("upstream_id")
+        if upstream_id.__class__ is not str or not upstream_id:
+            return "A created record came back without an upstream_id"
+        if upstream_id in seen:
+            return "The answer gives two created records the same upstream_id"
+        seen.add(upstream_id)
+        if record.get("collection_id", collection_id) != collection_id:
+            return f"The answer holds records of another collection than {collection_id}"
+        if identity.get(sync_id, collection_id, upstream_id) is not None:
             return f"The answer gives a new object the upstream_id {upstream_id!r} of another"
     return None
 

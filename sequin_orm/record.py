@@ -630,12 +630,17 @@ class Record:
             changed = self._changed
             _set_changed(self, handed if changed is None else handed | changed)
 
-    def _in_flight(self, sent: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _in_flight(
+        self, sent: Mapping[str, Any]
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """What changed since ``sent`` was built: ``(values by key, extra)``: keys assigned
         since the hand-over, and lists or dicts that differ from what was sent."""
+        spec = self._spec
+        if self._changed is None and not spec.mutable and not self._extra:
+            return None, None  # the common case: nothing assigned while the request was out
         values = self._values
         kept = {key: values.get(key) for key in self._changed or ()}
-        for field in self._spec.mutable:
+        for field in spec.mutable:
             value = values.get(field.key, MISSING)
             if value is MISSING or field.key in kept or field.read_only:
                 continue
@@ -646,7 +651,7 @@ class Record:
         extra = self._extra
         if extra:
             changed_extra = set(self._changed_extra_keys())
-            nested = self._spec.nested_keys
+            nested = spec.nested_keys
             for key, value in extra.items():
                 was = sent.get(key, MISSING)
                 if was is MISSING:
