@@ -19,17 +19,35 @@ The modules form layers; each imports only the layers below it (an import-linter
 The emulator (``sequin_orm.emulator``) imports none of these; only integrations import it.
 """
 
+import importlib
+import typing
+
 from sequin_orm import errors
 from sequin_orm.client import Client, configure, get_client
-from sequin_orm.consumers import Consumer, HttpConsumer, Message
-from sequin_orm.credentials import Credential, Health
 from sequin_orm.model import Model, State
 from sequin_orm.registry import DynamicModel, model_for
 from sequin_orm.results import CommitResult, ObjectOutcome, Outcome, SaveResult
 from sequin_orm.secrets import Secret
 from sequin_orm.session import Session, current_session
-from sequin_orm.streams import Stream
-from sequin_orm.syncs import RateLimit, Sync
+
+if typing.TYPE_CHECKING:
+    from sequin_orm.consumers import Consumer, HttpConsumer, Message
+    from sequin_orm.credentials import Credential, Health
+    from sequin_orm.streams import Stream
+    from sequin_orm.syncs import RateLimit, Sync
+
+# The management modules (and cattrs, through sequin_orm.wire) load on first use (PEP 562):
+# ``import sequin_orm`` stays light (issue 12).
+_LAZY = {
+    "Consumer": "sequin_orm.consumers",
+    "HttpConsumer": "sequin_orm.consumers",
+    "Message": "sequin_orm.consumers",
+    "Credential": "sequin_orm.credentials",
+    "Health": "sequin_orm.credentials",
+    "Stream": "sequin_orm.streams",
+    "RateLimit": "sequin_orm.syncs",
+    "Sync": "sequin_orm.syncs",
+}
 
 __all__ = [
     "Client",
@@ -58,3 +76,16 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

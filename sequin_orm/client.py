@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from sequin_orm.config import Settings, Timeouts, resolve_settings
-from sequin_orm.consumers import ConsumerManager
-from sequin_orm.credentials import CredentialManager
 from sequin_orm.http import HTTPSession
 from sequin_orm.requestor import (
     ClientBound,
@@ -21,8 +19,12 @@ from sequin_orm.requestor import (
     install_default,
     reset_default,
 )
-from sequin_orm.streams import StreamManager
-from sequin_orm.syncs import SyncManager
+
+if TYPE_CHECKING:
+    from sequin_orm.consumers import ConsumerManager
+    from sequin_orm.credentials import CredentialManager
+    from sequin_orm.streams import StreamManager
+    from sequin_orm.syncs import SyncManager
 
 __all__ = [
     "Client",
@@ -95,21 +97,29 @@ class Client:
     @property
     def syncs(self) -> SyncManager:
         """Syncs (``/v1/syncs``) through this client: ``client.syncs.create(...)``."""
+        from sequin_orm.syncs import SyncManager  # downward; late on purpose, issue 12
+
         return SyncManager(self)
 
     @property
     def credentials(self) -> CredentialManager:
         """Credentials (``/v1/credentials``) through this client."""
+        from sequin_orm.credentials import CredentialManager  # downward; late on purpose, issue 12
+
         return CredentialManager(self)
 
     @property
     def consumers(self) -> ConsumerManager:
         """HTTP consumers (``/v1/http-consumers``) through this client."""
+        from sequin_orm.consumers import ConsumerManager  # downward; late on purpose, issue 12
+
         return ConsumerManager(self)
 
     @property
     def streams(self) -> StreamManager:
         """Streams (``/v1/streams``) through this client."""
+        from sequin_orm.streams import StreamManager  # downward; late on purpose, issue 12
+
         return StreamManager(self)
 
     def run_mutation(self, body: Mapping[str, Any], *, await_timeout_ms: int | None = None) -> Any:

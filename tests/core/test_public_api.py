@@ -6,15 +6,18 @@ import subprocess
 import sys
 import types
 
+import pytest
+
 import sequin_orm
 
 
 def test_all_lists_every_public_name() -> None:
+    # dir(), not vars(): the management names load on first use (module __getattr__)
     public = {
         name
-        for name, value in vars(sequin_orm).items()
+        for name in dir(sequin_orm)
         if not name.startswith("_")
-        and (not isinstance(value, types.ModuleType) or name == "errors")
+        and (not isinstance(getattr(sequin_orm, name), types.ModuleType) or name == "errors")
     }
     assert set(sequin_orm.__all__) == public
 
@@ -33,3 +36,26 @@ def test_import_touches_no_model_module_network_or_environment() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_import_loads_no_management_module_or_cattrs_until_used() -> None:
+    lazy = ("cattrs", "sequin_orm.wire", "sequin_orm.syncs", "sequin_orm.streams")
+    lazy += ("sequin_orm.consumers", "sequin_orm.credentials")
+    code = (
+        "import sys; import sequin_orm; "
+        f"print(sorted(m for m in {lazy!r} if m in sys.modules)); "
+        "from sequin_orm import Sync, Credential; "
+        "print(sequin_orm.Sync is Sync, sequin_orm.RateLimit.__module__, 'cattrs' in sys.modules); "
+        "print(type(sequin_orm.Client(api_token='t').syncs).__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == ["[]", "True sequin_orm.syncs True", "SyncManager"]
+
+
+def test_lazy_names_are_listed_and_unknown_names_raise() -> None:
+    assert set(sequin_orm.__all__) <= set(dir(sequin_orm))
+    assert sequin_orm.Health.__module__ == "sequin_orm.credentials"
+    assert sequin_orm.Stream.__module__ == "sequin_orm.streams"
+    assert sequin_orm.HttpConsumer.__module__ == "sequin_orm.consumers"
+    with pytest.raises(AttributeError, match="NoSuchName"):
+        getattr(sequin_orm, "NoSuchName")  # noqa: B009
