@@ -466,10 +466,9 @@ def _timeline_table(session_runs: list[Run], raw_runs: list[Run]) -> list[str]:
         "wall",
     ]
     lines = [
-        "The client's own work is on the critical path only outside the requests: a session "
-        "builds the next request and applies the last answer on a worker thread while a "
-        "request is in flight. Requests in flight include the server's time and the HTTP "
-        "work of the calling thread.",
+        "A session sends one request at a time from the calling thread: it builds each request "
+        "before sending it and applies each answer when it comes back. Requests in flight "
+        "include the server's time and the HTTP work of the client.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),

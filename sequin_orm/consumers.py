@@ -207,7 +207,7 @@ class ConsumerManager(ClientBound):
             filters=filters,
             metadata=metadata,
         )
-        payload = self.requestor.request(
+        payload = self.requestor.http.request(
             "POST", CONSUMERS_PATH, json_body=body, safety=Safety.NOT_IDEMPOTENT
         )
         return self._bind(decode(payload, HttpConsumer, method="POST", path=CONSUMERS_PATH))
@@ -215,13 +215,13 @@ class ConsumerManager(ClientBound):
     def get(self, consumer_id: str) -> HttpConsumer:
         """``GET /v1/http-consumers/{id}``; ``NotFoundError`` when there is none."""
         path = _consumer_path(consumer_id)
-        payload = self.requestor.request("GET", path)
+        payload = self.requestor.http.request("GET", path)
         return self._bind(decode(payload, HttpConsumer, method="GET", path=path))
 
     def list(self, *, metadata: Mapping[str, Any] | None = None) -> list[HttpConsumer]:
         """``GET /v1/http-consumers``, optionally filtered by ``metadata``."""
         params = None if metadata is None else {"metadata": encode_query_json(metadata)}
-        payload = self.requestor.request("GET", CONSUMERS_PATH, params=params)
+        payload = self.requestor.http.request("GET", CONSUMERS_PATH, params=params)
         found = decode_list(payload, HttpConsumer, method="GET", path=CONSUMERS_PATH)
         return [
             self._bind(c)
@@ -250,12 +250,14 @@ class ConsumerManager(ClientBound):
             metadata=metadata,
         )
         path = _consumer_path(consumer_id)
-        payload = self.requestor.request("PATCH", path, json_body=body, safety=Safety.IDEMPOTENT)
+        payload = self.requestor.http.request(
+            "PATCH", path, json_body=body, safety=Safety.IDEMPOTENT
+        )
         return self._bind(decode(payload, HttpConsumer, method="PATCH", path=path))
 
     def delete(self, consumer_id: str) -> None:
         """``DELETE /v1/http-consumers/{id}``."""
-        self.requestor.request("DELETE", _consumer_path(consumer_id), safety=Safety.IDEMPOTENT)
+        self.requestor.http.request("DELETE", _consumer_path(consumer_id), safety=Safety.IDEMPOTENT)
 
     def _bind(self, consumer: HttpConsumer) -> HttpConsumer:
         object.__setattr__(consumer, "_client", self._bound)
@@ -398,7 +400,7 @@ class Consumer(ClientBound):
         """
         body = next_body(batch_size, wait_for)
         path = _consumer_path(self.id, "next")
-        payload = self.requestor.request(
+        payload = self.requestor.http.request(
             "POST", path, json_body=body, safety=Safety.IDEMPOTENT, long_poll_ms=wait_for
         )
         items, info = parse_next(payload, path)
@@ -448,7 +450,7 @@ class Consumer(ClientBound):
             return
         path = _consumer_path(self.id, action)
         body = {"ack_tokens": tokens}
-        self.requestor.request("POST", path, json_body=body, safety=Safety.IDEMPOTENT)
+        self.requestor.http.request("POST", path, json_body=body, safety=Safety.IDEMPOTENT)
         for message in pending:
             if isinstance(message, Message):
                 message._settled = "acked" if action == "ack" else "nacked"

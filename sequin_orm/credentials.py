@@ -208,14 +208,14 @@ class CredentialManager(ClientBound):
             params["kind"] = kind
         if metadata is not None:
             params["metadata"] = encode_query_json(metadata)
-        payload = self.requestor.request("GET", CREDENTIALS_PATH, params=params or None)
+        payload = self.requestor.http.request("GET", CREDENTIALS_PATH, params=params or None)
         found = decode_list(payload, Credential, method="GET", path=CREDENTIALS_PATH)
         return [c for c in found if _matches(c, provider, kind, metadata)]
 
     def get(self, credential_id: str) -> Credential:
         """``GET /v1/credentials/{id}``; ``NotFoundError`` when there is none."""
         path = f"{CREDENTIALS_PATH}/{path_segment(credential_id, 'credential_id')}"
-        payload = self.requestor.request("GET", path)
+        payload = self.requestor.http.request("GET", path)
         return decode(payload, Credential, method="GET", path=path)
 
     def create(
@@ -231,7 +231,7 @@ class CredentialManager(ClientBound):
             properties, oauth_app_id=oauth_app_id, name=name, metadata=metadata
         )
         with redact_errors(body):
-            payload = self.requestor.request(
+            payload = self.requestor.http.request(
                 "POST", CREDENTIALS_PATH, json_body=body, safety=Safety.IDEMPOTENT
             )
         return decode(payload, Credential, method="POST", path=CREDENTIALS_PATH)
@@ -242,7 +242,9 @@ class CredentialManager(ClientBound):
         """``PATCH /v1/credentials/{id}`` of ``name`` and/or ``metadata``."""
         body = credential_update_body(name=name, metadata=metadata)
         path = f"{CREDENTIALS_PATH}/{path_segment(credential_id, 'credential_id')}"
-        payload = self.requestor.request("PATCH", path, json_body=body, safety=Safety.IDEMPOTENT)
+        payload = self.requestor.http.request(
+            "PATCH", path, json_body=body, safety=Safety.IDEMPOTENT
+        )
         return decode(payload, Credential, method="PATCH", path=path)
 
 

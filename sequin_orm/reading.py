@@ -122,7 +122,9 @@ class RecordManager(ClientBound, Generic[_M]):
             params = records_params(
                 self.model.collection_id, sync_id=sync_id, limit=limit, after_cursor=cursor
             )
-            page = parse_records_page(self.requestor.request("GET", RECORDS_PATH, params=params))
+            page = parse_records_page(
+                self.requestor.http.request("GET", RECORDS_PATH, params=params)
+            )
             if not page.records:
                 return
             yield page

@@ -9,7 +9,6 @@ itself) can be passed where one is wanted; with none, the default is used: the o
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -40,26 +39,6 @@ class Requestor:
     @property
     def requestor(self) -> Requestor:
         return self
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body: Any = None,
-        params: Mapping[str, Any] | None = None,
-        safety: Safety = Safety.READ,
-        long_poll_ms: int | None = None,
-    ) -> Any:
-        """A JSON request to the API (hits the network), retried as design §3 allows."""
-        return self.http.request(
-            method,
-            path,
-            json_body=json_body,
-            params=params,
-            safety=safety,
-            long_poll_ms=long_poll_ms,
-        )
 
     def run_mutation(self, body: Any, *, await_timeout_ms: int | None = None) -> Any:
         """``POST /v1/mutations/run`` (hits the network); retried only where safe."""

@@ -49,12 +49,12 @@ class StreamManager(ClientBound):
     def create(self, slug: str) -> Stream:
         """``POST /v1/streams``; the slug is unique per account (a second create fails)."""
         body = stream_create_body(slug)
-        payload = self.requestor.request(
+        payload = self.requestor.http.request(
             "POST", STREAMS_PATH, json_body=body, safety=Safety.NOT_IDEMPOTENT
         )
         return decode(payload, Stream, method="POST", path=STREAMS_PATH)
 
     def list(self) -> list[Stream]:
         """``GET /v1/streams``."""
-        payload = self.requestor.request("GET", STREAMS_PATH)
+        payload = self.requestor.http.request("GET", STREAMS_PATH)
         return decode_list(payload, Stream, method="GET", path=STREAMS_PATH)

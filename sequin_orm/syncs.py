@@ -447,7 +447,7 @@ class SyncManager(ClientBound):
             external_id=external_id,
         )
         with redact_errors(body):
-            payload = self.requestor.request(
+            payload = self.requestor.http.request(
                 "POST", SYNCS_PATH, json_body=body, safety=Safety.NOT_IDEMPOTENT
             )
         return self._bind(decode(payload, Sync, method="POST", path=SYNCS_PATH))
@@ -467,14 +467,14 @@ class SyncManager(ClientBound):
         params = {k: v for k, v in filters.items() if v is not None}
         if metadata is not None:
             params["metadata"] = encode_query_json(metadata)
-        payload = self.requestor.request("GET", SYNCS_PATH, params=params or None)
+        payload = self.requestor.http.request("GET", SYNCS_PATH, params=params or None)
         syncs = decode_list(payload, Sync, method="GET", path=SYNCS_PATH)
         return [self._bind(s) for s in syncs if _matches(s, filters, metadata)]
 
     def get(self, sync_id: str) -> Sync:
         """``GET /v1/syncs/{id}``; ``NotFoundError`` when there is none."""
         path = _sync_path(sync_id)
-        payload = self.requestor.request("GET", path)
+        payload = self.requestor.http.request("GET", path)
         return self._bind(decode(payload, Sync, method="GET", path=path))
 
     def update(self, sync_id: str, **changes: Any) -> Sync:
@@ -498,11 +498,13 @@ class SyncManager(ClientBound):
 
     def delete(self, sync_id: str) -> None:
         """``DELETE /v1/syncs/{id}``."""
-        self.requestor.request("DELETE", _sync_path(sync_id), safety=Safety.IDEMPOTENT)
+        self.requestor.http.request("DELETE", _sync_path(sync_id), safety=Safety.IDEMPOTENT)
 
     def _patch(self, sync_id: str, body: dict[str, Any]) -> Sync:
         path = _sync_path(sync_id)
-        payload = self.requestor.request("PATCH", path, json_body=body, safety=Safety.IDEMPOTENT)
+        payload = self.requestor.http.request(
+            "PATCH", path, json_body=body, safety=Safety.IDEMPOTENT
+        )
         return self._bind(decode(payload, Sync, method="PATCH", path=path))
 
     def _bind(self, sync: Sync) -> Sync:
