@@ -107,7 +107,8 @@ def _structure_list(value: Any, hint: Any) -> list[Any]:
 
 
 _converter.register_structure_hook(datetime.datetime, _structure_datetime)
-_converter.register_structure_hook(Any, _structure_any)
+# a predicate, not register_structure_hook(Any, ...): Python 3.10's singledispatch refuses Any
+_converter.register_structure_hook_func(lambda hint: hint is Any, _structure_any)
 _converter.register_structure_hook(str, _structure_str)
 _converter.register_structure_hook_func(_is_list, _structure_list)
 for _number in _NUMBER_TYPES:
