@@ -21,9 +21,9 @@ def test_sequin_client_is_the_default_client_on_the_emulator(
     assert stored[0]["sync_id"] == sequin_emulator.seeded["salesforce_sync"]
 
 
-def test_vcr_config_scrubs_token_and_secrets(vcr_config: dict[str, Any]) -> None:
-    assert ("authorization", f"Bearer {REDACTED}") in vcr_config["filter_headers"]
-    assert vcr_config["match_on"] == ["method", "uri", "body"]
+def test_sequin_vcr_config_scrubs_token_and_secrets(sequin_vcr_config: dict[str, Any]) -> None:
+    assert ("authorization", f"Bearer {REDACTED}") in sequin_vcr_config["filter_headers"]
+    assert sequin_vcr_config["match_on"] == ["method", "uri", "body"]
 
     class Request:
         body = b'{"credential": {"properties": {"kind": "stripe_key", "secret": "sk_live_1"}}}'
@@ -32,3 +32,14 @@ def test_vcr_config_scrubs_token_and_secrets(vcr_config: dict[str, Any]) -> None
     assert b"sk_live_1" not in scrubbed.body and b"stripe_key" in scrubbed.body
     response = {"body": {"string": b'{"properties": {"refresh_token": "rt-123"}}'}}
     assert b"rt-123" not in scrub_response(response)["body"]["string"]
+
+
+def test_recorded_requests_are_filed_under_the_public_api(
+    sequin_vcr_config: dict[str, Any],
+) -> None:
+    class Request:
+        uri = "http://127.0.0.1:54321/_emulator/requests?limit=1"
+        body = None
+
+    recorded = sequin_vcr_config["before_record_request"](Request())
+    assert recorded.uri == "https://api.sequin.io/_emulator/requests?limit=1"
