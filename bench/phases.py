@@ -73,7 +73,7 @@ def run_phase(phase: str, rows: list[dict[str, str]], client: sequin_orm.Client)
     session.deactivate()
     if phase == "save":
         return
-    steps = session._plan(None)
+    steps, _ = session._plan(None, client.settings)
     if phase == "plan":
         return
     payloads = [payloads_of(step) for step in steps]

@@ -68,13 +68,18 @@ class SequinError(Exception):
     """Base class of every exception raised by sequin-orm."""
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickle without calling ``__init__``, whose keyword-only arguments pickle cannot pass."""
-        return (_rebuild, (type(self), self.args), self.__dict__)
+        """Pickle without calling ``__init__``, whose keyword-only arguments pickle cannot pass;
+        the chained cause (``raise … from``) travels too."""
+        return (_rebuild, (type(self), self.args, self.__cause__), self.__dict__)
 
 
-def _rebuild(cls: type[SequinError], args: tuple[Any, ...]) -> SequinError:
-    """An unpickled error: its ``args``; ``__setstate__`` then restores its attributes."""
-    return cls.__new__(cls, *args)
+def _rebuild(
+    cls: type[SequinError], args: tuple[Any, ...], cause: BaseException | None = None
+) -> SequinError:
+    """An unpickled error: its ``args`` and cause; its attributes are restored after."""
+    error = cls.__new__(cls, *args)
+    error.__cause__ = cause
+    return error
 
 
 class ConfigurationError(SequinError):

@@ -16,8 +16,10 @@ Transitions of one request (design.md §3)::
     ------------------------------------------  -----------------------------  ---------------
     2xx, answer verified                        created / updated / deleted;   go on
                                                 changes made in flight stay
-    2xx, body unreadable or not verifiable      creates UNKNOWN; updates and   go on
-                                                deletes stay pending
+    2xx, body unreadable or not verifiable      creates UNKNOWN (state); an    go on
+    (count, upstream id, sync, collection;      update or delete the answer
+    an update answer saying "deleted")          does not name: outcome
+                                                UNKNOWN, still pending
     error, retryable, retries and deadline left nothing                        same request
                                                                                again after
                                                                                ``delay``
@@ -29,8 +31,12 @@ Transitions of one request (design.md §3)::
     (5xx but 503, read timeout, dropped)
     any other error                             stay pending (FAILED)          go on
     interrupted (KeyboardInterrupt, cancel,     creates that may have reached  stop
-    a foreign exception from the transport)     the server UNKNOWN; updates
-                                                and deletes stay pending
+    a foreign exception from the transport,     the server UNKNOWN; updates
+    or while the answer is applied)             and deletes stay pending
+
+A request's objects hand their changed keys to it when it is built; a request that is not
+applied (FAILED or UNKNOWN outcome) gives them back, so nothing assigned is ever lost. The
+driver calls ``abandon()`` when it leaves with a request it cannot account for.
 
 Once stopped, no request is handed out; steps never sent are FAILED with the stopping error
 and their objects keep their changes. Creates are never sent twice: a create is retried only
@@ -41,7 +47,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -109,7 +115,10 @@ class CommitFlow:
         identity: IdentityMap,
         policy: RetryPolicy,
         jitter: Callable[[], float] = random.random,
+        not_created: Iterable[Model] = (),
     ) -> None:
+        """``not_created``: new objects this commit will not create (their create is
+        unknown); objects that refer to them are held back."""
         self._identity = identity
         self._policy = policy
         self._jitter = jitter
@@ -117,7 +126,7 @@ class CommitFlow:
         self._ready: deque[tuple[int, Step] | Request] = deque()
         self._outstanding: set[Request] = set()
         self._outcomes: dict[int, list[ObjectOutcome]] = {}
-        self._not_created: set[Model] = set()
+        self._not_created: set[Model] = set(not_created)
         self._slept = 0.0
         self.requests_sent = 0
         self.stopped_by: SequinError | None = None
@@ -177,17 +186,20 @@ class CommitFlow:
 
     def receive(self, request: Request, content: bytes) -> None:
         """A 2xx answer to ``request``: apply it to the objects it names."""
-        self._settle(request)
+        self._answered(request)
         try:
             answer = decode_json(content, "POST", MUTATIONS_PATH)
             outcomes = self._apply(request, answer)
-        except APIResponseValidationError as error:
-            outcomes = self._failure(request, error)
+        except APIResponseValidationError as unreadable:
+            outcomes = self._failure(request, unreadable)
+        except Exception as exc:  # an answer of a shape nobody foresaw (unhashable id, depth)
+            odd = _invalid(f"The answer could not be applied ({type(exc).__name__})")
+            outcomes = self._failure(request, odd)
         self._record(request.index, outcomes, request)
 
     def receive_error(self, request: Request, error: APIError) -> None:
         """An error for ``request``: retry it, or record what it means for its objects."""
-        self._settle(request)
+        self._answered(request)
         safety = Safety.NOT_IDEMPOTENT if request.is_create else Safety.IDEMPOTENT
         delay = retry_delay(
             error,
@@ -208,10 +220,11 @@ class CommitFlow:
 
     def interrupt(self, request: Request, cause: BaseException, *, reached_server: bool) -> None:
         """Something other than an answer ended ``request`` (KeyboardInterrupt, cancellation,
-        a foreign exception). A create that may have reached the server becomes unknown."""
-        self._outstanding.discard(request)
-        if reached_server:
-            self.requests_sent += 1
+        a foreign exception), before or while its answer was applied. A create that may have
+        reached the server becomes unknown; the commit stops."""
+        if request in self._outstanding:
+            self._outstanding.discard(request)
+            self.requests_sent += reached_server
         error = APIConnectionError(
             f"Interrupted by {type(cause).__name__} before the answer was applied",
             method="POST",
@@ -225,6 +238,13 @@ class CommitFlow:
         self._record(request.index, outcomes, request)
         self._stop(error)
 
+    def abandon(self, cause: BaseException) -> None:
+        """The driver is leaving with requests still outstanding (an interruption it could
+        not pin to one request): each is treated as interrupted after it may have been sent."""
+        for request in list(self._outstanding):
+            self._outstanding.discard(request)
+            self.interrupt(request, cause, reached_server=True)
+
     def result(self) -> CommitResult:
         """Every object's outcome in plan order (steps never sent: FAILED, still pending)."""
         if self.stopped_by is not None:
@@ -234,7 +254,7 @@ class CommitFlow:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _settle(self, request: Request) -> None:
+    def _answered(self, request: Request) -> None:
         self._outstanding.discard(request)
         self.requests_sent += 1
 
@@ -278,7 +298,9 @@ class CommitFlow:
         step = request.step
         if step.kind == "create":
             return self._apply_creates(request, records)
-        by_id = {r.get("upstream_id"): r for r in records}
+        by_id = {r.get("upstream_id"): r for r in records if _same_target(r, step)}
+        if step.kind == "update":  # an update's answer never deletes an object
+            by_id = {key: r for key, r in by_id.items() if r.get("deleted") is not True}
         outcomes: list[ObjectOutcome] = []
         missing = [obj for obj in step.objects if obj.upstream_id not in by_id]
         unmatched = _invalid(f"The answer names no record for {len(missing)} object(s)")
@@ -351,6 +373,8 @@ def _create_answer_problem(
     if len(records) != len(step.objects):
         return f"Expected {len(step.objects)} records in the answer, got {len(records)}"
     collection_id, sync_id = step.collection_id, step.sync_id
+    if any(obj._state is not NEW for obj in step.objects):
+        return "An object of this create is no longer new (created elsewhere meanwhile)"
     seen: set[str] = set()
     for record in records:
         upstream_id = record.get("upstream_id")
@@ -359,11 +383,18 @@ def _create_answer_problem(
         if upstream_id in seen:
             return "The answer gives two created records the same upstream_id"
         seen.add(upstream_id)
-        if record.get("collection_id", collection_id) != collection_id:
-            return f"The answer holds records of another collection than {collection_id}"
+        if not _same_target(record, step):
+            return f"The answer holds records of another sync or collection than {collection_id}"
         if identity.get(sync_id, collection_id, upstream_id) is not None:
             return f"The answer gives a new object the upstream_id {upstream_id!r} of another"
     return None
+
+
+def _same_target(record: dict[str, Any], step: Step) -> bool:
+    """Whether ``record`` (when it says) belongs to the step's sync and collection."""
+    sync: object = record.get("sync_id", step.sync_id)
+    collection: object = record.get("collection_id", step.collection_id)
+    return sync == step.sync_id and collection == step.collection_id
 
 
 def _unknown(step: Step, error: SequinError) -> list[ObjectOutcome]:

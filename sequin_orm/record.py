@@ -559,6 +559,25 @@ class Record:
                 f"{field.name} (wire key {key!r}): assign obj.{field.name} instead"
             )
 
+    def _check_sendable(self) -> None:
+        """``ModelError`` for anything a save of this object could not send: a required field
+        without a value (new objects), an ``extra`` key that a field declares, a value in
+        ``extra`` or in a list or dict field that is not JSON. Cheap when there is no
+        ``extra`` and no list or dict field (the values of the others are checked when set)."""
+        if self._state is NEW:
+            self._check_required()
+        name = type(self).__name__
+        extra = self._extra
+        if extra:
+            self._check_extra_keys(extra)
+            for key, value in extra.items():
+                check_json(value, f"{name}.extra[{key!r}]")
+        values = self._values
+        for field in self._spec.mutable:
+            value = values.get(field.key)
+            if value is not None:
+                check_json(value, f"{name}.{field.name}")
+
     def _check_required(self) -> None:
         """``ModelError`` naming the required fields that have no value (no request)."""
         required = self._spec.required

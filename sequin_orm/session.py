@@ -14,6 +14,7 @@ from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from sequin_orm.config import Settings
 from sequin_orm.errors import (
     APIError,
     AuthenticationError,
@@ -246,20 +247,26 @@ class Session:
                 "called again from inside the commit); a session commits once at a time"
             )
         try:
-            steps = self._plan(awaiting)
+            requestor = self.requestor  # one client for the whole commit
+            settings = requestor.settings
+            steps, unknown = self._plan(awaiting, settings)
             if steps:
-                self.requestor.settings.require_token()  # before any request is built
+                settings.require_token()  # before any request is built
             flow = CommitFlow(
                 steps,
                 identity=self._identity,
-                policy=self.requestor.settings.retry,
-                jitter=self.requestor.http.jitter,
+                policy=settings.retry,
+                jitter=requestor.http.jitter,
+                not_created=unknown,
             )
             try:
-                _drive(flow, self.requestor)
+                _drive(flow, requestor)
+            except BaseException as interruption:
+                flow.abandon(interruption)  # whatever is still out may have been sent
+                raise
             finally:
                 self.last_result = flow.result()
-                self._settle()
+                self._forget_deleted()
         finally:
             self._committing.release()
         return self.last_result
@@ -270,7 +277,6 @@ class Session:
             raise ModelError("rollback() while this Session is committing")
         for obj, _ in list(self._saved_objects()):
             if obj.state is NEW:
-                del self._tracked[obj]
                 self.expunge(obj)
             else:
                 obj._revert()
@@ -281,10 +287,12 @@ class Session:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _plan(self, awaiting: Await | None) -> list[Step]:
+    def _plan(self, awaiting: Await | None, settings: Settings) -> tuple[list[Step], list[Model]]:
+        """The commit's requests, and the new objects referenced but not to be created (their
+        create is unknown). Raises ``ModelError`` for what cannot be sent, before any request."""
         saved = self._saved_objects()
-        references = self._cascade_references(saved)
-        sync_of = self._sync_resolver()
+        references, unknown = self._cascade_references(saved)
+        sync_of = self._sync_resolver(settings)
         saves = [
             Pending(obj, sync_of(obj, entry), entry.awaiting)
             for obj, entry in saved
@@ -296,29 +304,30 @@ class Session:
             if self._owns(obj)
         ]
         for pending in saves:
-            if pending.obj._state is NEW:
-                pending.obj._check_required()
-        settings = self.requestor.settings
-        return plan_commit(
+            pending.obj._check_sendable()
+        steps = plan_commit(
             saves,
             deletes,
             batch_size=lambda cls: settings.batch_size_for(cls.provider, cls.batch_size),
             awaiting=awaiting,
             references=references,
         )
+        return steps, unknown
 
-    def _settle(self) -> None:
+    def _forget_deleted(self) -> None:
         """After a commit: deleted objects leave the session."""
         for obj in [o for o in self._deletes if o._state is DELETED]:
             self.expunge(obj)
 
     def _cascade_references(
         self, saved: list[tuple[Model, WriteOptions]]
-    ) -> dict[Model, list[Model]]:
+    ) -> tuple[dict[Model, list[Model]], list[Model]]:
         """Unsaved objects referenced by saved ones are created too (save-update cascade):
-        tracked, and added to ``saved``. Returns the unsaved references of each object that
-        has some."""
+        tracked (and owned), and added to ``saved``. Returns the unsaved references of each
+        object that has some, and the referenced objects whose create is unknown (objects
+        referring to them are held back, not sent)."""
         references: dict[Model, list[Model]] = {}
+        unknown: list[Model] = []
         queue = [obj for obj, _ in saved]
         while queue:
             obj = queue.pop()
@@ -328,12 +337,13 @@ class Session:
             references[obj] = refs
             for ref in refs:
                 if ref.state is UNKNOWN:
-                    raise ModelError(_UNKNOWN_MESSAGE)
-                if ref not in self._tracked:
+                    unknown.append(ref)
+                elif ref not in self._tracked:
+                    self._own(ref)
                     self._tracked[ref] = PLAIN
                     saved.append((ref, PLAIN))
                     queue.append(ref)
-        return references
+        return references, unknown
 
     def _saved_objects(self) -> list[tuple[Model, WriteOptions]]:
         """What a commit saves when dirty: objects added, then objects only loaded.
@@ -348,7 +358,7 @@ class Session:
         ]
         return saved
 
-    def _sync_resolver(self) -> Callable[[Model, WriteOptions], str]:
+    def _sync_resolver(self, settings: Settings) -> Callable[[Model, WriteOptions], str]:
         """``sync_of(obj, entry)``: the sync an object is sent to. The default of each model
         class is looked up once per commit."""
         defaults: dict[type[Model], str] = {}
@@ -360,18 +370,18 @@ class Session:
             cls = type(obj)
             default = defaults.get(cls)
             if default is None:
-                default = defaults[cls] = self._default_sync(cls)
+                default = defaults[cls] = self._default_sync(cls, settings)
             return default
 
         return sync_of
 
-    def _default_sync(self, cls: type[Model]) -> str:
+    def _default_sync(self, cls: type[Model], settings: Settings) -> str:
         """The sync of objects that name none: the session's, else their provider's."""
         if self.sync_id:
             return self.sync_id
         if not cls.provider:
             raise ConfigurationError(f"{cls.__name__} has no provider: pass sync_id=")
-        return self.requestor.settings.sync_for(cls.provider)
+        return settings.sync_for(cls.provider)
 
     def _remember_identity(self, obj: Model) -> None:
         existing = self._identity.add(obj)

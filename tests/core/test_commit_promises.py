@@ -20,6 +20,7 @@ import pytest
 
 import sequin_orm
 from sequin_orm import Outcome, Session, State
+from sequin_orm.config import RetryPolicy
 from sequin_orm.emulator import Emulator
 from sequin_orm.errors import (
     AuthenticationError,
@@ -28,7 +29,10 @@ from sequin_orm.errors import (
     ModelError,
     RateLimitError,
 )
+from sequin_orm.flow import CommitFlow
+from sequin_orm.identity import IdentityMap
 from sequin_orm.models import salesforce
+from sequin_orm.plan import Step
 
 from ..conftest import SYNCS, TOKEN
 from .fakeapi import FakeAPI, error
@@ -453,3 +457,104 @@ def test_a_missing_token_is_refused_before_any_request() -> None:
     with pytest.raises(ConfigurationError, match="SEQUIN_API_TOKEN"), Session(client):
         contact.save()
     assert api.bodies == [] and contact.is_new
+
+
+# --- found by review: each was a lost change, a duplicate or a foreign exception --------------
+
+
+def test_a_request_abandoned_before_it_was_sent_gives_its_changes_back() -> None:
+    """An interruption may land after a request was built and before the driver could send
+    it; the flow then accounts for it itself (``abandon``)."""
+    persistent = salesforce.Contact.from_record(
+        {"upstream_id": "0031U00000Qn2ZVQAZ", "sync_id": "sync-sf", "data": {"LastName": "A"}}
+    )
+    persistent.Email = "a@b.org"
+    new = salesforce.Contact(LastName="B")
+    for obj, kind in ((persistent, "update"), (new, "create")):
+        step = Step(kind, "sync-sf", "salesforce:contact", (obj,))  # type: ignore[arg-type]
+        flow = CommitFlow([step], identity=IdentityMap(), policy=RetryPolicy())
+        assert flow.next_request() is not None
+        flow.abandon(KeyboardInterrupt())
+        (outcome,) = flow.result()
+        assert outcome.outcome is (Outcome.FAILED if kind == "update" else Outcome.UNKNOWN)
+    assert persistent.changed_fields == {"Email"}  # still pending
+    assert new.is_unknown  # it may have been sent: never sent again by itself
+
+
+def test_the_reference_cascade_respects_ownership(emulator: Emulator) -> None:
+    client = _client(emulator.transport())
+    account = salesforce.Account(Name="Atreides")
+    other, session = Session(client), Session(client)
+    other.add(account)
+    session.add(salesforce.Contact(LastName="Paul", AccountId=account))
+    with pytest.raises(ModelError, match="another Session"):
+        session.commit()
+    assert emulator.mutation_requests() == []
+
+
+def test_a_contact_referring_to_an_unknown_create_is_held_back_the_rest_goes(
+    emulator: Emulator,
+) -> None:
+    account = salesforce.Account(Name="Atreides")
+    account._mark_unknown()
+    held = salesforce.Contact(LastName="Paul", AccountId=account)
+    free = salesforce.Contact(LastName="Gurney")
+    session = Session(_client(emulator.transport()))
+    session.add(held)
+    session.add(free)
+    with pytest.raises(CommitError, match="references was not created"):
+        session.commit()
+    assert free.upstream_id is not None and held.is_new
+
+
+def _other_sync(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    records = response.json()["records"]
+    return _answer(response, {"records": [{**r, "sync_id": "sync-other"} for r in records]})
+
+
+def test_a_create_answer_from_another_sync_makes_the_objects_unknown(emulator: Emulator) -> None:
+    contacts = _contacts(2)
+    session = Session(_client(Tamper(emulator, after={1: _other_sync})))
+    for contact in contacts:
+        session.add(contact)
+    with pytest.raises(CommitError):
+        session.commit()
+    assert all(c.is_unknown and c.sync_id is None for c in contacts)
+
+
+def _deleted_flag(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    records = response.json()["records"]
+    return _answer(response, {"records": [{**r, "deleted": True} for r in records]})
+
+
+def _unhashable_id(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    return _answer(response, {"records": [{"upstream_id": ["x"], "data": {}}]})
+
+
+@pytest.mark.parametrize("rewrite", [_other_sync, _deleted_flag, _unhashable_id])
+def test_an_unusable_update_answer_leaves_the_change_pending(
+    emulator: Emulator, rewrite: Rewrite
+) -> None:
+    (contact,) = _created(emulator, 1)
+    contact.Title = "Naib"
+    session = Session(_client(Tamper(emulator, after={1: rewrite})))
+    session.add(contact)
+    with pytest.raises(CommitError) as raised:
+        session.commit()
+    assert raised.value.result.requests_sent == 1
+    assert raised.value.result.unknown == [contact]
+    assert contact.state is State.PERSISTENT and contact.changed_fields == {"Title"}
+
+
+def test_a_value_that_is_not_json_is_refused_before_any_request_in_a_session(
+    emulator: Emulator,
+) -> None:
+    (contact,) = _created(emulator, 1)
+    contact.extra["Score__c"] = float("nan")
+    session = Session(_client(emulator.transport()))
+    session.add(contact)
+    session.add(salesforce.Contact(LastName="New"))
+    before = len(emulator.mutation_requests())
+    with pytest.raises(ModelError, match="Score__c"):
+        session.commit()
+    assert len(emulator.mutation_requests()) == before

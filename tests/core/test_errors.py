@@ -192,3 +192,13 @@ def test_hierarchy_matches_the_design() -> None:
     tree = errors.__doc__ or ""
     exception_names = [n for n in errors.__all__ if n[0].isupper()]
     assert all(name in tree for name in exception_names)
+
+
+def test_a_commit_error_keeps_its_cause_through_pickle() -> None:
+    cause = status_error(500, {"error": "Error: Internal server error"}, method="POST", path="/x")
+    try:
+        raise errors.CommitError(f"{cause} (commit incomplete)", CommitResult()) from cause
+    except errors.CommitError as error:
+        copy = pickle.loads(pickle.dumps(error))
+    assert type(copy.__cause__) is errors.InternalServerError
+    assert str(copy.__cause__) == str(cause)
