@@ -20,7 +20,7 @@ import attrs
 from sequin_orm.errors import ModelError
 from sequin_orm.requestor import ClientBound
 from sequin_orm.retry import Safety
-from sequin_orm.secrets import redact_errors, reveal, wrap_secrets
+from sequin_orm.secrets import redact_errors, reveal, wrap_properties
 from sequin_orm.wire import (
     ClassManager,
     decode,
@@ -76,7 +76,7 @@ class Credential:
     loaded from the API carry ``id``, ``health`` and masked secrets.
     """
 
-    properties: dict[str, Any] = attrs.field(factory=dict, converter=wrap_secrets)
+    properties: dict[str, Any] = attrs.field(factory=dict, converter=wrap_properties)
     oauth_app_id: str | None = None
     metadata: dict[str, Any] | None = None
     name: str | None = None

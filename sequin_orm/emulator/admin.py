@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sequin_orm.emulator import faults
 from sequin_orm.emulator.protocol import Request, Response, empty_response, invalid, json_response
 from sequin_orm.emulator.routing import Router
 
 if TYPE_CHECKING:
-    from sequin_orm.emulator.emulator import Emulator
+    from sequin_orm.emulator.emulator import Emulator, RecordedRequest
 
 PREFIX = "/_emulator"
 router = Router()
@@ -48,8 +48,16 @@ def reset(emulator: Emulator, request: Request) -> Response:
 
 @router.route("GET", "/_emulator/requests")
 def list_requests(emulator: Emulator, request: Request) -> Response:
-    """The request log (method, path, query, json) of every non-admin request."""
-    return json_response(200, {"data": [dataclasses.asdict(r) for r in emulator.requests]})
+    """The request log (method, path, query, json; secrets masked) of the last authenticated
+    non-admin requests; ``size`` and ``truncated`` are added for a body too large to keep."""
+    return json_response(200, {"data": [_logged(r) for r in emulator.requests]})
+
+
+def _logged(request: RecordedRequest) -> dict[str, Any]:
+    entry = dataclasses.asdict(request)
+    if not request.truncated:
+        del entry["size"], entry["truncated"]
+    return entry
 
 
 @router.route("DELETE", "/_emulator/requests")

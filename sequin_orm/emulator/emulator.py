@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import threading
+from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from sequin_orm.emulator.views import (
     consumer_json,
     credential_json,
     record_json,
+    scrub,
     stream_json,
     sync_json,
 )
@@ -53,14 +55,26 @@ _DEFAULT_PROPERTIES: dict[str, JSONObject] = {
 }
 
 
+#: How many requests the log keeps (the oldest go first), and the largest body it keeps.
+MAX_LOGGED_REQUESTS = 1000
+MAX_LOGGED_BODY = 256 * 1024
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One non-admin request the emulator received (never its headers)."""
+    """One authenticated non-admin request the emulator received (never its headers).
+
+    ``json`` is the body with credential secrets masked (as responses mask them), or None when
+    the body was not JSON or longer than the log keeps (``truncated``); ``size`` is its length
+    in bytes.
+    """
 
     method: str
     path: str
     query: dict[str, str]
     json: Any
+    size: int = 0
+    truncated: bool = False
 
 
 class Emulator:
@@ -68,9 +82,19 @@ class Emulator:
 
     ``token`` is the only Bearer token accepted. ``seed="demo"`` pre-creates a stream, a
     Salesforce, a Stripe and a HubSpot sync and an HTTP consumer (ids in ``seeded``).
+
+    The request log (``requests``) keeps the last ``max_logged_requests`` authenticated
+    requests, their bodies up to ``max_logged_body`` bytes, with credential secrets masked.
     """
 
-    def __init__(self, token: str = "test", *, seed: str | None = None) -> None:
+    def __init__(
+        self,
+        token: str = "test",
+        *,
+        seed: str | None = None,
+        max_logged_requests: int = MAX_LOGGED_REQUESTS,
+        max_logged_body: int = MAX_LOGGED_BODY,
+    ) -> None:
         if seed is not None and seed not in SEEDS:
             raise ValueError(f"unknown seed {seed!r}; known: {', '.join(SEEDS)}")
         self.token = token
@@ -79,7 +103,8 @@ class Emulator:
         self.seeded: dict[str, str] = {}
         self._state = State(self.org_id)
         self._faults = FaultList()
-        self._log: list[RecordedRequest] = []
+        self._log: deque[RecordedRequest] = deque(maxlen=max(0, max_logged_requests))
+        self._max_logged_body = max_logged_body
         self._log_lock = threading.Lock()
         self._apply_seed()
 
@@ -96,10 +121,10 @@ class Emulator:
         """Answer one request; ``Response.drop`` asks the caller to close the connection."""
         request = Request.build(method, path, query, headers, body)
         is_admin = request.path == admin.PREFIX or request.path.startswith(admin.PREFIX + "/")
-        if not is_admin:
-            self._record(request)
-        if not self._authorized(request):
+        if not self._authorized(request):  # before logging: strangers fill no memory
             return summary_error(401, "Your API key is wrong").response()
+        if not is_admin:
+            self._record(request, len(body))
         if is_admin:
             return _dispatch(admin.router, self, request)
         return run_with_fault(self._faults.take(request), request, self._call_api)
@@ -298,8 +323,16 @@ class Emulator:
             token.strip().encode(), self.token.encode()
         )
 
-    def _record(self, request: Request) -> None:
-        entry = RecordedRequest(request.method, request.path, dict(request.query), request.json)
+    def _record(self, request: Request, size: int) -> None:
+        truncated = size > self._max_logged_body
+        entry = RecordedRequest(
+            request.method,
+            request.path,
+            dict(request.query),
+            None if truncated else scrub(request.json),
+            size=size,
+            truncated=truncated,
+        )
         with self._log_lock:
             self._log.append(entry)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from sequin_orm.emulator import clock
 from sequin_orm.emulator.delivery import Consumer
@@ -10,20 +11,72 @@ from sequin_orm.emulator.jsonutil import JSONObject
 from sequin_orm.emulator.state import Credential, Record, Stream, Sync
 
 MASK = "***********"
+#: Credential properties shown in clear; every other property value is masked.
+NON_SECRET_PROPERTIES = frozenset(
+    {"kind", "name", "test", "sandbox", "instance_url", "hub_id", "region", "environment"}
+)
 SECRET_KEYS = frozenset(
-    {"secret", "secret_key", "refresh_token", "access_token", "password", "client_secret"}
+    {
+        "secret",
+        "secret_key",
+        "refresh_token",
+        "access_token",
+        "password",
+        "client_secret",
+        "api_key",
+        "private_key",
+    }
 )
 SECRET_SUFFIXES = ("_secret", "_token", "password")
 
 
 def is_secret(key: str) -> bool:
-    """Whether a credential property holds a secret that responses mask."""
-    return key in SECRET_KEYS or key.endswith(SECRET_SUFFIXES)
+    """Whether a credential property holds a secret that responses mask: any key but the
+    allow-listed ``NON_SECRET_PROPERTIES``."""
+    return key not in NON_SECRET_PROPERTIES
 
 
 def mask(properties: JSONObject) -> JSONObject:
     """``properties`` with every secret value replaced by ``***********``."""
-    return {k: MASK if is_secret(k) and v is not None else v for k, v in properties.items()}
+    return {k: _mask_all(v) if is_secret(k) else v for k, v in properties.items()}
+
+
+def _mask_all(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _mask_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_all(v) for v in value]
+    return value if value is None or isinstance(value, bool) else MASK
+
+
+def scrub(value: Any, parent: Any = None) -> Any:
+    """A copy of a request body fit for the request log: credential ``properties`` (a sync's
+    ``credential``, or ``properties`` with a ``kind``) masked as in responses, and every value
+    under a secret key name (``password``, ``*_token`` but ``ack_token`` …) masked."""
+    if isinstance(value, dict):
+        out: JSONObject = {}
+        for key, item in value.items():
+            if (
+                key == "properties"
+                and isinstance(item, dict)
+                and (parent == "credential" or "kind" in item)
+            ):
+                out[key] = mask(item)
+            elif _secret_name(key) and item is not None:
+                out[key] = MASK
+            else:
+                out[key] = scrub(item, key)
+        return out
+    if isinstance(value, list):
+        return [scrub(item, parent) for item in value]
+    return value
+
+
+def _secret_name(key: Any) -> bool:
+    if not isinstance(key, str):
+        return False
+    name = key.lower()
+    return name != "ack_token" and (name in SECRET_KEYS or name.endswith(SECRET_SUFFIXES))
 
 
 def stream_json(stream: Stream, org_id: str) -> JSONObject:

@@ -45,7 +45,10 @@ def test_create_sends_the_seed_body_and_returns_a_typed_sync(
 ) -> None:
     sync = client.syncs.create(**request_body())
     sent = emu.requests[-1]
-    assert (sent.method, sent.path, sent.json) == ("POST", "/v1/syncs", request_body())
+    logged = request_body()  # the emulator's log masks every credential property but the
+    logged["credential"]["properties"]["secret"] = "***********"  # allow-listed ones
+    assert (sent.method, sent.path, sent.json) == ("POST", "/v1/syncs", logged)
+    assert emu._state.credentials[str(sync.credential_id)].properties["secret"] == SECRET
     assert isinstance(sync, Sync) and sync.id and sync.status == "active"
     assert sync.collection_ids == ["stripe:customer", "stripe:invoice"]
     assert sync.rate_limit == RateLimit(
@@ -172,9 +175,10 @@ def test_credentials_import_list_get_update(client: sequin_orm.Client, emu: Emul
     cred = client.credentials.create(properties, name="Imported", metadata={"team": "a"})
     assert emu.requests[-1].json == {
         "name": "Imported",
-        "properties": properties,
+        "properties": {**properties, "secret": "***********"},  # the log masks secrets
         "metadata": {"team": "a"},
     }
+    assert emu._state.credentials[str(cred.id)].properties == properties  # sent in clear
     assert isinstance(cred, Credential) and cred.provider == "stripe"
     assert "sk_test_import_1" not in repr(cred)
     assert client.credentials.get(str(cred.id)).name == "Imported"
