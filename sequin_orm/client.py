@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from sequin_orm.config import Settings, Timeouts, resolve_settings
-from sequin_orm.http import HTTPSession
+from sequin_orm.http import EventHooks, HTTPSession
 from sequin_orm.requestor import (
     ClientBound,
     Requestor,
@@ -43,6 +43,12 @@ class Client:
     ``https://api.sequin.io``; ``syncs`` maps providers to default sync ids (also read from
     ``SEQUIN_SYNC_<PROVIDER>``). ``transport`` is any ``httpx.BaseTransport`` (tests, the
     emulator). Use it as a context manager, or call ``close()``.
+
+    ``proxy`` is the only proxy used: ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` are ignored,
+    so the token never goes to a host you did not name (``SSL_CERT_FILE``/``SSL_CERT_DIR`` are
+    honoured). ``allow_insecure_http=True`` (or ``SEQUIN_ALLOW_INSECURE_HTTP=1``) allows plain
+    http to a host other than loopback, e.g. an emulator in another container.
+    ``event_hooks`` go to httpx as they are: ``{"request": [...], "response": [...]}``.
     """
 
     def __init__(
@@ -55,6 +61,9 @@ class Client:
         max_retries: int = 2,
         transport: httpx.BaseTransport | None = None,
         batch_size: int | Mapping[str, int] | None = None,
+        proxy: str | None = None,
+        allow_insecure_http: bool | None = None,
+        event_hooks: EventHooks | None = None,
     ) -> None:
         settings = resolve_settings(
             api_token=api_token,
@@ -63,8 +72,10 @@ class Client:
             timeout=timeout,
             max_retries=max_retries,
             batch_size=batch_size,
+            proxy=proxy,
+            allow_insecure_http=allow_insecure_http,
         )
-        self.requestor = Requestor(settings, transport=transport)
+        self.requestor = Requestor(settings, transport=transport, event_hooks=event_hooks)
 
     @classmethod
     def _over(cls, requestor: Requestor) -> Client:
@@ -151,6 +162,9 @@ def configure(
     max_retries: int = 2,
     transport: httpx.BaseTransport | None = None,
     batch_size: int | Mapping[str, int] | None = None,
+    proxy: str | None = None,
+    allow_insecure_http: bool | None = None,
+    event_hooks: EventHooks | None = None,
 ) -> Client:
     """Set the process-wide default client that models and sessions use; returns it."""
     client = Client(
@@ -161,6 +175,9 @@ def configure(
         max_retries=max_retries,
         transport=transport,
         batch_size=batch_size,
+        proxy=proxy,
+        allow_insecure_http=allow_insecure_http,
+        event_hooks=event_hooks,
     )
     install_default(client)
     return client

@@ -18,6 +18,13 @@ DEFAULT_BASE_URL = "https://api.sequin.io"
 TOKEN_ENV = "SEQUIN_API_TOKEN"
 BASE_URL_ENV = "SEQUIN_BASE_URL"
 SYNC_ENV_PREFIX = "SEQUIN_SYNC_"
+INSECURE_HTTP_ENV = "SEQUIN_ALLOW_INSECURE_HTTP"
+#: ``debug`` or ``info``: log the ``sequin_orm`` logger to stderr (see ``sequin_orm.logs``).
+LOG_ENV = "SEQUIN_LOG"
+#: Corporate CA bundles: honoured although environment proxies are not (``trust_env=False``).
+CA_FILE_ENV = "SSL_CERT_FILE"
+CA_DIR_ENV = "SSL_CERT_DIR"
+_TRUE = frozenset({"1", "true", "yes", "on"})
 
 #: Records per mutation request, per provider (design §3); others use ``DEFAULT_BATCH_SIZE``.
 PROVIDER_BATCH_SIZES: Mapping[str, int] = {"salesforce": 200, "airtable": 10}
@@ -63,6 +70,17 @@ class Settings:
     timeouts: Timeouts
     retry: RetryPolicy
     batch_size: int | Mapping[str, int] | None
+    #: The one proxy requests go through (environment proxies are never used).
+    proxy: str | None = attrs.field(default=None, repr=False)
+    #: Plain http allowed to a non-loopback host.
+    allow_insecure_http: bool = False
+    #: ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set: the CAs that verify the server.
+    ca_file: str | None = None
+    ca_dir: str | None = None
+    #: Providers whose sync id was given but empty (``SEQUIN_SYNC_SALESFORCE=""``).
+    blank_syncs: frozenset[str] = frozenset()
+    #: ``SEQUIN_LOG`` (``debug``, ``info`` …): log ``sequin_orm`` to stderr at that level.
+    log_level: str | None = None
 
     def batch_size_for(self, provider: str, model_batch_size: int | None = None) -> int:
         """Chunk limit for one provider: client override, then model, then provider default."""
@@ -84,6 +102,12 @@ class Settings:
     def sync_for(self, provider: str) -> str:
         """The default sync id of a provider, or a ConfigurationError naming what to set."""
         sync_id = self.default_syncs.get(provider)
+        if not sync_id and provider in self.blank_syncs:
+            raise ConfigurationError(
+                f"The sync id for provider {provider!r} is empty: set "
+                f"{SYNC_ENV_PREFIX}{provider.upper()} (or Client(syncs={{{provider!r}: ...}})) "
+                "to the id of the sync, e.g. from `sequin-orm syncs list`."
+            )
         if not sync_id:
             raise ConfigurationError(
                 f"No sync id for provider {provider!r}: pass save(sync_id=...), "
@@ -102,22 +126,39 @@ def resolve_settings(
     max_retries: int | None,
     batch_size: int | Mapping[str, int] | None,
     environ: Mapping[str, str] | None = None,
+    proxy: str | None = None,
+    allow_insecure_http: bool | None = None,
 ) -> Settings:
     """Merge keyword arguments with the environment into validated ``Settings``."""
     env = os.environ if environ is None else environ
-    url = normalize_base_url(base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+    insecure = (
+        env.get(INSECURE_HTTP_ENV, "").strip().lower() in _TRUE
+        if allow_insecure_http is None
+        else allow_insecure_http
+    )
+    url = normalize_base_url(
+        base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL, allow_insecure_http=insecure
+    )
+    given = {**_syncs_from_env(env), **(syncs or {})}
     return Settings(
         api_token=api_token or env.get(TOKEN_ENV) or None,
         base_url=url,
-        default_syncs={**_syncs_from_env(env), **(syncs or {})},
+        default_syncs={k: v for k, v in given.items() if v},
         timeouts=_timeouts(timeout),
         retry=RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries),
         batch_size=_checked_batch_size(batch_size),
+        proxy=_checked_proxy(proxy),
+        allow_insecure_http=insecure,
+        ca_file=env.get(CA_FILE_ENV) or None,
+        ca_dir=env.get(CA_DIR_ENV) or None,
+        blank_syncs=frozenset(k for k, v in given.items() if not v),
+        log_level=env.get(LOG_ENV, "").strip().lower() or None,
     )
 
 
-def normalize_base_url(url: str) -> str:
-    """Validate a base URL: https (or http on loopback), no credentials, path or query."""
+def normalize_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
+    """Validate a base URL: https (or http on loopback, or anywhere with
+    ``allow_insecure_http``), no credentials, path or query."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"Invalid Sequin base URL {url!r}: expected https://host[:port]")
@@ -127,10 +168,12 @@ def normalize_base_url(url: str) -> str:
         raise ConfigurationError(
             f"The Sequin base URL must not have a path (got {parts.path!r}); paths start at /v1"
         )
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname) and not allow_insecure_http:
         raise ConfigurationError(
             f"Refusing to send the API token over plain http to {parts.hostname!r}: "
-            "use https (plain http is allowed only for loopback addresses)"
+            "use https (plain http is allowed only for loopback addresses), or, for an "
+            f"emulator on another host, set {INSECURE_HTTP_ENV}=1 or pass "
+            "Client(allow_insecure_http=True)"
         )
     return f"{parts.scheme}://{parts.netloc}"
 
@@ -146,11 +189,23 @@ def is_loopback(host: str) -> bool:
 
 
 def _syncs_from_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``SEQUIN_SYNC_<PROVIDER>`` values, stripped (an empty one is kept, to be named)."""
     return {
-        key[len(SYNC_ENV_PREFIX) :].lower(): value
+        key[len(SYNC_ENV_PREFIX) :].lower(): value.strip()
         for key, value in env.items()
-        if key.startswith(SYNC_ENV_PREFIX) and value
+        if key.startswith(SYNC_ENV_PREFIX) and len(key) > len(SYNC_ENV_PREFIX)
     }
+
+
+def _checked_proxy(proxy: str | None) -> str | None:
+    if proxy is None:
+        return None
+    parts = urlsplit(str(proxy))
+    if parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname:
+        raise ConfigurationError(
+            f"Invalid proxy URL: expected http://host:port (got scheme {parts.scheme!r})"
+        )
+    return str(proxy)
 
 
 def _timeouts(timeout: float | Timeouts | None) -> Timeouts:

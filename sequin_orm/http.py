@@ -8,27 +8,59 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 
 from sequin_orm.codec import decode_json, encode_json, error_body, unreadable
-from sequin_orm.config import Settings
+from sequin_orm.config import BASE_URL_ENV, Settings, is_loopback
 from sequin_orm.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
     ConfigurationError,
+    ModelError,
     status_error,
 )
 from sequin_orm.retry import Safety, parse_retry_after, retry_delay
 
 logger = logging.getLogger("sequin_orm")
+# a library logs nowhere unless the application says so (or SEQUIN_LOG does)
+logger.addHandler(logging.NullHandler())
+_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 USER_AGENT = "sequin-orm/0.1.0"
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+
+#: httpx's ``event_hooks``: ``{"request": [...], "response": [...]}``.
+EventHooks = Mapping[str, Sequence[Callable[..., Any]]]
+
+
+def log_to_stderr(level: str) -> None:
+    """Log the ``sequin_orm`` logger to stderr at ``level`` (``debug``, ``info``, ``warning``);
+    what ``SEQUIN_LOG`` does. Idempotent: one handler, whose level the last call sets."""
+    number = _LOG_LEVELS.get(level.strip().lower())
+    if number is None:
+        import warnings
+
+        warnings.warn(
+            f"SEQUIN_LOG={level!r} is not one of {', '.join(_LOG_LEVELS)}; not logging",
+            stacklevel=2,
+        )
+        return
+    handler = next((h for h in logger.handlers if getattr(h, "_sequin_log", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._sequin_log = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    handler.setLevel(number)
+    if logger.level == logging.NOTSET or logger.level > number:
+        logger.setLevel(number)
 
 
 class _BearerAuth(httpx.Auth):
@@ -56,7 +88,12 @@ class _BearerAuth(httpx.Auth):
 class HTTPSession:
     """Sends JSON requests to the Sequin API with retries; returns decoded JSON.
 
-    ``sleep`` and ``random`` are injectable so tests of retries do not wait.
+    ``sleep`` and ``random`` are injectable so tests of retries do not wait. ``event_hooks``
+    go to httpx as they are (tracing, metrics); a hook sees the request with its
+    ``Authorization`` header, so keep hooks from logging headers.
+
+    Environment proxies (``HTTP_PROXY`` …) are never used: only ``settings.proxy``. Since httpx
+    then reads no environment at all, ``SSL_CERT_FILE``/``SSL_CERT_DIR`` are honoured here.
     """
 
     def __init__(
@@ -66,10 +103,13 @@ class HTTPSession:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        event_hooks: EventHooks | None = None,
     ) -> None:
         self.settings = settings
         self.sleep = sleep
         self.jitter = jitter
+        if settings.log_level:
+            log_to_stderr(settings.log_level)
         t = settings.timeouts
         self._timeout = httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool)
         self._client = httpx.Client(
@@ -81,6 +121,9 @@ class HTTPSession:
             headers={"User-Agent": USER_AGENT},
             # HTTP_PROXY & co. are ignored: the token goes only to the host the user named
             trust_env=False,
+            proxy=settings.proxy,
+            verify=_verify(settings),
+            event_hooks={k: list(v) for k, v in (event_hooks or {}).items()},
             # as many kept alive as allowed: httpcore 1.0 closes an idle connection whenever the
             # pool holds more than max_keepalive_connections in all (not only idle ones), so a
             # lower value reconnects on every burst past it
@@ -185,7 +228,7 @@ class HTTPSession:
         response = self._open(request, method, path)
         try:
             deadline = started + self.settings.timeouts.read + server_wait
-            body = _read_body(response, deadline, method, path)
+            body = _read_body(response, deadline, method, path, self.settings)
         finally:
             response.close()
         logger.debug(
@@ -212,6 +255,8 @@ class HTTPSession:
         self.settings.require_token()
         if not path.startswith("/"):
             raise ConfigurationError(f"API paths are relative to the base URL, got {path!r}")
+        if any(unquote(part) in (".", "..") for part in path.partition("?")[0].split("/")):
+            raise ModelError(f"Refusing a path with a '.' or '..' segment: {path!r}")
         return self._client.build_request(
             method,
             path,
@@ -235,10 +280,12 @@ class HTTPSession:
         try:
             return self._client.send(request, stream=True)
         except httpx.TransportError as exc:
-            raise _connection_error(exc, method, path) from None
+            raise _connection_error(exc, method, path, self.settings) from None
 
 
-def _read_body(response: httpx.Response, deadline: float, method: str, path: str) -> bytes:
+def _read_body(
+    response: httpx.Response, deadline: float, method: str, path: str, settings: Settings
+) -> bytes:
     """The body, decoded (gzip …); read by ``deadline``, a ``time.monotonic()`` value.
 
     A body whose encoding cannot be decoded is ``APIResponseValidationError`` for a 2xx (the
@@ -246,7 +293,7 @@ def _read_body(response: httpx.Response, deadline: float, method: str, path: str
     """
     if response.is_stream_consumed:  # a transport that built the response from bytes
         return response.content
-    raw = _read_raw(response, deadline, method, path)
+    raw = _read_raw(response, deadline, method, path, settings)
     encoding = response.headers.get("Content-Encoding")
     if not encoding:
         return raw
@@ -258,7 +305,9 @@ def _read_body(response: httpx.Response, deadline: float, method: str, path: str
         return b""
 
 
-def _read_raw(response: httpx.Response, deadline: float, method: str, path: str) -> bytes:
+def _read_raw(
+    response: httpx.Response, deadline: float, method: str, path: str, settings: Settings
+) -> bytes:
     """The body as received, chunk by chunk, ending the attempt once ``deadline`` passes.
 
     httpx's read timeout bounds each socket read, not the whole body: a server sending a byte
@@ -280,7 +329,7 @@ def _read_raw(response: httpx.Response, deadline: float, method: str, path: str)
                     "Timed out reading the response", method=method, path=path, request_sent=True
                 )
     except httpx.TransportError as exc:
-        raise _connection_error(exc, method, path) from None
+        raise _connection_error(exc, method, path, settings) from None
     return b"".join(chunks)
 
 
@@ -318,14 +367,58 @@ def _status_error(response: httpx.Response, body: bytes, method: str, path: str)
     )
 
 
-def _connection_error(exc: httpx.TransportError, method: str, path: str) -> APIConnectionError:
+def _connection_error(
+    exc: httpx.TransportError, method: str, path: str, settings: Settings
+) -> APIConnectionError:
+    """The error for a transport failure: names the host, the cause and what to check (never
+    the token: the cause is the OS's or httpx's text, which holds no header)."""
     never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    host = settings.base_url
     if isinstance(exc, httpx.TimeoutException):
-        what = "connecting" if never_sent else "waiting for the response"
+        what = f"connecting to {host}" if never_sent else f"waiting for {host} to answer"
         return APITimeoutError(
             f"Timed out {what}", method=method, path=path, request_sent=not never_sent
         )
-    reason = "Connection failed" if never_sent else "Connection lost before a response"
-    return APIConnectionError(
-        f"{reason}: {type(exc).__name__}", method=method, path=path, request_sent=not never_sent
-    )
+    if never_sent:
+        message = f"Cannot connect to {host}: {_cause(exc)}. {_hint(settings)}"
+    else:
+        message = f"Connection to {host} lost before a response: {_cause(exc)}"
+    return APIConnectionError(message, method=method, path=path, request_sent=not never_sent)
+
+
+def _cause(exc: BaseException) -> str:
+    """The root cause in words (``Connection refused``), else the exception's name."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror
+        current = current.__cause__ or current.__context__
+    text = str(exc).strip()
+    if text.startswith("[Errno") and "] " in text:
+        text = text.split("] ", 1)[1]
+    return text[:200] or type(exc).__name__
+
+
+def _hint(settings: Settings) -> str:
+    """What to check when nothing answers at the base URL."""
+    proxy = " and the proxy" if settings.proxy else ""
+    where = f"{BASE_URL_ENV}={settings.base_url}"
+    host = httpx.URL(settings.base_url).host
+    if is_loopback(host) or settings.allow_insecure_http:
+        return f"Is the emulator running (sequin-orm emulator)? {where}{proxy}"
+    return f"Check the network{proxy} and {where}"
+
+
+def _verify(settings: Settings) -> ssl.SSLContext | bool:
+    """``SSL_CERT_FILE``/``SSL_CERT_DIR`` as httpx itself would read them with ``trust_env``
+    (they replace the bundled CAs); else httpx's default (certifi)."""
+    if not settings.ca_file and not settings.ca_dir:
+        return True
+    try:
+        return ssl.create_default_context(cafile=settings.ca_file, capath=settings.ca_dir)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigurationError(
+            f"Cannot load the CA certificates of SSL_CERT_FILE/SSL_CERT_DIR: {error}"
+        ) from None

@@ -8,15 +8,21 @@ itself) can be passed where one is wanted; with none, the default is used: the o
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import httpx
 
+from sequin_orm.codec import decode_json
 from sequin_orm.config import Settings, resolve_settings
+from sequin_orm.errors import APIError
 from sequin_orm.flow import MUTATIONS_PATH
-from sequin_orm.http import HTTPSession
+from sequin_orm.http import EventHooks, HTTPSession
 from sequin_orm.retry import Safety
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "ClientBound",
@@ -32,9 +38,15 @@ __all__ = [
 class Requestor:
     """Sends requests to the Sequin API with one client's settings."""
 
-    def __init__(self, settings: Settings, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        event_hooks: EventHooks | None = None,
+    ) -> None:
         self.settings = settings
-        self.http = HTTPSession(settings, transport=transport)
+        self.http = HTTPSession(settings, transport=transport, event_hooks=event_hooks)
 
     @property
     def requestor(self) -> Requestor:
@@ -43,13 +55,23 @@ class Requestor:
     def run_mutation(self, body: Any, *, await_timeout_ms: int | None = None) -> Any:
         """``POST /v1/mutations/run`` (hits the network); retried only where safe."""
         safety = Safety.NOT_IDEMPOTENT if body.get("kind") == "create" else Safety.IDEMPOTENT
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("mutation %s", describe_mutation(body))
         return self.http.request(
             "POST", MUTATIONS_PATH, json_body=body, safety=safety, await_timeout_ms=await_timeout_ms
         )
 
-    def send_mutation_once(self, content: bytes, *, await_timeout_ms: int | None = None) -> bytes:
+    def send_mutation_once(
+        self, content: bytes, *, await_timeout_ms: int | None = None, label: str | None = None
+    ) -> bytes:
         """One attempt at ``POST /v1/mutations/run`` with an encoded body (hits the network);
-        returns the 2xx body undecoded. No retry: a commit's flow decides those."""
+        returns the 2xx body undecoded. No retry: a commit's flow decides those.
+
+        ``label`` (e.g. ``"create salesforce:contact, 200 records"``) is what the INFO log line
+        says; without it the line is derived from ``content`` (decoded only when INFO is on).
+        """
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("mutation %s", label or _describe_content(content))
         return self.http.send_once(
             "POST", MUTATIONS_PATH, content=content, await_timeout_ms=await_timeout_ms
         )
@@ -57,6 +79,24 @@ class Requestor:
     def close(self) -> None:
         """Release the pooled connections."""
         self.http.close()
+
+
+def describe_mutation(body: Any) -> str:
+    """``create salesforce:contact, 200 records``: kind, collection and record count of a
+    mutation body, never its data."""
+    if not isinstance(body, Mapping):
+        return "(unreadable body)"
+    kind, collection = body.get("kind"), body.get("collection_id")
+    items = body.get("upstream_ids") if kind == "delete" else body.get("records")
+    count = len(items) if isinstance(items, list) else 0
+    return f"{kind} {collection}, {count} record{'' if count == 1 else 's'}"
+
+
+def _describe_content(content: bytes) -> str:
+    try:
+        return describe_mutation(decode_json(content, "POST", MUTATIONS_PATH))
+    except APIError:
+        return "(unreadable body)"
 
 
 class HasRequestor(Protocol):

@@ -221,9 +221,13 @@ def decode_list(payload: Any, cls: type[_T], *, method: str, path: str) -> list[
 
 
 def path_segment(value: Any, what: str) -> str:
-    """An id made safe for a URL path, or ModelError when it is not a non-empty string."""
+    """An id made safe for a URL path, or ``ModelError`` (before any request) when it is not a
+    non-empty string, is ``.`` or ``..`` (a client or proxy would resolve it into another
+    path: ``DELETE /v1/syncs/.`` is ``DELETE /v1/syncs``) or contains ``/`` or ``\\``."""
     if not isinstance(value, str) or not value.strip():
         raise ModelError(f"{what} must be a non-empty string")
+    if value.strip() in (".", "..") or "/" in value or "\\" in value:
+        raise ModelError(f"{what} {value!r} is not an id: '.', '..', '/' and '\\' are refused")
     return quote(value, safe="")
 
 
