@@ -5,21 +5,39 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pip >= 25.1 reads the `dev` dependency group (PEP 735) from pyproject.toml.
+install = $(1) -m pip install --quiet --upgrade pip && $(1) -m pip install --quiet -e . --group dev
 
-.PHONY: demo test lint typecheck generated docs unit bench clean
+## Every supported Python the machine has (on PATH or under pyenv) runs the unit suite too,
+## each in its own venv under .venv/versions/; the main .venv's version is not run twice.
+SUPPORTED := 3.10 3.11 3.12 3.13
+PYENV_ROOT ?= $(HOME)/.pyenv
+MAIN_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+find_python = $(firstword $(foreach p,python$(1) $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python),\
+	$(shell $(p) -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(1)")' \
+		>/dev/null 2>&1 && echo $(p))))
+OTHER_VERSIONS := $(foreach v,$(filter-out $(MAIN_VERSION),$(SUPPORTED)),$(if $(call find_python,$(v)),$(v)))
+
+.PHONY: demo test lint typecheck generated docs unit unit-versions bench clean versions
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(call install,$(BIN)/python)
 	touch $(STAMP)
+
+.PRECIOUS: $(VENV)/versions/%/.installed
+$(VENV)/versions/%/.installed: pyproject.toml
+	$(call find_python,$*) -m venv $(VENV)/versions/$*
+	$(call install,$(VENV)/versions/$*/bin/python)
+	touch $@
 
 ## The main job: a demo of the library against the embedded Sequin emulator.
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-## Everything CI checks: lint, format, types, generated models, docs, then the test suite.
-test: lint typecheck generated docs unit
+## Everything CI checks: lint, format, types, generated models, docs, then the test suite
+## (on the main .venv, then on every other supported Python found).
+test: lint typecheck generated docs unit unit-versions
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -38,7 +56,18 @@ docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 unit: $(STAMP)
+	@echo "== Python $(MAIN_VERSION) ($(VENV))"
 	$(BIN)/pytest -q
+
+unit-versions: $(foreach v,$(OTHER_VERSIONS),unit-$(v))
+
+unit-%: $(VENV)/versions/%/.installed
+	@echo "== Python $* ($(VENV)/versions/$*)"
+	$(VENV)/versions/$*/bin/pytest -q
+
+## Which Pythons `make test` runs the suite on.
+versions:
+	@echo "main: $(MAIN_VERSION)  others: $(or $(OTHER_VERSIONS),none found)"
 
 ## Benchmarks (not tests): bench/run.py (timings against the emulator) writes bench/results.md,
 ## then bench/instructions.py (callgrind instruction counts, about 3 minutes) adds its section.

@@ -1,27 +1,206 @@
-"""``sequin-orm`` command line: dispatches to the subcommands' own modules."""
+"""``sequin-orm`` command line: ``emulator``, ``generate`` and ``syncs list|get|create``.
+
+``emulator`` and ``generate`` run their own modules' ``main``; ``syncs`` uses a
+``sequin_orm.Client()`` configured from the environment (``SEQUIN_API_TOKEN``,
+``SEQUIN_BASE_URL``).
+"""
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import json
 import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-_COMMANDS = {
-    "emulator": ("sequin_orm.emulator.cli", "run a local Sequin API emulator"),
-    "generate": ("sequin_orm.codegen.cli", "generate typed model classes from a schema"),
-}
+from sequin_orm import __version__
+from sequin_orm.emulator.cli import build_parser as emulator_parser
+from sequin_orm.errors import SequinError
+
+if TYPE_CHECKING:
+    from sequin_orm.syncs import SyncManager
+
+__all__ = ["build_parser", "main"]
+
+PROG = "sequin-orm"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``sequin-orm`` script."""
-    args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] not in _COMMANDS:
-        print("usage: sequin-orm {" + ",".join(_COMMANDS) + "} ...\n")
-        for name, (_, help_text) in _COMMANDS.items():
-            print(f"  {name:10} {help_text}")
-        return 0 if args and args[0] in ("-h", "--help") else 2
-    module = importlib.import_module(_COMMANDS[args[0]][0])
-    code: int = module.main(args[1:])
+class HelpFormatter(argparse.HelpFormatter):
+    """Adds ``(default: X)`` to an option's help unless the help already names its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (
+            not action.option_strings
+            or "default" in text
+            or action.default in (None, False, argparse.SUPPRESS)
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``sequin-orm`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Sequin ORM: a local API emulator, model generation and syncs.",
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser(
+        "emulator",
+        parents=[emulator_parser()],
+        add_help=False,
+        help="run a local Sequin API emulator",
+        description="Run a local, in-memory Sequin v1 API until Ctrl-C.",
+        formatter_class=HelpFormatter,
+    )
+    commands.add_parser(
+        "generate",
+        add_help=False,
+        help="generate typed model classes from a schema (see `generate --help`)",
+    )
+    _add_syncs(commands)
+    return parser
+
+
+def _add_syncs(commands: Any) -> None:
+    syncs = commands.add_parser(
+        "syncs", help="list, show or create syncs", description="The syncs of the account."
+    )
+    actions = syncs.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = _subparser(actions, "list", "list syncs")
+    listing.add_argument("--provider", help="only syncs of this provider (e.g. salesforce)")
+    listing.add_argument("--name", help="only syncs with this name")
+    get = _subparser(actions, "get", "show one sync")
+    get.add_argument("sync_id", help="the sync's id")
+    create = _subparser(actions, "create", "create a sync (POST /v1/syncs)")
+    _add_create_options(create)
+
+
+def _subparser(actions: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = actions.add_parser(
+        name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+        formatter_class=HelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _add_create_options(create: argparse.ArgumentParser) -> None:
+    create.add_argument("--provider", required=True, help="e.g. salesforce")
+    create.add_argument("--stream-id", required=True, help="the stream the sync writes to")
+    create.add_argument("--name", required=True, help="the sync's name")
+    create.add_argument(
+        "--collection-id", dest="collection_ids", action="append", required=True,
+        metavar="ID", help="a collection to sync, e.g. salesforce:contact (repeat for more)",
+    )  # fmt: skip
+    secret = create.add_mutually_exclusive_group(required=True)
+    secret.add_argument("--credential-id", help="an existing credential's id")
+    secret.add_argument(
+        "--credential", type=_json_object, metavar="JSON|@FILE",
+        help="a new credential as a JSON object, or @FILE to keep secrets out of shell history",
+    )  # fmt: skip
+    create.add_argument("--rate-limit", type=_json_object, metavar="JSON|@FILE")
+    create.add_argument("--max-age-days", type=_number, help="how far back to backfill")
+    create.add_argument("--sync-frequency", choices=("continuous", "4h"))
+    create.add_argument("--metadata", type=_json_object, metavar="JSON|@FILE")
+    create.add_argument("--external-id", help="your own id for the sync")
+
+
+def _number(text: str) -> int | float:
+    """An argparse type: an int when the text is one, else a float."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """An argparse type: a JSON object, given inline or as ``@FILE``."""
+    try:
+        raw = Path(text[1:]).read_text(encoding="utf-8") if text.startswith("@") else text
+        value = json.loads(raw)
+    except (OSError, ValueError) as error:
+        raise argparse.ArgumentTypeError(f"not a JSON object: {error}") from error
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("not a JSON object")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sequin-orm`` script; returns the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(args_list)
+        if extra and args.command != "generate":
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 2
+    if args.command == "syncs":
+        return _run_syncs(args)
+    module = {"emulator": "sequin_orm.emulator.cli", "generate": "sequin_orm.codegen.cli"}
+    code: int = importlib.import_module(module[args.command]).main(args_list[1:])
     return code
+
+
+def _run_syncs(args: argparse.Namespace) -> int:
+    from sequin_orm.client import Client
+
+    run = _SYNC_ACTIONS[args.action]
+    try:
+        with Client() as client:
+            print(run(client.syncs, args))
+    except SequinError as error:
+        print(f"{PROG} syncs {args.action}: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _list(syncs: SyncManager, args: argparse.Namespace) -> str:
+    from sequin_orm.contrib import render_syncs
+
+    return render_syncs(syncs.list(provider=args.provider, name=args.name), as_json=args.json)
+
+
+def _get(syncs: SyncManager, args: argparse.Namespace) -> str:
+    return _render(syncs.get(args.sync_id), as_json=args.json)
+
+
+def _create(syncs: SyncManager, args: argparse.Namespace) -> str:
+    sync = syncs.create(
+        provider=args.provider,
+        stream_id=args.stream_id,
+        name=args.name,
+        collection_ids=args.collection_ids,
+        credential=args.credential,
+        credential_id=args.credential_id,
+        rate_limit=args.rate_limit,
+        max_age_days=args.max_age_days,
+        sync_frequency=args.sync_frequency,
+        metadata=args.metadata,
+        external_id=args.external_id,
+    )
+    return _render(sync, as_json=args.json)
+
+
+def _render(sync: Any, *, as_json: bool) -> str:
+    from sequin_orm.contrib import describe_sync, render_sync
+
+    if as_json:
+        return json.dumps(describe_sync(sync), indent=2, default=str)
+    return render_sync(sync)
+
+
+_SYNC_ACTIONS: dict[str, Callable[[SyncManager, argparse.Namespace], str]] = {
+    "list": _list,
+    "get": _get,
+    "create": _create,
+}
 
 
 if __name__ == "__main__":
