@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import socket
 import sys
 import threading
+from urllib.parse import urlsplit
 
 from sequin_orm.emulator.emulator import Emulator
 from sequin_orm.emulator.seed import SEEDS
@@ -43,12 +46,52 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+INSECURE_HTTP_ENV = "SEQUIN_ALLOW_INSECURE_HTTP"  # as sequin_orm.config (not imported here)
+
+
+def client_urls(url: str) -> tuple[str, str | None]:
+    """The base URL a client on this machine uses, and the one for other hosts (or None).
+
+    Bound to every interface (``0.0.0.0``/``::``), this machine reaches it on ``127.0.0.1``
+    and other hosts or containers on this machine's name; bound to another non-loopback
+    address, that address serves both.
+    """
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port
+    if host in ("0.0.0.0", "::"):
+        loopback = "127.0.0.1" if host == "0.0.0.0" else "[::1]"
+        return f"http://{loopback}:{port}", f"http://{socket.gethostname()}:{port}"
+    if _is_loopback(host):
+        return url, None
+    return url, url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _announce(emulator: Emulator, url: str) -> None:
-    lines = [
-        f"Sequin emulator listening on {url}",
-        f"SEQUIN_BASE_URL={url}",
-        f"SEQUIN_API_TOKEN={emulator.token}",
-    ]
+    local, remote = client_urls(url)
+    lines = [f"Sequin emulator listening on {url}"]
+    if remote is not None and remote != local:
+        lines.append("On this machine:")
+    lines += [f"SEQUIN_BASE_URL={local}", f"SEQUIN_API_TOKEN={emulator.token}"]
+    if remote is not None:
+        if remote == local:
+            lines.append(f"{INSECURE_HTTP_ENV}=1")
+        else:
+            lines.append(
+                f"From another host or container (plain http, so the client needs the opt-in):\n"
+                f"SEQUIN_BASE_URL={remote} {INSECURE_HTTP_ENV}=1"
+            )
+        lines.append(
+            "(The token travels in clear over plain http: use a throwaway --token, not a real one.)"
+        )
     for name, value in emulator.seeded.items():
         if name.endswith("_sync"):
             lines.append(f"SEQUIN_SYNC_{name.removesuffix('_sync').upper()}={value}")
