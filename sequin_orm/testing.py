@@ -141,8 +141,11 @@ def sequin_vcr_config(record_as: str | None = None) -> dict[str, Any]:
     def before_record_response(response: dict[str, Any]) -> dict[str, Any]:
         return _scrub_response(response, seen)
 
+    headers: list[Any] = [("authorization", f"Bearer {REDACTED}"), "cookie", "set-cookie"]
+    if origin is not None:
+        headers.append(("host", origin.netloc))
     return {
-        "filter_headers": [("authorization", f"Bearer {REDACTED}"), "cookie", "set-cookie"],
+        "filter_headers": headers,
         "before_record_request": before_record_request,
         "before_record_response": before_record_response,
         "decode_compressed_response": True,

@@ -25,6 +25,7 @@ import io
 import os
 import re
 import runpy
+import shlex
 import subprocess
 import sys
 import tokenize
@@ -40,6 +41,8 @@ from sequin_orm import record as record_module
 from sequin_orm.emulator import Emulator
 
 pytest_plugins = ["pytester"]
+
+INNER = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -172,6 +175,7 @@ def _check_django(ns: dict[str, Any], emu: Emulator, page_dir: Path) -> None:
     assert runpy.run_path(str(settings_py))["MIDDLEWARE"][-1] == MIDDLEWARE
     script = f"""
 import runpy
+import shlex
 import django
 from django.conf import settings
 from django.core.management import call_command
@@ -260,11 +264,9 @@ def test_the_convention_is_followed() -> None:
                 compile(with_placeholders(block.code), f"{page.name}:{block.line}", "exec")
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("page", [p for p in PAGES if blocks(p)], ids=lambda p: p.name)
 def test_page_snippets_run(page: Path, served: Emulator, pytester: pytest.Pytester) -> None:
     page_blocks = blocks(page)
-    if not page_blocks:
-        pytest.skip("no python block")
     ns = _namespace(served)
     ns["__name__"] = f"docs_{page.stem}"
 
@@ -294,6 +296,26 @@ def test_page_snippets_run(page: Path, served: Emulator, pytester: pytest.Pytest
     if page.name in PAGE_CHECKS:
         PAGE_CHECKS[page.name](ns, served, page_dir)
     if tests:
-        result = pytester.runpytest_inprocess("-p", "no:cacheprovider", *tests)
+        result = pytester.runpytest_inprocess(*INNER, *tests)
         outcomes = result.parseoutcomes()
         assert result.ret == 0 and outcomes.get("passed"), "\n".join(result.outlines)
+
+
+def test_the_codegen_ci_recipe_passes_its_own_check(
+    served: Emulator, pytester: pytest.Pytester
+) -> None:
+    """docs/codegen.md's shell recipe: fetch and save the schema, generate, then --check."""
+    from sequin_orm import cli
+
+    text = (ROOT / "docs" / "codegen.md").read_text()
+    recipe = next(block for block in text.split("```bash\n")[1:] if "--check" in block)
+    commands = [
+        shlex.split(line, comments=True)[1:]
+        for line in recipe.split("```")[0].splitlines()
+        if line.startswith("sequin-orm ")
+    ]
+    assert [c[-1] for c in commands] == ["salesforce.json", "myapp/sequin_models", "--check"]
+    credential = served.seeded["salesforce_credential"]
+    for command in commands:
+        argv = [credential if arg == "2ac5c34a-..." else arg for arg in command]
+        assert cli.main(argv) == 0, argv

@@ -12,6 +12,8 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+INNER = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+
 
 def _modules_after(code: str) -> set[str]:
     script = f"import sys\n{code}\nimport json\nprint(json.dumps(sorted(sys.modules)))"
@@ -40,7 +42,7 @@ def test_loading_the_plugin_imports_no_http_stack() -> None:
 
 
 def test_every_fixture_is_prefixed_and_none_is_autouse(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_inprocess("--fixtures", "-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess("--fixtures", *INNER)
     lines = result.stdout.lines
     start = next(i for i, line in enumerate(lines) if "from sequin_orm.testing" in line)
     section = []
@@ -65,7 +67,7 @@ def test_an_unrelated_project_keeps_pytest_recordings_defaults(pytester: pytest.
             assert not [name for name in request.fixturenames if name.startswith("sequin")]
         """
     )
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess(*INNER)
     result.assert_outcomes(passed=1)
 
 
@@ -83,5 +85,5 @@ def test_vcr_config_is_opt_in(pytester: pytest.Pytester) -> None:
             assert vcr_config["match_on"] == ["method", "uri", "body"]
         """
     )
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess(*INNER)
     result.assert_outcomes(passed=1)
