@@ -139,7 +139,10 @@ def resolve_settings(
     url = normalize_base_url(
         base_url or env.get(BASE_URL_ENV) or DEFAULT_BASE_URL, allow_insecure_http=insecure
     )
-    given = {**_syncs_from_env(env), **(syncs or {})}
+    given = {
+        provider: sync_id.strip() if isinstance(sync_id, str) else sync_id
+        for provider, sync_id in {**_syncs_from_env(env), **(syncs or {})}.items()
+    }
     return Settings(
         api_token=api_token or env.get(TOKEN_ENV) or None,
         base_url=url,

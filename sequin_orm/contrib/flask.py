@@ -12,7 +12,8 @@
         app = Flask(__name__)
         app.config["SEQUIN_API_TOKEN"] = os.environ["SEQUIN_API_TOKEN"]
         app.config["SEQUIN_SYNCS"] = {"salesforce": "6f0c..."}
-        sequin.init_app(app)      # a bad configuration raises ConfigurationError here
+        sequin.init_app(app)      # a bad value raises ConfigurationError here; no token or
+                                  # an empty sync id only warns (SequinConfigWarning)
         return app
 
     @app.post("/contacts")
@@ -42,15 +43,22 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import click
 import httpx
-from flask import Flask, Response, current_app, g
-from flask.cli import AppGroup
-from flask.signals import appcontext_pushed
+
+try:
+    import click
+    from flask import Flask, Response, current_app, g
+    from flask.cli import AppGroup
+    from flask.signals import appcontext_pushed
+except ImportError as missing:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        f'sequin_orm.contrib.flask needs Flask ({missing}): pip install "sequin-orm[flask]"'
+    ) from missing
 
 from sequin_orm.client import Client
 from sequin_orm.config import TOKEN_ENV
@@ -63,13 +71,26 @@ if TYPE_CHECKING:
 
     from sequin_orm.plan import AwaitKwargs
 
-__all__ = ["CONFIG_DEFAULTS", "Sequin", "SequinState", "client_from_config", "sequin_cli"]
+__all__ = [
+    "CONFIG_DEFAULTS",
+    "Sequin",
+    "SequinConfigWarning",
+    "SequinState",
+    "client_from_config",
+    "sequin_cli",
+]
 
 logger = logging.getLogger("sequin_orm.contrib.flask")
 
 EXTENSION_KEY = "sequin"
 _SESSION_ATTR = "_sequin_session"
 _STATUS_ATTR = "_sequin_response_status"
+
+
+class SequinConfigWarning(UserWarning):
+    """A setting that will make requests fail (no token, an empty sync id), reported at
+    ``init_app`` without stopping the app (``flask sequin emulator``, tests, migrations)."""
+
 
 #: The configuration keys and their defaults (``init_app`` sets missing ones).
 CONFIG_DEFAULTS: Mapping[str, Any] = {
@@ -95,19 +116,36 @@ class SequinState:
 
 def client_from_config(config: Mapping[str, Any]) -> Client:
     """A ``Client`` from ``SEQUIN_*`` keys; ``ConfigurationError`` naming the bad key."""
-    token = config.get("SEQUIN_API_TOKEN") or os.environ.get(TOKEN_ENV)
-    if not isinstance(token, str) or not token:
-        raise ConfigurationError(
-            f"No Sequin API token: set app.config['SEQUIN_API_TOKEN'] (or the {TOKEN_ENV} "
-            "environment variable) before init_app()."
+    token = config.get("SEQUIN_API_TOKEN") or os.environ.get(TOKEN_ENV) or None
+    if token is not None and not isinstance(token, str):
+        raise ConfigurationError("app.config['SEQUIN_API_TOKEN'] must be a string.")
+    if token is None:  # `flask sequin emulator` and tests run without one; a request raises
+        warnings.warn(
+            f"No Sequin API token: requests to Sequin will fail until you set "
+            f"app.config['SEQUIN_API_TOKEN'] (or the {TOKEN_ENV} environment variable).",
+            SequinConfigWarning,
+            stacklevel=3,
         )
     syncs = config.get("SEQUIN_SYNCS") or {}
-    if not isinstance(syncs, Mapping) or not all(
-        isinstance(k, str) and k and isinstance(v, str) and v for k, v in syncs.items()
-    ):
+    if not isinstance(syncs, Mapping):
         raise ConfigurationError(
             "app.config['SEQUIN_SYNCS'] must be a dict of provider name to sync id, "
-            "e.g. {'salesforce': '6f0c...'}."
+            f"e.g. {{'salesforce': '6f0c...'}}, not {type(syncs).__name__}."
+        )
+    wrong = [
+        k for k, v in syncs.items() if not isinstance(k, str) or not k or not isinstance(v, str)
+    ]
+    if wrong:
+        raise ConfigurationError(
+            "app.config['SEQUIN_SYNCS'] must map provider names to sync ids, both strings; "
+            f"wrong: {', '.join(repr(k) for k in wrong)}."
+        )
+    for provider in [k for k, v in syncs.items() if not v.strip()]:
+        warnings.warn(
+            f"app.config['SEQUIN_SYNCS'][{provider!r}] is empty: saving {provider} models will "
+            f"fail. Set it to the sync id (is SEQUIN_SYNC_{provider.upper()} unset or empty?).",
+            SequinConfigWarning,
+            stacklevel=3,
         )
     timeout = config.get("SEQUIN_TIMEOUT")
     if timeout is not None and (

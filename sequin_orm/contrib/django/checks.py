@@ -1,16 +1,19 @@
 """System checks (``manage.py check``): settings only, never the network.
 
 =================== =====================================================================
-``sequin_orm.E001`` no API token (and no emulator)
+``sequin_orm.E001`` ``API_TOKEN`` is not a string
 ``sequin_orm.E002`` ``BASE_URL`` (or ``SEQUIN_BASE_URL``) invalid, e.g. plain http to a
-                    non-loopback host
-``sequin_orm.E003`` ``SYNCS`` is not a dict of provider name to sync id
+                    non-loopback host without ``SEQUIN_ALLOW_INSECURE_HTTP=1``
+``sequin_orm.E003`` ``SYNCS`` is not a dict of provider name to sync id (names what is wrong)
 ``sequin_orm.E004`` another value has the wrong type (``SEQUIN``, ``TIMEOUT``,
                     ``MAX_RETRIES``, ``BATCH_SIZE``, ``SESSION_PER_REQUEST``, ``DATABASE``,
                     ``EMULATOR``), or ``DATABASE`` is not in ``DATABASES``
 ``sequin_orm.W001`` the emulator or a loopback base URL while ``DEBUG`` is False
 ``sequin_orm.W002`` unknown key in ``SEQUIN`` (a typo such as ``API_KEY``)
 ``sequin_orm.W003`` ``SESSION_PER_REQUEST`` is on but the middleware is not in ``MIDDLEWARE``
+``sequin_orm.W004`` no API token (and no emulator): ``check``, ``migrate`` and ``test`` still
+                    run; a request to Sequin raises ``ConfigurationError``
+``sequin_orm.W005`` a sync id in ``SYNCS`` is empty (names the provider)
 =================== =====================================================================
 """
 

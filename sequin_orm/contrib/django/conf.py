@@ -30,7 +30,13 @@ import attrs
 
 import sequin_orm
 from sequin_orm.client import Client, peek_default_client, reset_default_client
-from sequin_orm.config import BASE_URL_ENV, TOKEN_ENV, is_loopback, normalize_base_url
+from sequin_orm.config import (
+    BASE_URL_ENV,
+    INSECURE_HTTP_ENV,
+    TOKEN_ENV,
+    is_loopback,
+    normalize_base_url,
+)
 from sequin_orm.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -154,26 +160,17 @@ def validate(
     if token is not None and not isinstance(token, str):
         problems.append(Problem("sequin_orm.E001", "SEQUIN['API_TOKEN'] must be a string."))
     elif not emulated and not token and not env.get(TOKEN_ENV):
+        # a warning: check, migrate and test run without a token; a request raises
         problems.append(
             Problem(
-                "sequin_orm.E001",
-                "No Sequin API token.",
+                "sequin_orm.W004",
+                "No Sequin API token: requests to Sequin will fail until one is set.",
                 f"Set SEQUIN['API_TOKEN'] (or the {TOKEN_ENV} environment variable), or "
                 "SEQUIN['EMULATOR'] = True to work against the in-process emulator.",
             )
         )
     problems += _base_url_problems(values["BASE_URL"], env, emulated=emulated, debug=debug)
-    syncs = values["SYNCS"]
-    if not isinstance(syncs, Mapping) or not all(
-        isinstance(k, str) and k and isinstance(v, str) and v for k, v in syncs.items()
-    ):
-        problems.append(
-            Problem(
-                "sequin_orm.E003",
-                "SEQUIN['SYNCS'] must be a dict of provider name to sync id (both strings).",
-                "For example: {'salesforce': '6f0c8b2e-...'}",
-            )
-        )
+    problems += _sync_problems(values["SYNCS"])
     problems += _number_problems(values)
     if not isinstance(values["SESSION_PER_REQUEST"], bool):
         problems.append(
@@ -187,6 +184,43 @@ def validate(
 
 
 _DICT_HINT = "For example: SEQUIN = {'API_TOKEN': '...', 'SYNCS': {'salesforce': '...'}}"
+_SYNCS_HINT = "For example: {'salesforce': os.environ['SEQUIN_SYNC_SALESFORCE']}"
+
+
+def _sync_problems(syncs: Any) -> list[Problem]:
+    """E003 for a wrong shape; W005 naming each provider whose sync id is empty (an unset
+    ``SEQUIN_SYNC_<PROVIDER>`` read with a default of ``""``): saving its models fails."""
+    if not isinstance(syncs, Mapping):
+        return [
+            Problem(
+                "sequin_orm.E003",
+                f"SEQUIN['SYNCS'] must be a dict of provider name to sync id, "
+                f"not {type(syncs).__name__}.",
+                _SYNCS_HINT,
+            )
+        ]
+    wrong = [
+        k for k, v in syncs.items() if not isinstance(k, str) or not k or not isinstance(v, str)
+    ]
+    if wrong:
+        return [
+            Problem(
+                "sequin_orm.E003",
+                f"SEQUIN['SYNCS'] must map provider names to sync ids, both strings; "
+                f"wrong: {', '.join(repr(k) for k in wrong)}.",
+                _SYNCS_HINT,
+            )
+        ]
+    return [
+        Problem(
+            "sequin_orm.W005",
+            f"SEQUIN['SYNCS'][{provider!r}] is empty: saving {provider} models will fail.",
+            f"Set it to the sync id (SEQUIN_SYNC_{provider.upper()} is unset or empty?); "
+            "`sequin-orm syncs list` shows the ids.",
+        )
+        for provider, sync_id in syncs.items()
+        if not sync_id.strip()
+    ]
 
 
 def _base_url_problems(
@@ -209,8 +243,9 @@ def _base_url_problems(
     if not url:
         return []
     where = "SEQUIN['BASE_URL']" if base_url else f"the {BASE_URL_ENV} environment variable"
+    insecure = env.get(INSECURE_HTTP_ENV, "").strip().lower() in ("1", "true", "yes", "on")
     try:
-        normalized = normalize_base_url(url)
+        normalized = normalize_base_url(url, allow_insecure_http=insecure)
     except ConfigurationError as error:
         return [Problem("sequin_orm.E002", f"Invalid Sequin base URL in {where}: {error}")]
     if not debug and is_loopback(urlsplit(normalized).hostname or ""):
@@ -281,9 +316,7 @@ def client_kwargs() -> dict[str, Any]:
     from django.conf import settings
 
     problems = [
-        p
-        for p in validate(sequin_settings.user_settings, debug=bool(settings.DEBUG))
-        if p.is_error and p.id != "sequin_orm.E001"  # a missing token is reported when used
+        p for p in validate(sequin_settings.user_settings, debug=bool(settings.DEBUG)) if p.is_error
     ]
     if problems:
         raise ConfigurationError(f"{problems[0].message} ({problems[0].id})")

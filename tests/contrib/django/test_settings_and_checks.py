@@ -114,8 +114,8 @@ def test_the_test_settings_pass_the_checks() -> None:
     assert run_checks() == []
 
 
-def test_a_missing_token_is_e001(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert ids(SYNCS={"salesforce": "s"}) == ["sequin_orm.E001"]
+def test_a_missing_token_is_only_a_warning_w004(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ids(SYNCS={"salesforce": "s"}) == ["sequin_orm.W004"]
     monkeypatch.setenv("SEQUIN_API_TOKEN", "from-env")
     assert ids(SYNCS={"salesforce": "s"}) == []
 
@@ -144,6 +144,13 @@ def test_a_bad_base_url_from_the_environment_is_e002(monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize("syncs", [["salesforce"], {"salesforce": 3}, {"": "x"}, "salesforce"])
 def test_syncs_not_a_dict_of_str_is_e003(syncs: object) -> None:
     assert ids(API_TOKEN="t", SYNCS=syncs) == ["sequin_orm.E003"]
+
+
+def test_an_empty_sync_id_is_named_w005() -> None:
+    with override_settings(SEQUIN={"API_TOKEN": "t", "SYNCS": {"salesforce": ""}}):
+        [(check_id, message)] = run_checks()
+    assert check_id == "sequin_orm.W005"
+    assert "SEQUIN['SYNCS']['salesforce'] is empty" in message
 
 
 @pytest.mark.parametrize(
@@ -195,7 +202,9 @@ def test_a_missing_middleware_is_w003() -> None:
 def test_errors_are_errors_and_warnings_warnings() -> None:
     with override_settings(SEQUIN={"API_KEY": "t"}):
         levels = {m.id: type(m) for m in check_settings()}
-    assert levels == {"sequin_orm.E001": checks.Error, "sequin_orm.W002": checks.Warning}
+    assert levels == {"sequin_orm.W004": checks.Warning, "sequin_orm.W002": checks.Warning}
+    with override_settings(SEQUIN={"API_TOKEN": 3}):
+        assert {m.id: type(m) for m in check_settings()} == {"sequin_orm.E001": checks.Error}
 
 
 def test_checks_never_touch_the_network_or_build_a_client(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -217,5 +226,13 @@ def test_the_app_registers_its_checks_on_manage_py_check() -> None:
         pytest.raises(SystemCheckError) as raised,
     ):
         call_command("check", tags=["sequin"])
-    assert "sequin_orm.E001" in str(raised.value)
+    assert "sequin_orm.W004" in str(raised.value)  # shown, but only E002 fails the check
     assert "sequin_orm.E002" in str(raised.value)
+
+
+def test_manage_py_check_passes_without_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.management import call_command
+
+    monkeypatch.delenv("SEQUIN_API_TOKEN", raising=False)
+    with override_settings(SEQUIN={"SYNCS": {"salesforce": ""}}):
+        call_command("check", tags=["sequin"])  # warnings (W004, W005), no SystemCheckError

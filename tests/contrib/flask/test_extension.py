@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 import sequin_orm
-from sequin_orm.contrib.flask import Sequin, SequinState
+from sequin_orm.contrib.flask import Sequin, SequinConfigWarning, SequinState
 from sequin_orm.emulator import Emulator
 from sequin_orm.errors import ConfigurationError
 from sequin_orm.models import salesforce
@@ -74,7 +74,7 @@ def test_the_token_may_come_from_the_environment(
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"SEQUIN_API_TOKEN": None}, "No Sequin API token"),
+        ({"SEQUIN_API_TOKEN": 42}, "SEQUIN_API_TOKEN"),
         ({"SEQUIN_BASE_URL": "http://sequin.example.com"}, "plain http"),
         ({"SEQUIN_BASE_URL": "https://sequin.example.com/v1"}, "must not have a path"),
         ({"SEQUIN_BASE_URL": 42}, "SEQUIN_BASE_URL"),
@@ -96,6 +96,30 @@ def test_misconfiguration_fails_in_init_app(
     with pytest.raises(ConfigurationError, match=message):
         Sequin().init_app(app)
     assert "sequin" not in app.extensions
+
+
+def test_no_token_only_warns_and_the_request_says_what_to_set(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SEQUIN_API_TOKEN", raising=False)
+    app = Flask(__name__)
+    app.config.update({**emulator_config(emu), "SEQUIN_API_TOKEN": None})
+    with pytest.warns(SequinConfigWarning, match="No Sequin API token"):
+        Sequin().init_app(app)  # `flask sequin emulator` and tests can start
+    with app.app_context(), pytest.raises(ConfigurationError, match="SEQUIN_API_TOKEN"):
+        app.extensions["sequin"].client.syncs.list()
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_sync_id_is_named_as_empty(emu: Emulator, value: str) -> None:
+    app = Flask(__name__)
+    app.config.update({**emulator_config(emu), "SEQUIN_SYNCS": {"salesforce": value}})
+    with pytest.warns(SequinConfigWarning, match=r"\['salesforce'\] is empty"):
+        Sequin().init_app(app)
+    with app.app_context(), pytest.raises(ConfigurationError, match="is empty") as caught:
+        salesforce.Contact(LastName="Kynes").save()
+        app.extensions["sequin"].extension.commit()
+    assert "SEQUIN_SYNC_SALESFORCE" in str(caught.value)
 
 
 def test_a_real_transport_is_accepted(emu: Emulator) -> None:
