@@ -42,7 +42,9 @@ from sequin_orm.emulator import Emulator
 
 pytest_plugins = ["pytester"]
 
-INNER = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+# Inner pytest runs (in-process): without hypothesis's plugin (a second each) and
+# pytest-django's (its test environment is set up once per process).
+INNER = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:django")
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -12,7 +12,9 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-INNER = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+# Inner pytest runs (in-process): without hypothesis's plugin (a second each) and
+# pytest-django's (its test environment is set up once per process).
+INNER = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:django")
 
 
 def _modules_after(code: str) -> set[str]:

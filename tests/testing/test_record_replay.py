@@ -14,7 +14,9 @@ from tests.docs.test_snippets import ROOT, blocks
 
 pytest_plugins = ["pytester"]
 
-INNER = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+# Inner pytest runs (in-process): without hypothesis's plugin (a second each) and
+# pytest-django's (its test environment is set up once per process).
+INNER = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:django")
 SECRET = "sk_live_recipe_4242"
 WITH_A_SECRET = f'''
 
