@@ -97,6 +97,12 @@ class Request:
         return self.step.kind == "create"
 
     @property
+    def label(self) -> str:
+        """What the request does, for a log line: ``create salesforce:contact, 200 records``."""
+        step, count = self.step, len(self.step.objects)
+        return f"{step.kind} {step.collection_id}, {count} record{'s' if count != 1 else ''}"
+
+    @property
     def await_timeout_ms(self) -> int | None:
         """How long the server may wait for consumers (the driver extends its timeout)."""
         awaiting = self.step.awaiting

@@ -480,7 +480,7 @@ def _drive(flow: CommitFlow, client: Requestor) -> None:
                 raise
         try:
             content = client.send_mutation_once(
-                request.content, await_timeout_ms=request.await_timeout_ms
+                request.content, await_timeout_ms=request.await_timeout_ms, label=request.label
             )
         except APIError as error:
             flow.receive_error(request, error)

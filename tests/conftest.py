@@ -7,11 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpcore  # noqa: F401  (see below)
 import pytest
 
 import sequin_orm
 from sequin_orm.client import reset_default_client
 from sequin_orm.emulator import Emulator
+
+# httpx imports httpcore at its first connection, and pytester unloads every module imported
+# during a test that uses it: a test that opened the first connection there would leave httpx
+# mapping the exceptions of an httpcore that is gone (a later test would see
+# httpcore.ConnectError where httpx.ConnectError belongs). Imported here, before any test runs.
 
 TOKEN = "test-token-3f9a"
 SYNCS = {"salesforce": "sync-sf", "stripe": "sync-st", "hubspot": "sync-hs"}

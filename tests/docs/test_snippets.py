@@ -299,7 +299,7 @@ def test_page_snippets_run(page: Path, served: Emulator, pytester: pytest.Pytest
     if page.name in PAGE_CHECKS:
         PAGE_CHECKS[page.name](ns, served, page_dir)
     if tests:
-        result = pytester.runpytest_inprocess(*INNER, *tests)
+        result = pytester.runpytest_subprocess(*INNER, *tests)
         outcomes = result.parseoutcomes()
         assert result.ret == 0 and outcomes.get("passed"), "\n".join(result.outlines)
 

@@ -41,7 +41,7 @@ def test_record_then_replay_offline(pytester: pytest.Pytester) -> None:
     test_file.write_text(code + WITH_A_SECRET)
     cassettes = test_file.parent / "cassettes" / test_file.stem
 
-    recorded = pytester.runpytest_inprocess(*INNER, "--record-mode=once", path)
+    recorded = pytester.runpytest_subprocess(*INNER, "--record-mode=once", path)
     recorded.assert_outcomes(passed=2)
     contact = cassettes / "test_saves_a_contact.yaml"
     credential = cassettes / "test_imports_a_credential.yaml"
@@ -54,11 +54,11 @@ def test_record_then_replay_offline(pytester: pytest.Pytester) -> None:
 
     # No server: the client points at https://api.sequin.io and sockets are blocked.
     replay = (*INNER, "--record-mode=none", "--block-network", path)
-    pytester.runpytest_inprocess(*replay).assert_outcomes(passed=2)
+    pytester.runpytest_subprocess(*replay).assert_outcomes(passed=2)
 
     # The replay answers from the cassette: without it, the same run fails.
     contact.unlink()
-    pytester.runpytest_inprocess(*replay).assert_outcomes(passed=1, failed=1)
+    pytester.runpytest_subprocess(*replay).assert_outcomes(passed=1, failed=1)
 
 
 def test_the_recipe_is_on_the_docs_page() -> None:
