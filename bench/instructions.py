@@ -29,8 +29,9 @@ library's internals.
 3. ``Contact(**row)`` (5 fields) vs ``PlainAttrsContact(**row)``, N distinct rows each.
 4. Memory held by M loaded contacts (``from_record``) vs by their records' ``data`` dicts,
    each in a fresh process (``tracemalloc``, and peak RSS growth from another one).
-5. ``python -c "import sequin_orm"`` vs ``python -c "import httpx"``, each minus
-   ``python -c "pass"`` (bytecode compiled first), and wall time from ``-X importtime``.
+5. ``python -c "from sequin_orm import Client, Session, Model"`` (``import sequin_orm`` alone
+   is lazy) vs ``python -c "import httpx"``, each minus
+   ``python -c "pass"`` (bytecode compiled first), and the wall time of the statement.
 
 Records for (2) and (4) are "full" Salesforce contacts as the API returns them: every declared
 field is a key, about two thirds have values (distinct per record), the rest ``null``, parsed
@@ -629,20 +630,27 @@ def wall_runs(url: str, sizes: Sizes) -> dict[str, Any]:
     }
 
 
-def import_wall_us(module: str) -> int:
-    err = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+#: What a program that writes through sequin-orm imports (every public name of the package
+#: loads on first use, so ``import sequin_orm`` alone would measure nothing).
+IMPORT_OURS = "from sequin_orm import Client, Session, Model"
+IMPORT_HTTPX = "import httpx"
+
+
+def import_wall_us(statement: str) -> int:
+    """Microseconds ``statement`` takes in a fresh process (bytecode compiled)."""
+    code = (
+        "import time; t = time.perf_counter(); "
+        f"{statement}; print(int((time.perf_counter() - t) * 1e6))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
         check=True,
         capture_output=True,
         text=True,
         env=_env(),
         cwd=HERE,
-    ).stderr
-    for line in err.splitlines():
-        parts = [p.strip() for p in line.removeprefix("import time:").split("|")]
-        if len(parts) == 3 and parts[2] == module:
-            return int(parts[1])
-    raise RuntimeError(f"no import time for {module}")
+    ).stdout
+    return int(out.strip().splitlines()[-1])
 
 
 def memory(kind: str, shape: str, how: str, n: int) -> float:
@@ -711,8 +719,8 @@ def measure(sizes: Sizes, jobs: int, quick: bool) -> list[str]:
             counter.count(f"per-op:{op}", me("per-op", str(n), op))
         py = [sys.executable, "-c"]
         counter.count("import:pass", [*py, "pass"])
-        counter.count("import:sequin_orm", [*py, "import sequin_orm"])
-        counter.count("import:httpx", [*py, "import httpx"])
+        counter.count("import:sequin_orm", [*py, IMPORT_OURS])
+        counter.count("import:httpx", [*py, IMPORT_HTTPX])
         mem_futures = {
             (kind, shape, how): counter.pool.submit(memory, kind, shape, how, m)
             for kind in ("objects", "dicts")
@@ -726,8 +734,8 @@ def measure(sizes: Sizes, jobs: int, quick: bool) -> list[str]:
         print(f"callgrind and memory runs: {counted_s:.0f} s", file=sys.stderr, flush=True)
         wall = wall_runs(url, sizes)
     imports = {
-        mod: statistics.median(import_wall_us(mod) for _ in range(sizes.import_runs))
-        for mod in ("httpx", "sequin_orm")
+        name: statistics.median(import_wall_us(statement) for _ in range(sizes.import_runs))
+        for name, statement in (("httpx", IMPORT_HTTPX), ("sequin_orm", IMPORT_OURS))
     }
     total_s = time.perf_counter() - started
 
@@ -849,11 +857,11 @@ def measure(sizes: Sizes, jobs: int, quick: bool) -> list[str]:
         "### 5. Import (fresh processes, bytecode compiled)",
         "",
         *_table(
-            ["module", "instructions (minus `python -c pass`)", "wall (`-X importtime`)", "ratio"],
+            ["import", "instructions (minus `python -c pass`)", "wall", "ratio"],
             [
-                ["`import httpx`", _m(imp_httpx), f"{imports['httpx'] / 1e3:.1f} ms", "1.00x"],
+                [f"`{IMPORT_HTTPX}`", _m(imp_httpx), f"{imports['httpx'] / 1e3:.1f} ms", "1.00x"],
                 [
-                    "`import sequin_orm`",
+                    f"`{IMPORT_OURS}`",
                     _m(imp_ours),
                     f"{imports['sequin_orm'] / 1e3:.1f} ms",
                     f"**{_x(imp_ours, imp_httpx)}** instructions, "
@@ -862,8 +870,10 @@ def measure(sizes: Sizes, jobs: int, quick: bool) -> list[str]:
             ],
         ),
         "",
-        f"Target ≤ 1.3x: {_verdict(imp_ours / imp_httpx, 1.3)} (instructions). Wall: "
-        f"cumulative time of the top-level import, median of {sizes.import_runs}.",
+        f"Target ≤ 1.3x: {_verdict(imp_ours / imp_httpx, 1.3)} (instructions). `import "
+        "sequin_orm` alone loads nothing heavy (every public name is lazy), so what is counted "
+        "is what a program that writes through it imports. Wall: time of the statement in a "
+        f"fresh process, median of {sizes.import_runs}.",
     ]
     return lines
 

@@ -22,31 +22,46 @@ The emulator (``sequin_orm.emulator``) imports none of these; only integrations 
 import importlib
 import typing
 
-from sequin_orm import errors
-from sequin_orm.client import Client, configure, get_client
-from sequin_orm.model import Model, State
-from sequin_orm.registry import DynamicModel, model_for
-from sequin_orm.results import CommitResult, ObjectOutcome, Outcome, SaveResult
-from sequin_orm.secrets import Secret
-from sequin_orm.session import Session, current_session
-
 if typing.TYPE_CHECKING:
+    from sequin_orm import errors
+    from sequin_orm.client import Client, configure, get_client
     from sequin_orm.consumers import Consumer, HttpConsumer, Message
     from sequin_orm.credentials import Credential, Health
+    from sequin_orm.model import Model, State
+    from sequin_orm.registry import DynamicModel, model_for
+    from sequin_orm.results import CommitResult, ObjectOutcome, Outcome, SaveResult
+    from sequin_orm.secrets import Secret
+    from sequin_orm.session import Session, current_session
     from sequin_orm.streams import Stream
     from sequin_orm.syncs import RateLimit, Sync
 
-# The management modules (and cattrs, through sequin_orm.wire) load on first use (PEP 562):
-# ``import sequin_orm`` stays light (issue 12).
+# Every public name loads on first use (PEP 562): ``import sequin_orm`` alone imports nothing
+# heavy (the pytest plugin lives in this package), and the management modules (and cattrs)
+# load only when a program uses them.
 _LAZY = {
+    "Client": "sequin_orm.client",
+    "configure": "sequin_orm.client",
+    "get_client": "sequin_orm.client",
     "Consumer": "sequin_orm.consumers",
     "HttpConsumer": "sequin_orm.consumers",
     "Message": "sequin_orm.consumers",
     "Credential": "sequin_orm.credentials",
     "Health": "sequin_orm.credentials",
+    "Model": "sequin_orm.model",
+    "State": "sequin_orm.model",
+    "DynamicModel": "sequin_orm.registry",
+    "model_for": "sequin_orm.registry",
+    "CommitResult": "sequin_orm.results",
+    "ObjectOutcome": "sequin_orm.results",
+    "Outcome": "sequin_orm.results",
+    "SaveResult": "sequin_orm.results",
+    "Secret": "sequin_orm.secrets",
+    "Session": "sequin_orm.session",
+    "current_session": "sequin_orm.session",
     "Stream": "sequin_orm.streams",
     "RateLimit": "sequin_orm.syncs",
     "Sync": "sequin_orm.syncs",
+    "errors": "sequin_orm.errors",
 }
 
 __all__ = [
@@ -82,7 +97,8 @@ def __getattr__(name: str) -> typing.Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    loaded = importlib.import_module(module)
+    value = loaded if module == f"{__name__}.{name}" else getattr(loaded, name)
     globals()[name] = value  # the next lookup is a plain attribute
     return value
 

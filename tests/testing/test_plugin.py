@@ -33,12 +33,6 @@ def test_importing_the_plugin_adds_no_library_module() -> None:
     assert not {m for m in plugin if m.startswith(("vcr", "sequin_orm.emulator", "cattrs"))}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sequin_orm/__init__.py imports the client (and httpx) eagerly: the plugin module "
-    "lives in the package, so loading it loads them. Remove this mark once the package's "
-    "public names are lazy.",
-)
 def test_loading_the_plugin_imports_no_http_stack() -> None:
     assert "httpx" not in _modules_after("import sequin_orm.testing")
 
