@@ -78,6 +78,7 @@ __all__ = ["MUTATIONS_PATH", "CommitFlow", "Request"]
 MUTATIONS_PATH = "/v1/mutations/run"
 
 _APPLIED = {"create": Outcome.CREATED, "update": Outcome.UPDATED, "delete": Outcome.DELETED}
+_NOT_APPLIED = frozenset({Outcome.FAILED, Outcome.UNKNOWN})
 
 
 @attrs.frozen(eq=False)
@@ -287,13 +288,14 @@ class CommitFlow:
         """Keep ``outcomes``; objects of ``request`` not applied get their changes back."""
         if not outcomes:
             return
-        if request is not None:
-            handed = dict(zip(request.step.objects, request.handed, strict=True))
-            for obj, outcome, _ in outcomes:
-                if outcome is Outcome.FAILED or outcome is Outcome.UNKNOWN:
+        not_applied = [o.obj for o in outcomes if o.outcome in _NOT_APPLIED]
+        if not_applied:
+            if request is not None:
+                handed = dict(zip(request.step.objects, request.handed, strict=True))
+                for obj in not_applied:
                     obj._take_back(handed.get(obj))
+            self._not_created.update(obj for obj in not_applied if obj.upstream_id is None)
         self._outcomes.setdefault(index, []).extend(outcomes)
-        self._not_created.update(o.obj for o in outcomes if o.obj.upstream_id is None)
 
     def _apply(self, request: Request, answer: Any) -> list[ObjectOutcome]:
         """Outcomes of a readable 2xx answer; raises ``APIResponseValidationError`` when the
@@ -332,10 +334,10 @@ class CommitFlow:
         if problem is not None:
             raise _invalid(problem)
         assert request.payloads is not None
+        sync_id, identity = step.sync_id, self._identity
         for obj, record, sent in zip(step.objects, records, request.payloads, strict=True):
-            obj._bind_sync(step.sync_id)
-            obj._absorb_record(record, sent)
-            self._identity.add(obj)
+            obj._absorb_created(record, sent, sync_id)
+            identity.add(obj)
         return [ObjectOutcome(obj, Outcome.CREATED) for obj in step.objects]
 
     def _failure(self, request: Request, error: SequinError) -> list[ObjectOutcome]:

@@ -636,6 +636,32 @@ class Record:
             deleted = self._state is DELETED
         _set_state(self, DELETED if deleted else PERSISTENT)
 
+    def _absorb_created(
+        self, record: dict[str, Any], sent: Mapping[str, Any], sync_id: str
+    ) -> None:
+        """The answer to this object's create, from JSON the library parsed (no one else holds
+        it). The common case keeps the answer's ``data`` as values and last-known data at once,
+        without a merge or a copy; anything else goes through ``_absorb_record``."""
+        data = record.get("data")
+        spec = self._spec
+        if (
+            data.__class__ is dict
+            and self._changed is None
+            and not self._extra
+            and spec.flat
+            and not spec.mutable
+            and data.keys() >= sent.keys()
+            and spec.top_level_keys.issuperset(data)
+        ):
+            _set_raw(self, data)
+            _set_values(self, data)
+            self._bind_sync(sync_id)
+            deleted = self._absorb_meta(record)
+            _set_state(self, DELETED if deleted else PERSISTENT)
+            return
+        self._bind_sync(sync_id)
+        self._absorb_record(record, sent)
+
     def _hand_over(self) -> set[str] | None:
         """Give the changed keys to the request just built from them (see ``_absorb_record``);
         returns them for ``_take_back`` if the request is not applied."""
