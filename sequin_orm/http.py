@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 import httpx
 
+from sequin_orm import __version__  # the package root loads nothing else (lazy names)
 from sequin_orm.codec import decode_json, encode_json, error_body, unreadable
 from sequin_orm.config import BASE_URL_ENV, Settings, is_loopback
 from sequin_orm.errors import (
@@ -33,7 +34,7 @@ logger = logging.getLogger("sequin_orm")
 logger.addHandler(logging.NullHandler())
 _LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
-USER_AGENT = "sequin-orm/0.1.0"
+USER_AGENT = f"sequin-orm/{__version__}"
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 #: httpx's ``event_hooks``: ``{"request": [...], "response": [...]}``.

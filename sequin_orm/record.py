@@ -645,7 +645,7 @@ class Record:
         data = record.get("data")
         spec = self._spec
         if (
-            data.__class__ is dict
+            isinstance(data, dict)
             and self._changed is None
             and not self._extra
             and spec.flat

@@ -172,7 +172,7 @@ class Session:
             return False
         if obj in self._deletes:
             return True
-        return obj in self._tracked and obj.is_dirty
+        return obj in self and obj.is_dirty  # tracked, or kept in the identity map
 
     def _owns(self, obj: Model) -> bool:
         """Whether this session may send ``obj`` (no other live session took it)."""

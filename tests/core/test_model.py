@@ -53,7 +53,9 @@ def test_from_record_is_clean_typed_and_keeps_metadata() -> None:
     assert contact.updated_idx == 2745327037
     assert contact.deleted is False
     assert contact.Birthdate == datetime.date(1990, 4, 2)
-    assert contact.CreatedDate == datetime.datetime(2024, 11, 10, 18, 39, tzinfo=datetime.UTC)
+    assert contact.CreatedDate == datetime.datetime(
+        2024, 11, 10, 18, 39, tzinfo=datetime.timezone.utc
+    )
     assert contact.extra == {"Spice__c": 42, "Houses__c": ["Atreides", "Harkonnen"]}
 
 
