@@ -4,13 +4,14 @@ The modules form layers; each imports only the layers below it (an import-linter
 ``make test`` keeps it so, imports inside functions included)::
 
     integrations   contrib, testing, cli, codegen
-    facade         client            Client over a Requestor, configure(), get_client()
+    facade         client            Client / AsyncClient over a requestor, configure()
     resources      syncs, streams, consumers, credentials
                    registry, models  model_for(); the generated model modules
     model          model             Model(Record): save(), delete(), objects
                    reading           Model.objects: pages /v1/records
-    session        session           Session: the unit of work and its driver loop
-    HTTP           requestor, http   one pooled httpx client, auth, deadlines, retries
+    session        session           Session, AsyncSession: the unit of work
+                   drivers           the sync and async loops that send a commit's requests
+    HTTP           requestor, http   one pooled httpx client (or async one), auth, deadlines
     unit of work   flow              CommitFlow: the commit as a pure state machine
                    plan, identity    the requests of a commit; the identity map
     records        record, fields    values, changed keys, typed Field descriptors
@@ -24,14 +25,14 @@ import typing
 
 if typing.TYPE_CHECKING:
     from sequin_orm import errors
-    from sequin_orm.client import Client, configure, get_client
-    from sequin_orm.consumers import Consumer, HttpConsumer, Message
+    from sequin_orm.client import AsyncClient, Client, configure, get_async_client, get_client
+    from sequin_orm.consumers import AsyncConsumer, AsyncMessage, Consumer, HttpConsumer, Message
     from sequin_orm.credentials import Credential, Health
     from sequin_orm.model import Model, State
     from sequin_orm.registry import DynamicModel, model_for
     from sequin_orm.results import CommitResult, ObjectOutcome, Outcome, SaveResult
     from sequin_orm.secrets import Secret
-    from sequin_orm.session import Session, current_session
+    from sequin_orm.session import AsyncSession, Session, current_session
     from sequin_orm.streams import Stream
     from sequin_orm.syncs import RateLimit, Sync
 
@@ -39,6 +40,11 @@ if typing.TYPE_CHECKING:
 # heavy (the pytest plugin lives in this package), and the management modules (and cattrs)
 # load only when a program uses them.
 _LAZY = {
+    "AsyncClient": "sequin_orm.client",
+    "AsyncConsumer": "sequin_orm.consumers",
+    "AsyncMessage": "sequin_orm.consumers",
+    "AsyncSession": "sequin_orm.session",
+    "get_async_client": "sequin_orm.client",
     "Client": "sequin_orm.client",
     "configure": "sequin_orm.client",
     "get_client": "sequin_orm.client",
@@ -65,6 +71,10 @@ _LAZY = {
 }
 
 __all__ = [
+    "AsyncClient",
+    "AsyncConsumer",
+    "AsyncMessage",
+    "AsyncSession",
     "Client",
     "CommitResult",
     "Consumer",
@@ -86,6 +96,7 @@ __all__ = [
     "configure",
     "current_session",
     "errors",
+    "get_async_client",
     "get_client",
     "model_for",
 ]

@@ -1,19 +1,21 @@
-"""``Client``: the public facade over a requestor, with the managers; ``configure()`` and
-``get_client()``."""
+"""``Client`` and ``AsyncClient``: the public facades over a requestor, with the managers;
+``configure()``, ``get_client()`` and ``get_async_client()``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import httpx
 
 from sequin_orm.config import Settings, Timeouts, resolve_settings
-from sequin_orm.http import EventHooks, HTTPSession
+from sequin_orm.http import AsyncHTTPSession, EventHooks, HTTPSession
 from sequin_orm.requestor import (
+    AsyncRequestor,
     ClientBound,
     Requestor,
+    default_async_requestor,
     default_holder,
     default_requestor,
     install_default,
@@ -21,34 +23,70 @@ from sequin_orm.requestor import (
 )
 
 if TYPE_CHECKING:
-    from sequin_orm.consumers import ConsumerManager
-    from sequin_orm.credentials import CredentialManager
-    from sequin_orm.streams import StreamManager
-    from sequin_orm.syncs import SyncManager
+    from typing_extensions import Unpack
+
+    from sequin_orm.consumers import AsyncConsumerManager, ConsumerManager
+    from sequin_orm.credentials import AsyncCredentialManager, CredentialManager
+    from sequin_orm.streams import AsyncStreamManager, StreamManager
+    from sequin_orm.syncs import AsyncSyncManager, SyncManager
 
 __all__ = [
+    "AsyncClient",
     "Client",
     "ClientBound",
+    "ClientOptions",
     "configure",
+    "get_async_client",
     "get_client",
     "peek_default_client",
     "reset_default_client",
 ]
 
 
+class ClientOptions(TypedDict, total=False):
+    """The settings ``Client``, ``AsyncClient`` and ``configure()`` share.
+
+    ``syncs`` maps providers to default sync ids (also read from ``SEQUIN_SYNC_<PROVIDER>``).
+    ``max_concurrency`` (default 4, env ``SEQUIN_MAX_CONCURRENCY``) is how many requests of one
+    commit may be in flight at once. ``proxy`` is the only proxy used:
+    ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` are ignored, so the token never goes to a host
+    you did not name (``SSL_CERT_FILE``/``SSL_CERT_DIR`` are honoured).
+    ``allow_insecure_http=True`` (or ``SEQUIN_ALLOW_INSECURE_HTTP=1``) allows plain http to a
+    host other than loopback, e.g. an emulator in another container. ``event_hooks`` go to
+    httpx as they are: ``{"request": [...], "response": [...]}``.
+    """
+
+    syncs: Mapping[str, str] | None
+    timeout: float | Timeouts | None
+    max_retries: int
+    batch_size: int | Mapping[str, int] | None
+    max_concurrency: int | None
+    proxy: str | None
+    allow_insecure_http: bool | None
+    event_hooks: EventHooks | None
+
+
+def _settings(api_token: str | None, base_url: str | None, options: ClientOptions) -> Settings:
+    return resolve_settings(
+        api_token=api_token,
+        base_url=base_url,
+        syncs=options.get("syncs"),
+        timeout=options.get("timeout"),
+        max_retries=options.get("max_retries", 2),
+        batch_size=options.get("batch_size"),
+        proxy=options.get("proxy"),
+        allow_insecure_http=options.get("allow_insecure_http"),
+        max_concurrency=options.get("max_concurrency"),
+    )
+
+
 class Client:
     """A connection to the Sequin API.
 
     ``api_token`` defaults to ``SEQUIN_API_TOKEN``; ``base_url`` to ``SEQUIN_BASE_URL``, then
-    ``https://api.sequin.io``; ``syncs`` maps providers to default sync ids (also read from
-    ``SEQUIN_SYNC_<PROVIDER>``). ``transport`` is any ``httpx.BaseTransport`` (tests, the
-    emulator). Use it as a context manager, or call ``close()``.
-
-    ``proxy`` is the only proxy used: ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` are ignored,
-    so the token never goes to a host you did not name (``SSL_CERT_FILE``/``SSL_CERT_DIR`` are
-    honoured). ``allow_insecure_http=True`` (or ``SEQUIN_ALLOW_INSECURE_HTTP=1``) allows plain
-    http to a host other than loopback, e.g. an emulator in another container.
-    ``event_hooks`` go to httpx as they are: ``{"request": [...], "response": [...]}``.
+    ``https://api.sequin.io``. ``transport`` is any ``httpx.BaseTransport`` (tests, the
+    emulator); the other settings are ``ClientOptions``. Use it as a context manager, or call
+    ``close()``.
     """
 
     def __init__(
@@ -56,26 +94,14 @@ class Client:
         api_token: str | None = None,
         base_url: str | None = None,
         *,
-        syncs: Mapping[str, str] | None = None,
-        timeout: float | Timeouts | None = None,
-        max_retries: int = 2,
         transport: httpx.BaseTransport | None = None,
-        batch_size: int | Mapping[str, int] | None = None,
-        proxy: str | None = None,
-        allow_insecure_http: bool | None = None,
-        event_hooks: EventHooks | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        settings = resolve_settings(
-            api_token=api_token,
-            base_url=base_url,
-            syncs=syncs,
-            timeout=timeout,
-            max_retries=max_retries,
-            batch_size=batch_size,
-            proxy=proxy,
-            allow_insecure_http=allow_insecure_http,
+        self.requestor = Requestor(
+            _settings(api_token, base_url, options),
+            transport=transport,
+            event_hooks=options.get("event_hooks"),
         )
-        self.requestor = Requestor(settings, transport=transport, event_hooks=event_hooks)
 
     @classmethod
     def _over(cls, requestor: Requestor) -> Client:
@@ -153,32 +179,107 @@ class Client:
         self.close()
 
 
+class AsyncClient:
+    """The async twin of ``Client``: the same settings over an ``httpx.AsyncClient``.
+
+    ``transport`` is any ``httpx.AsyncBaseTransport`` (``httpx.MockTransport`` and the
+    emulator's ``transport()`` serve both kinds). Its managers (``client.syncs`` …) have the
+    same methods as ``Client``'s, awaitable. Use ``async with``, or ``await aclose()``.
+    """
+
+    def __init__(
+        self,
+        api_token: str | None = None,
+        base_url: str | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        **options: Unpack[ClientOptions],
+    ) -> None:
+        self.requestor = AsyncRequestor(
+            _settings(api_token, base_url, options),
+            transport=transport,
+            event_hooks=options.get("event_hooks"),
+        )
+
+    @classmethod
+    def _over(cls, requestor: AsyncRequestor) -> AsyncClient:
+        client = cls.__new__(cls)
+        client.requestor = requestor
+        return client
+
+    @property
+    def settings(self) -> Settings:
+        return self.requestor.settings
+
+    @property
+    def http(self) -> AsyncHTTPSession:
+        """The HTTP session: pooled connection, auth, retries."""
+        return self.requestor.http
+
+    def __repr__(self) -> str:
+        return f"AsyncClient(base_url={self.settings.base_url!r})"
+
+    @property
+    def syncs(self) -> AsyncSyncManager:
+        """Syncs (``/v1/syncs``) through this client: ``await client.syncs.create(...)``."""
+        from sequin_orm.syncs import AsyncSyncManager  # downward; late on purpose, issue 12
+
+        return AsyncSyncManager(self)
+
+    @property
+    def credentials(self) -> AsyncCredentialManager:
+        """Credentials (``/v1/credentials``) through this client."""
+        from sequin_orm.credentials import AsyncCredentialManager  # downward; late on purpose
+
+        return AsyncCredentialManager(self)
+
+    @property
+    def consumers(self) -> AsyncConsumerManager:
+        """HTTP consumers (``/v1/http-consumers``) through this client."""
+        from sequin_orm.consumers import AsyncConsumerManager  # downward; late on purpose
+
+        return AsyncConsumerManager(self)
+
+    @property
+    def streams(self) -> AsyncStreamManager:
+        """Streams (``/v1/streams``) through this client."""
+        from sequin_orm.streams import AsyncStreamManager  # downward; late on purpose
+
+        return AsyncStreamManager(self)
+
+    async def aclose(self) -> None:
+        """Release the pooled connections."""
+        await self.requestor.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
 def configure(
     api_token: str | None = None,
     base_url: str | None = None,
     *,
-    syncs: Mapping[str, str] | None = None,
-    timeout: float | Timeouts | None = None,
-    max_retries: int = 2,
     transport: httpx.BaseTransport | None = None,
-    batch_size: int | Mapping[str, int] | None = None,
-    proxy: str | None = None,
-    allow_insecure_http: bool | None = None,
-    event_hooks: EventHooks | None = None,
+    async_transport: httpx.AsyncBaseTransport | None = None,
+    **options: Unpack[ClientOptions],
 ) -> Client:
-    """Set the process-wide default client that models and sessions use; returns it."""
-    client = Client(
-        api_token,
-        base_url,
-        syncs=syncs,
-        timeout=timeout,
-        max_retries=max_retries,
-        transport=transport,
-        batch_size=batch_size,
-        proxy=proxy,
-        allow_insecure_http=allow_insecure_http,
-        event_hooks=event_hooks,
-    )
+    """Set the process-wide default client that models and sessions use; returns it.
+
+    ``get_async_client()`` (what ``asave()`` and ``AsyncSession`` use by default) has the same
+    settings; it sends through ``async_transport``, else through ``transport`` when that serves
+    async requests too (``httpx.MockTransport``, the emulator's), else over the network.
+    """
+    client = Client(api_token, base_url, transport=transport, **options)
+    if async_transport is not None:
+        client.requestor.async_transport = async_transport
     install_default(client)
     return client
 
@@ -193,6 +294,12 @@ def get_client() -> Client:
         facade = Client._over(requestor)
         if install_default(facade, expected=requestor) is facade:
             return facade  # else configure() ran meanwhile: take its client
+
+
+def get_async_client() -> AsyncClient:
+    """The default async client of the running event loop: ``configure()``'s settings over an
+    ``httpx.AsyncClient`` (one per event loop: its connections belong to the loop)."""
+    return AsyncClient._over(default_async_requestor())
 
 
 def peek_default_client() -> Client | None:

@@ -24,6 +24,9 @@ LOG_ENV = "SEQUIN_LOG"
 #: Corporate CA bundles: honoured although environment proxies are not (``trust_env=False``).
 CA_FILE_ENV = "SSL_CERT_FILE"
 CA_DIR_ENV = "SSL_CERT_DIR"
+#: How many requests of one commit may be in flight at once.
+CONCURRENCY_ENV = "SEQUIN_MAX_CONCURRENCY"
+DEFAULT_MAX_CONCURRENCY = 4
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 #: Records per mutation request, per provider (design §3); others use ``DEFAULT_BATCH_SIZE``.
@@ -81,6 +84,8 @@ class Settings:
     blank_syncs: frozenset[str] = frozenset()
     #: ``SEQUIN_LOG`` (``debug``, ``info`` …): log ``sequin_orm`` to stderr at that level.
     log_level: str | None = None
+    #: Requests of one commit in flight at once (only those independent of each other).
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
 
     def batch_size_for(self, provider: str, model_batch_size: int | None = None) -> int:
         """Chunk limit for one provider: client override, then model, then provider default."""
@@ -128,6 +133,7 @@ def resolve_settings(
     environ: Mapping[str, str] | None = None,
     proxy: str | None = None,
     allow_insecure_http: bool | None = None,
+    max_concurrency: int | None = None,
 ) -> Settings:
     """Merge keyword arguments with the environment into validated ``Settings``."""
     env = os.environ if environ is None else environ
@@ -156,6 +162,7 @@ def resolve_settings(
         ca_dir=env.get(CA_DIR_ENV) or None,
         blank_syncs=frozenset(k for k, v in given.items() if not v),
         log_level=env.get(LOG_ENV, "").strip().lower() or None,
+        max_concurrency=_concurrency(max_concurrency, env),
     )
 
 
@@ -228,3 +235,21 @@ def _checked_batch_size(
     if any(size < 1 for size in sizes):
         raise ConfigurationError("batch_size must be at least 1")
     return batch_size
+
+
+def _concurrency(given: int | None, env: Mapping[str, str]) -> int:
+    """``max_concurrency``: the argument, else ``SEQUIN_MAX_CONCURRENCY``, else 4."""
+    if given is None:
+        text = env.get(CONCURRENCY_ENV, "").strip()
+        if not text:
+            return DEFAULT_MAX_CONCURRENCY
+        if not text.isdigit():
+            raise ConfigurationError(
+                f"{CONCURRENCY_ENV}={text!r} is not a whole number; set it to 1 or more"
+            )
+        given = int(text)
+    if isinstance(given, bool) or not isinstance(given, int) or given < 1:
+        raise ConfigurationError(
+            f"max_concurrency must be a whole number of 1 or more, got {given!r}"
+        )
+    return given

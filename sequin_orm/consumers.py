@@ -19,18 +19,30 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
 import attrs
 
 from sequin_orm.credentials import Health, metadata_contains
-from sequin_orm.errors import APIResponseValidationError, ModelError, SequinError
+from sequin_orm.errors import (
+    APIResponseValidationError,
+    ConfigurationError,
+    ModelError,
+    SequinError,
+)
 from sequin_orm.model import Model
 from sequin_orm.reading import load_record
 from sequin_orm.registry import model_for
-from sequin_orm.requestor import ClientBound, HasRequestor
+from sequin_orm.requestor import (
+    APICall,
+    AsyncClientBound,
+    AsyncRequestor,
+    ClientBound,
+    HasAsyncRequestor,
+    HasRequestor,
+)
 from sequin_orm.retry import Safety
 from sequin_orm.wire import (
     ClassManager,
@@ -40,10 +52,19 @@ from sequin_orm.wire import (
     path_segment,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
     "DELIVER_POLICIES",
+    "AsyncConsumer",
+    "AsyncConsumerManager",
+    "AsyncMessage",
+    "AsyncMessageStream",
     "Consumer",
+    "ConsumerFields",
     "ConsumerManager",
+    "ConsumerSettings",
     "HttpConsumer",
     "Message",
     "MessageBatch",
@@ -89,11 +110,19 @@ class HttpConsumer:
     updated_at: datetime.datetime | None = None
     extra: dict[str, Any] = attrs.Factory(dict)
 
-    _client: HasRequestor | None = attrs.field(default=None, init=False, repr=False, eq=False)
+    _client: HasRequestor | HasAsyncRequestor | None = attrs.field(
+        default=None, init=False, repr=False, eq=False
+    )
 
     def consumer(self) -> Consumer:
         """A ``Consumer`` to receive this consumer's messages (no request)."""
-        return Consumer(self.id, client=self._client)
+        requestor = None if self._client is None else self._client.requestor
+        if isinstance(requestor, AsyncRequestor):
+            raise ConfigurationError(
+                f"Consumer {self.id} came from an AsyncClient: use "
+                "AsyncConsumer(consumer.id, client) to receive its messages"
+            )
+        return Consumer(self.id, client=requestor)
 
 
 def _check_int(problems: list[str], name: str, value: Any, minimum: int, allow: int | None) -> None:
@@ -180,88 +209,119 @@ def consumer_update_body(**changes: Any) -> dict[str, Any]:
     return body
 
 
-class ConsumerManager(ClientBound):
-    """``/v1/http-consumers``: create, get, list, update and delete. Each method hits the
-    network."""
+class ConsumerSettings(TypedDict, total=False):
+    """Settings of an HTTP consumer (``POST``/``PATCH /v1/http-consumers``)."""
 
-    def create(
-        self,
-        stream_id: str,
-        *,
-        name: str | None = None,
-        deliver_policy: str | None = None,
-        ack_wait_ms: int | None = None,
-        max_deliver: int | None = None,
-        max_ack_pending: int | None = None,
-        filters: Mapping[str, str] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> HttpConsumer:
-        """``POST /v1/http-consumers``; validated first; never retried once sent."""
-        body = consumer_create_body(
-            stream_id,
-            name=name,
-            deliver_policy=deliver_policy,
-            ack_wait_ms=ack_wait_ms,
-            max_deliver=max_deliver,
-            max_ack_pending=max_ack_pending,
-            filters=filters,
-            metadata=metadata,
-        )
-        payload = self.requestor.http.request(
-            "POST", CONSUMERS_PATH, json_body=body, safety=Safety.NOT_IDEMPOTENT
-        )
-        return self._bind(decode(payload, HttpConsumer, method="POST", path=CONSUMERS_PATH))
+    name: str | None
+    deliver_policy: str | None
+    ack_wait_ms: int | None
+    max_deliver: int | None
+    max_ack_pending: int | None
+    metadata: Mapping[str, Any] | None
 
-    def get(self, consumer_id: str) -> HttpConsumer:
-        """``GET /v1/http-consumers/{id}``; ``NotFoundError`` when there is none."""
+
+class ConsumerFields(ConsumerSettings, total=False):
+    """What ``POST /v1/http-consumers`` takes besides the ``stream_id``."""
+
+    filters: Mapping[str, str] | None
+
+
+class _ConsumerCalls:
+    """The requests of ``/v1/http-consumers`` and how to read their answers (no I/O)."""
+
+    _bound: Any
+
+    def _create_call(self, stream_id: str, fields: ConsumerFields) -> APICall[HttpConsumer]:
+        body = consumer_create_body(stream_id, **fields)
+        read = self._reader("POST", CONSUMERS_PATH)
+        return APICall("POST", CONSUMERS_PATH, read, json_body=body, safety=Safety.NOT_IDEMPOTENT)
+
+    def _get_call(self, consumer_id: str) -> APICall[HttpConsumer]:
         path = _consumer_path(consumer_id)
-        payload = self.requestor.http.request("GET", path)
-        return self._bind(decode(payload, HttpConsumer, method="GET", path=path))
+        return APICall("GET", path, self._reader("GET", path))
 
-    def list(self, *, metadata: Mapping[str, Any] | None = None) -> list[HttpConsumer]:
-        """``GET /v1/http-consumers``, optionally filtered by ``metadata``."""
+    def _list_call(self, metadata: Mapping[str, Any] | None) -> APICall[list[HttpConsumer]]:
+        def read(payload: Any) -> list[HttpConsumer]:
+            found = decode_list(payload, HttpConsumer, method="GET", path=CONSUMERS_PATH)
+            return [
+                self._bind(c)
+                for c in found
+                if metadata is None or metadata_contains(c.metadata, metadata)
+            ]
+
         params = None if metadata is None else {"metadata": encode_query_json(metadata)}
-        payload = self.requestor.http.request("GET", CONSUMERS_PATH, params=params)
-        found = decode_list(payload, HttpConsumer, method="GET", path=CONSUMERS_PATH)
-        return [
-            self._bind(c)
-            for c in found
-            if metadata is None or metadata_contains(c.metadata, metadata)
-        ]
+        return APICall("GET", CONSUMERS_PATH, read, params=params)
 
-    def update(
-        self,
-        consumer_id: str,
-        *,
-        deliver_policy: str | None = None,
-        ack_wait_ms: int | None = None,
-        max_deliver: int | None = None,
-        max_ack_pending: int | None = None,
-        name: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> HttpConsumer:
-        """``PATCH /v1/http-consumers/{id}``. A new ``deliver_policy`` may replay records."""
-        body = consumer_update_body(
-            deliver_policy=deliver_policy,
-            ack_wait_ms=ack_wait_ms,
-            max_deliver=max_deliver,
-            max_ack_pending=max_ack_pending,
-            name=name,
-            metadata=metadata,
-        )
+    def _update_call(self, consumer_id: str, changes: ConsumerSettings) -> APICall[HttpConsumer]:
+        body = consumer_update_body(**changes)
         path = _consumer_path(consumer_id)
-        payload = self.requestor.http.request(
-            "PATCH", path, json_body=body, safety=Safety.IDEMPOTENT
-        )
-        return self._bind(decode(payload, HttpConsumer, method="PATCH", path=path))
+        read = self._reader("PATCH", path)
+        return APICall("PATCH", path, read, json_body=body, safety=Safety.IDEMPOTENT)
 
-    def delete(self, consumer_id: str) -> None:
-        """``DELETE /v1/http-consumers/{id}``."""
-        self.requestor.http.request("DELETE", _consumer_path(consumer_id), safety=Safety.IDEMPOTENT)
+    @staticmethod
+    def _delete_call(consumer_id: str) -> APICall[None]:
+        return APICall("DELETE", _consumer_path(consumer_id), _nothing, safety=Safety.IDEMPOTENT)
+
+    def _reader(self, method: str, path: str) -> Callable[[Any], HttpConsumer]:
+        return lambda payload: self._bind(decode(payload, HttpConsumer, method=method, path=path))
 
     def _bind(self, consumer: HttpConsumer) -> HttpConsumer:
         object.__setattr__(consumer, "_client", self._bound)
         return consumer
+
+
+class ConsumerManager(ClientBound, _ConsumerCalls):
+    """``/v1/http-consumers``: create, get, list, update and delete. Each method hits the
+    network."""
+
+    def create(self, stream_id: str, **fields: Unpack[ConsumerFields]) -> HttpConsumer:
+        """``POST /v1/http-consumers``; validated first; never retried once sent."""
+        return self.requestor.call(self._create_call(stream_id, fields))
+
+    def get(self, consumer_id: str) -> HttpConsumer:
+        """``GET /v1/http-consumers/{id}``; ``NotFoundError`` when there is none."""
+        return self.requestor.call(self._get_call(consumer_id))
+
+    def list(self, *, metadata: Mapping[str, Any] | None = None) -> list[HttpConsumer]:
+        """``GET /v1/http-consumers``, optionally filtered by ``metadata``."""
+        return self.requestor.call(self._list_call(metadata))
+
+    def update(self, consumer_id: str, **changes: Unpack[ConsumerSettings]) -> HttpConsumer:
+        """``PATCH /v1/http-consumers/{id}``. A new ``deliver_policy`` may replay records."""
+        return self.requestor.call(self._update_call(consumer_id, changes))
+
+    def delete(self, consumer_id: str) -> None:
+        """``DELETE /v1/http-consumers/{id}``."""
+        self.requestor.call(self._delete_call(consumer_id))
+
+
+class AsyncConsumerManager(AsyncClientBound, _ConsumerCalls):
+    """``/v1/http-consumers`` through an ``AsyncClient``: ``ConsumerManager``'s methods,
+    awaitable."""
+
+    async def create(self, stream_id: str, **fields: Unpack[ConsumerFields]) -> HttpConsumer:
+        """``POST /v1/http-consumers``; validated first; never retried once sent."""
+        return await self.requestor.call(self._create_call(stream_id, fields))
+
+    async def get(self, consumer_id: str) -> HttpConsumer:
+        """``GET /v1/http-consumers/{id}``; ``NotFoundError`` when there is none."""
+        return await self.requestor.call(self._get_call(consumer_id))
+
+    async def list(self, *, metadata: Mapping[str, Any] | None = None) -> list[HttpConsumer]:
+        """``GET /v1/http-consumers``, optionally filtered by ``metadata``."""
+        return await self.requestor.call(self._list_call(metadata))
+
+    async def update(self, consumer_id: str, **changes: Unpack[ConsumerSettings]) -> HttpConsumer:
+        """``PATCH /v1/http-consumers/{id}``. A new ``deliver_policy`` may replay records."""
+        return await self.requestor.call(self._update_call(consumer_id, changes))
+
+    async def delete(self, consumer_id: str) -> None:
+        """``DELETE /v1/http-consumers/{id}``."""
+        await self.requestor.call(self._delete_call(consumer_id))
+
+
+def _nothing(payload: Any) -> None:
+    """Read an answer whose body does not matter."""
 
 
 def _consumer_path(consumer_id: str, action: str = "") -> str:
@@ -327,16 +387,13 @@ def message_record(raw: Mapping[str, Any]) -> Model | None:
 
 
 @attrs.define(eq=False)
-class Message:
-    """One delivered message: ``record`` (a model, or None for an event message), ``event``
-    (the raw event of an event consumer), ``raw`` (the message as received) and its
-    ``ack_token``. ``ack()`` and ``nack()`` hit the network; each message is settled once."""
+class _Delivered:
+    """What a delivered message holds, sync or async."""
 
     ack_token: str
     record: Model | None
     event: dict[str, Any] | None
     raw: dict[str, Any] = attrs.field(repr=False)
-    _consumer: Consumer = attrs.field(repr=False, alias="consumer")
     _settled: str | None = attrs.field(default=None, init=False, repr=False)
 
     @property
@@ -350,6 +407,15 @@ class Message:
             raise ModelError(f"This message holds no {cls.__name__} record")
         return self.record
 
+
+@attrs.define(eq=False)
+class Message(_Delivered):
+    """One delivered message: ``record`` (a model, or None for an event message), ``event``
+    (the raw event of an event consumer), ``raw`` (the message as received) and its
+    ``ack_token``. ``ack()`` and ``nack()`` hit the network; each message is settled once."""
+
+    _consumer: Consumer = attrs.field(default=None, repr=False, alias="consumer")
+
     def ack(self) -> None:
         """Ack the message: it will not be delivered again (no request if already acked)."""
         self._consumer.ack_all([self])
@@ -359,11 +425,29 @@ class Message:
         self._consumer.nack_all([self])
 
 
+@attrs.define(eq=False)
+class AsyncMessage(_Delivered):
+    """A message from an ``AsyncConsumer``: ``await message.ack()`` / ``await message.nack()``."""
+
+    _consumer: AsyncConsumer = attrs.field(default=None, repr=False, alias="consumer")
+
+    async def ack(self) -> None:
+        """Ack the message: it will not be delivered again (no request if already acked)."""
+        await self._consumer.ack_all([self])
+
+    async def nack(self) -> None:
+        """Nack the message: it will be delivered again (soon, not after ``ack_wait_ms``)."""
+        await self._consumer.nack_all([self])
+
+
+_Msg = TypeVar("_Msg", bound=_Delivered)
+
+
 @attrs.frozen
-class MessageBatch:
+class MessageBatch(Generic[_Msg]):
     """What one ``/next`` call returned: the messages and the ``info`` object, if any."""
 
-    messages: tuple[Message, ...]
+    messages: tuple[_Msg, ...]
     info: dict[str, Any]
 
     @property
@@ -373,7 +457,58 @@ class MessageBatch:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-class Consumer(ClientBound):
+class _ConsumeCalls(Generic[_Msg]):
+    """The Consume API's requests (``next``, ``ack``, ``nack``) of one consumer and how to
+    read their answers (no I/O): what ``Consumer`` and ``AsyncConsumer`` share."""
+
+    id: str
+    _message_type: Callable[..., _Msg]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.id!r})"
+
+    def _next_call(self, batch_size: int, wait_for: int) -> APICall[MessageBatch[_Msg]]:
+        body = next_body(batch_size, wait_for)
+        path = _consumer_path(self.id, "next")
+
+        def read(payload: Any) -> MessageBatch[_Msg]:
+            items, info = parse_next(payload, path)
+            return MessageBatch(tuple(self._message(item) for item in items), info)
+
+        return APICall(
+            "POST", path, read, json_body=body, safety=Safety.IDEMPOTENT, long_poll_ms=wait_for
+        )
+
+    def _settle_call(self, action: str, messages: Iterable[_Msg | str]) -> APICall[None] | None:
+        """The request that acks or nacks the messages not settled yet (None: none left)."""
+        pending = [m for m in messages if isinstance(m, str) or m.settled is None]
+        tokens = [m if isinstance(m, str) else m.ack_token for m in pending]
+        if not all(isinstance(t, str) and t for t in tokens):
+            raise ModelError("ack tokens must be non-empty strings")
+        if not tokens:
+            return None
+
+        def read(payload: Any) -> None:
+            for message in pending:
+                if not isinstance(message, str):
+                    message._settled = "acked" if action == "ack" else "nacked"
+
+        path = _consumer_path(self.id, action)
+        body = {"ack_tokens": tokens}
+        return APICall("POST", path, read, json_body=body, safety=Safety.IDEMPOTENT)
+
+    def _message(self, item: dict[str, Any]) -> _Msg:
+        event = item.get("event")
+        return self._message_type(
+            ack_token=item["ack_token"],
+            record=message_record(item),
+            event=dict(event) if isinstance(event, Mapping) else None,
+            raw=item,
+            consumer=self,
+        )
+
+
+class Consumer(ClientBound, _ConsumeCalls[Message]):
     """Receive messages from an HTTP consumer and ack or nack them.
 
     Every method except ``stream`` (which is lazy) hits the network. ``Consumer.objects``
@@ -381,31 +516,22 @@ class Consumer(ClientBound):
     """
 
     objects = ClassManager(lambda: ConsumerManager(None))
+    _message_type = Message
 
     def __init__(self, consumer_id: str, client: HasRequestor | None = None) -> None:
         path_segment(consumer_id, "consumer_id")
         self.id = consumer_id
         self._bound = client
 
-    def __repr__(self) -> str:
-        return f"Consumer({self.id!r})"
-
     def receive_batch(
         self, batch_size: int = DEFAULT_BATCH_SIZE, wait_for: int = 0
-    ) -> MessageBatch:
+    ) -> MessageBatch[Message]:
         """``POST /v1/http-consumers/{id}/next`` with ``{batch_size, wait_for}``.
 
         ``wait_for`` is a long poll in milliseconds; fewer than ``batch_size`` messages (or
         none) may come back.
         """
-        body = next_body(batch_size, wait_for)
-        path = _consumer_path(self.id, "next")
-        payload = self.requestor.http.request(
-            "POST", path, json_body=body, safety=Safety.IDEMPOTENT, long_poll_ms=wait_for
-        )
-        items, info = parse_next(payload, path)
-        messages = tuple(self._message(item) for item in items)
-        return MessageBatch(messages, info)
+        return self.requestor.call(self._next_call(batch_size, wait_for))
 
     def receive(self, batch_size: int = DEFAULT_BATCH_SIZE, wait_for: int = 0) -> list[Message]:
         """The messages of one ``/next`` call (see ``receive_batch``)."""
@@ -413,11 +539,15 @@ class Consumer(ClientBound):
 
     def ack_all(self, messages: Iterable[Message | str]) -> None:
         """Ack messages (or raw ack tokens) in one request; none left to ack, no request."""
-        self._settle("ack", messages)
+        call = self._settle_call("ack", messages)
+        if call is not None:
+            self.requestor.call(call)
 
     def nack_all(self, messages: Iterable[Message | str]) -> None:
         """Nack messages (or raw ack tokens) in one request, for redelivery."""
-        self._settle("nack", messages)
+        call = self._settle_call("nack", messages)
+        if call is not None:
+            self.requestor.call(call)
 
     def stream(
         self,
@@ -431,32 +561,107 @@ class Consumer(ClientBound):
         next_body(batch_size, wait_for)
         return MessageStream(self, batch_size, wait_for, stop_when_empty)
 
-    def _message(self, item: dict[str, Any]) -> Message:
-        event = item.get("event")
-        return Message(
-            ack_token=item["ack_token"],
-            record=message_record(item),
-            event=dict(event) if isinstance(event, Mapping) else None,
-            raw=item,
-            consumer=self,
-        )
 
-    def _settle(self, action: str, messages: Iterable[Message | str]) -> None:
-        pending = [m for m in messages if isinstance(m, str) or m.settled is None]
-        tokens = [m if isinstance(m, str) else m.ack_token for m in pending]
-        if not all(isinstance(t, str) and t for t in tokens):
-            raise ModelError("ack tokens must be non-empty strings")
-        if not tokens:
-            return
-        path = _consumer_path(self.id, action)
-        body = {"ack_tokens": tokens}
-        self.requestor.http.request("POST", path, json_body=body, safety=Safety.IDEMPOTENT)
-        for message in pending:
-            if isinstance(message, Message):
-                message._settled = "acked" if action == "ack" else "nacked"
+class AsyncConsumer(AsyncClientBound, _ConsumeCalls[AsyncMessage]):
+    """The async twin of ``Consumer``: ``await receive()``, ``await ack_all()``, and
+    ``async with consumer.stream() as messages: async for message in messages: ...``."""
+
+    _message_type = AsyncMessage
+
+    def __init__(self, consumer_id: str, client: HasAsyncRequestor | None = None) -> None:
+        path_segment(consumer_id, "consumer_id")
+        self.id = consumer_id
+        self._bound = client
+
+    async def receive_batch(
+        self, batch_size: int = DEFAULT_BATCH_SIZE, wait_for: int = 0
+    ) -> MessageBatch[AsyncMessage]:
+        """``POST /v1/http-consumers/{id}/next``; see ``Consumer.receive_batch()``."""
+        return await self.requestor.call(self._next_call(batch_size, wait_for))
+
+    async def receive(
+        self, batch_size: int = DEFAULT_BATCH_SIZE, wait_for: int = 0
+    ) -> list[AsyncMessage]:
+        """The messages of one ``/next`` call (see ``receive_batch``)."""
+        return list((await self.receive_batch(batch_size, wait_for)).messages)
+
+    async def ack_all(self, messages: Iterable[AsyncMessage | str]) -> None:
+        """Ack messages (or raw ack tokens) in one request; none left to ack, no request."""
+        call = self._settle_call("ack", messages)
+        if call is not None:
+            await self.requestor.call(call)
+
+    async def nack_all(self, messages: Iterable[AsyncMessage | str]) -> None:
+        """Nack messages (or raw ack tokens) in one request, for redelivery."""
+        call = self._settle_call("nack", messages)
+        if call is not None:
+            await self.requestor.call(call)
+
+    def stream(
+        self,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        wait_for: int = DEFAULT_STREAM_WAIT_MS,
+        *,
+        stop_when_empty: bool = False,
+    ) -> AsyncMessageStream:
+        """Messages one by one (``async for``), pulling batches as needed; see
+        ``MessageStream`` for when messages are acked."""
+        next_body(batch_size, wait_for)
+        return AsyncMessageStream(self, batch_size, wait_for, stop_when_empty)
 
 
-class MessageStream(Iterator[Message]):
+class _StreamState(Generic[_Msg]):
+    """Which message is in hand and which wait, for a sync or async message stream."""
+
+    def __init__(self, batch_size: int, wait_for: int, stop_when_empty: bool) -> None:
+        self._batch_size = batch_size
+        self._wait_for = wait_for
+        self._stop_when_empty = stop_when_empty
+        self._buffer: deque[_Msg] = deque()
+        self._current: _Msg | None = None
+        self._closed = False
+
+    def _to_ack(self) -> list[_Msg]:
+        """The message in hand, if its turn is over and nobody settled it."""
+        current, self._current = self._current, None
+        return [current] if current is not None and current.settled is None else []
+
+    def _wants_more(self) -> bool:
+        """Whether a batch must be received before the next message (``_Exhausted``: no
+        more will come)."""
+        if self._buffer:
+            return False
+        if self._closed:
+            raise _Exhausted
+        return True
+
+    def _add(self, batch: list[_Msg]) -> None:
+        if not batch and self._stop_when_empty:
+            self._closed = True
+            raise _Exhausted
+        self._buffer.extend(batch)
+
+    def _take(self) -> _Msg:
+        self._current = self._buffer.popleft()
+        return self._current
+
+    def _closing(self, failed: bool) -> tuple[list[_Msg], list[_Msg]]:
+        """Stop: (to ack, to nack) — the message in hand acked, or nacked when ``failed``;
+        the undelivered rest nacked."""
+        self._closed = True
+        current = self._to_ack()
+        rest = list(self._buffer)
+        self._buffer.clear()
+        if failed:
+            return [], current + rest
+        return current, rest
+
+
+class _Exhausted(Exception):
+    """The stream has no more messages (StopIteration or StopAsyncIteration)."""
+
+
+class MessageStream(_StreamState[Message], Iterator[Message]):
     """An endless (or, with ``stop_when_empty``, finite) iterator of messages.
 
     Each message is acked when the next one is asked for — that is, once the loop body
@@ -477,42 +682,26 @@ class MessageStream(Iterator[Message]):
     def __init__(
         self, consumer: Consumer, batch_size: int, wait_for: int, stop_when_empty: bool
     ) -> None:
+        super().__init__(batch_size, wait_for, stop_when_empty)
         self._consumer = consumer
-        self._batch_size = batch_size
-        self._wait_for = wait_for
-        self._stop_when_empty = stop_when_empty
-        self._buffer: deque[Message] = deque()
-        self._current: Message | None = None
-        self._closed = False
 
     def __iter__(self) -> MessageStream:
         return self
 
     def __next__(self) -> Message:
-        self._ack_current()
-        while not self._buffer:
-            if self._closed:
-                raise StopIteration
-            batch = self._consumer.receive(self._batch_size, self._wait_for)
-            if not batch and self._stop_when_empty:
-                self._closed = True
-                raise StopIteration
-            self._buffer.extend(batch)
-        self._current = self._buffer.popleft()
-        return self._current
+        self._consumer.ack_all(self._to_ack())
+        try:
+            while self._wants_more():
+                self._add(self._consumer.receive(self._batch_size, self._wait_for))
+        except _Exhausted:
+            raise StopIteration from None
+        return self._take()
 
     def close(self, *, failed: bool = False) -> None:
         """Stop: ack (or, ``failed``, nack) the message in hand; nack the undelivered rest."""
-        self._closed = True
-        current, self._current = self._current, None
-        rest = list(self._buffer)
-        self._buffer.clear()
-        if current is not None and current.settled is None:
-            if failed:
-                rest.insert(0, current)
-            else:
-                self._consumer.ack_all([current])
-        self._consumer.nack_all(rest)
+        to_ack, to_nack = self._closing(failed)
+        self._consumer.ack_all(to_ack)
+        self._consumer.nack_all(to_nack)
 
     def __enter__(self) -> MessageStream:
         return self
@@ -529,9 +718,54 @@ class MessageStream(Iterator[Message]):
         try:
             self.close(failed=True)
         except SequinError as error:  # the body's exception matters more; redelivery follows
-            logger.warning("could not nack messages of consumer %s: %s", self._consumer.id, error)
+            _log_unsettled(self._consumer.id, error)
 
-    def _ack_current(self) -> None:
-        current, self._current = self._current, None
-        if current is not None and current.settled is None:
-            self._consumer.ack_all([current])
+
+class AsyncMessageStream(_StreamState[AsyncMessage], AsyncIterator[AsyncMessage]):
+    """The async twin of ``MessageStream``: ``async with consumer.stream() as messages:``
+    then ``async for message in messages:``; the same acking rules."""
+
+    def __init__(
+        self, consumer: AsyncConsumer, batch_size: int, wait_for: int, stop_when_empty: bool
+    ) -> None:
+        super().__init__(batch_size, wait_for, stop_when_empty)
+        self._consumer = consumer
+
+    def __aiter__(self) -> AsyncMessageStream:
+        return self
+
+    async def __anext__(self) -> AsyncMessage:
+        await self._consumer.ack_all(self._to_ack())
+        try:
+            while self._wants_more():
+                self._add(await self._consumer.receive(self._batch_size, self._wait_for))
+        except _Exhausted:
+            raise StopAsyncIteration from None
+        return self._take()
+
+    async def aclose(self, *, failed: bool = False) -> None:
+        """Stop: ack (or, ``failed``, nack) the message in hand; nack the undelivered rest."""
+        to_ack, to_nack = self._closing(failed)
+        await self._consumer.ack_all(to_ack)
+        await self._consumer.nack_all(to_nack)
+
+    async def __aenter__(self) -> AsyncMessageStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            await self.aclose()
+            return
+        try:
+            await self.aclose(failed=True)
+        except SequinError as error:
+            _log_unsettled(self._consumer.id, error)
+
+
+def _log_unsettled(consumer_id: str, error: SequinError) -> None:
+    logger.warning("could not nack messages of consumer %s: %s", consumer_id, error)

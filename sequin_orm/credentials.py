@@ -12,15 +12,15 @@ Secret property values (``secret``, ``refresh_token`` …) are ``Secret`` object
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import attrs
 
 from sequin_orm.errors import ModelError
-from sequin_orm.requestor import ClientBound
+from sequin_orm.requestor import APICall, AsyncClientBound, ClientBound
 from sequin_orm.retry import Safety
-from sequin_orm.secrets import redact_errors, reveal, wrap_properties
+from sequin_orm.secrets import reveal, wrap_properties
 from sequin_orm.wire import (
     ClassManager,
     decode,
@@ -30,9 +30,15 @@ from sequin_orm.wire import (
     structure_input,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
+    "AsyncCredentialManager",
     "Credential",
+    "CredentialFilters",
     "CredentialManager",
+    "CredentialOptions",
     "Health",
     "credential_create_body",
     "credential_update_body",
@@ -189,18 +195,32 @@ def credential_update_body(*, name: Any = _UNSET, metadata: Any = _UNSET) -> dic
 # --- the manager (the only part that does I/O) ------------------------------------------------
 
 
-class CredentialManager(ClientBound):
-    """``/v1/credentials``: list, get, create (import) and update. Every method hits the network."""
+class CredentialFilters(TypedDict, total=False):
+    """Filters of ``GET /v1/credentials``."""
 
-    def list(
-        self,
-        *,
-        provider: str | None = None,
-        kind: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> list[Credential]:
-        """``GET /v1/credentials``, filtered by the server and again here (filters are "coming
-        soon" in the docs, so they may be ignored upstream)."""
+    provider: str | None
+    kind: str | None
+    metadata: Mapping[str, Any] | None
+
+
+class CredentialOptions(TypedDict, total=False):
+    """What ``POST /v1/credentials`` takes besides the ``properties``."""
+
+    oauth_app_id: str | None
+    name: str | None
+    metadata: Mapping[str, Any] | None
+
+
+class _CredentialCalls:
+    """The requests of ``/v1/credentials`` and how to read their answers (no I/O)."""
+
+    @staticmethod
+    def _list_call(filters: CredentialFilters) -> APICall[list[Credential]]:
+        provider, kind, metadata = (
+            filters.get("provider"),
+            filters.get("kind"),
+            filters.get("metadata"),
+        )
         params: dict[str, str] = {}
         if provider is not None:
             params["provider"] = provider
@@ -208,44 +228,98 @@ class CredentialManager(ClientBound):
             params["kind"] = kind
         if metadata is not None:
             params["metadata"] = encode_query_json(metadata)
-        payload = self.requestor.http.request("GET", CREDENTIALS_PATH, params=params or None)
-        found = decode_list(payload, Credential, method="GET", path=CREDENTIALS_PATH)
-        return [c for c in found if _matches(c, provider, kind, metadata)]
+
+        def read(payload: Any) -> list[Credential]:
+            found = decode_list(payload, Credential, method="GET", path=CREDENTIALS_PATH)
+            return [c for c in found if _matches(c, provider, kind, metadata)]
+
+        return APICall("GET", CREDENTIALS_PATH, read, params=params or None)
+
+    @staticmethod
+    def _get_call(credential_id: str) -> APICall[Credential]:
+        path = _credential_path(credential_id)
+        return APICall("GET", path, _reader("GET", path))
+
+    @staticmethod
+    def _create_call(
+        properties: Mapping[str, Any], options: CredentialOptions
+    ) -> APICall[Credential]:
+        body = credential_create_body(properties, **options)
+        return APICall(
+            "POST",
+            CREDENTIALS_PATH,
+            _reader("POST", CREDENTIALS_PATH),
+            json_body=body,
+            safety=Safety.IDEMPOTENT,
+            secrets=body,
+        )
+
+    @staticmethod
+    def _update_call(credential_id: str, name: Any, metadata: Any) -> APICall[Credential]:
+        body = credential_update_body(name=name, metadata=metadata)
+        path = _credential_path(credential_id)
+        return APICall(
+            "PATCH", path, _reader("PATCH", path), json_body=body, safety=Safety.IDEMPOTENT
+        )
+
+
+class CredentialManager(ClientBound, _CredentialCalls):
+    """``/v1/credentials``: list, get, create (import) and update. Every method hits the network."""
+
+    def list(self, **filters: Unpack[CredentialFilters]) -> list[Credential]:
+        """``GET /v1/credentials`` by ``provider``, ``kind`` and ``metadata``, filtered by the
+        server and again here (filters are "coming soon" in the docs, so they may be ignored
+        upstream)."""
+        return self.requestor.call(self._list_call(filters))
 
     def get(self, credential_id: str) -> Credential:
         """``GET /v1/credentials/{id}``; ``NotFoundError`` when there is none."""
-        path = f"{CREDENTIALS_PATH}/{path_segment(credential_id, 'credential_id')}"
-        payload = self.requestor.http.request("GET", path)
-        return decode(payload, Credential, method="GET", path=path)
+        return self.requestor.call(self._get_call(credential_id))
 
     def create(
-        self,
-        properties: Mapping[str, Any],
-        *,
-        oauth_app_id: str | None = None,
-        name: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
+        self, properties: Mapping[str, Any], **options: Unpack[CredentialOptions]
     ) -> Credential:
         """``POST /v1/credentials``: import a credential (an idempotent upsert upstream)."""
-        body = credential_create_body(
-            properties, oauth_app_id=oauth_app_id, name=name, metadata=metadata
-        )
-        with redact_errors(body):
-            payload = self.requestor.http.request(
-                "POST", CREDENTIALS_PATH, json_body=body, safety=Safety.IDEMPOTENT
-            )
-        return decode(payload, Credential, method="POST", path=CREDENTIALS_PATH)
+        return self.requestor.call(self._create_call(properties, options))
 
     def update(
         self, credential_id: str, *, name: Any = _UNSET, metadata: Any = _UNSET
     ) -> Credential:
         """``PATCH /v1/credentials/{id}`` of ``name`` and/or ``metadata``."""
-        body = credential_update_body(name=name, metadata=metadata)
-        path = f"{CREDENTIALS_PATH}/{path_segment(credential_id, 'credential_id')}"
-        payload = self.requestor.http.request(
-            "PATCH", path, json_body=body, safety=Safety.IDEMPOTENT
-        )
-        return decode(payload, Credential, method="PATCH", path=path)
+        return self.requestor.call(self._update_call(credential_id, name, metadata))
+
+
+class AsyncCredentialManager(AsyncClientBound, _CredentialCalls):
+    """``/v1/credentials`` through an ``AsyncClient``: ``CredentialManager``'s methods,
+    awaitable."""
+
+    async def list(self, **filters: Unpack[CredentialFilters]) -> list[Credential]:
+        """``GET /v1/credentials``; see ``CredentialManager.list()``."""
+        return await self.requestor.call(self._list_call(filters))
+
+    async def get(self, credential_id: str) -> Credential:
+        """``GET /v1/credentials/{id}``; ``NotFoundError`` when there is none."""
+        return await self.requestor.call(self._get_call(credential_id))
+
+    async def create(
+        self, properties: Mapping[str, Any], **options: Unpack[CredentialOptions]
+    ) -> Credential:
+        """``POST /v1/credentials``: import a credential (an idempotent upsert upstream)."""
+        return await self.requestor.call(self._create_call(properties, options))
+
+    async def update(
+        self, credential_id: str, *, name: Any = _UNSET, metadata: Any = _UNSET
+    ) -> Credential:
+        """``PATCH /v1/credentials/{id}`` of ``name`` and/or ``metadata``."""
+        return await self.requestor.call(self._update_call(credential_id, name, metadata))
+
+
+def _credential_path(credential_id: str) -> str:
+    return f"{CREDENTIALS_PATH}/{path_segment(credential_id, 'credential_id')}"
+
+
+def _reader(method: str, path: str) -> Callable[[Any], Credential]:
+    return lambda payload: decode(payload, Credential, method=method, path=path)
 
 
 def _matches(

@@ -38,6 +38,10 @@ A request's objects hand their changed keys to it when it is built; a request th
 applied (FAILED or UNKNOWN outcome) gives them back, so nothing assigned is ever lost. The
 driver calls ``abandon()`` when it leaves with a request it cannot account for.
 
+Retries share one budget per commit: a request's retry count is the larger of its own and the
+retries scheduled since the last 2xx of any request, so requests in flight together that all
+meet a 429 spend the budget once, not once each.
+
 Once stopped, no request is handed out; steps never sent are FAILED with the stopping error
 and their objects keep their changes. Creates are never sent twice: a create is retried only
 after an error that proves it was not applied (connection never opened, 429, 503).
@@ -135,8 +139,12 @@ class CommitFlow:
         self._outcomes: dict[int, list[ObjectOutcome]] = {}
         self._not_created: set[Model] = set(not_created)
         self._slept = 0.0
+        self._strikes = 0  # retries scheduled since the last 2xx, over every request
         self.requests_sent = 0
         self.stopped_by: SequinError | None = None
+        #: Objects in the plan, and objects whose outcome is known (for a progress bar).
+        self.records_total = sum(len(step.objects) for step in steps)
+        self.records_done = 0
 
     # -- what to send --------------------------------------------------------------------
 
@@ -155,6 +163,16 @@ class CommitFlow:
                 self._outstanding.add(request)
                 return request
         return None
+
+    @property
+    def sync_ids(self) -> set[str]:
+        """The syncs this commit writes to."""
+        return {step.sync_id for stage in self._stages for _, step in stage}
+
+    @property
+    def widest_stage(self) -> int:
+        """The most requests that could be in flight at once (retries aside)."""
+        return max((len(stage) for stage in self._stages), default=0)
 
     @property
     def finished(self) -> bool:
@@ -194,6 +212,7 @@ class CommitFlow:
     def receive(self, request: Request, content: bytes) -> None:
         """A 2xx answer to ``request``: apply it to the objects it names."""
         self._answered(request)
+        self._strikes = 0
         try:
             answer = decode_json(content, "POST", MUTATIONS_PATH)
             outcomes = self._apply(request, answer)
@@ -212,12 +231,13 @@ class CommitFlow:
             error,
             safety,
             policy=self._policy,
-            retries_done=request.attempt,
+            retries_done=max(request.attempt, self._strikes),
             elapsed=self._slept,
             jitter=self._jitter(),
         )
         if delay is not None and self.stopped_by is None:
             self._slept += delay
+            self._strikes += 1
             retry = attrs.evolve(request, attempt=request.attempt + 1, delay=delay)
             self._ready.appendleft(retry)
             return
@@ -296,6 +316,7 @@ class CommitFlow:
                     obj._take_back(handed.get(obj))
             self._not_created.update(obj for obj in not_applied if obj.upstream_id is None)
         self._outcomes.setdefault(index, []).extend(outcomes)
+        self.records_done += len(outcomes)
 
     def _apply(self, request: Request, answer: Any) -> list[ObjectOutcome]:
         """Outcomes of a readable 2xx answer; raises ``APIResponseValidationError`` when the

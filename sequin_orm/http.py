@@ -1,19 +1,23 @@
-"""The one place that does HTTP: a pooled ``httpx.Client``, auth, retries, error mapping.
+"""The one place that does HTTP: a pooled ``httpx.Client`` (or ``httpx.AsyncClient``), auth,
+retries, deadlines, error mapping.
 
-``send_once()`` is one attempt (auth, deadline, error mapping); ``send()`` repeats it as
-design §3 allows; ``request()`` adds the JSON codec (``encode_json`` / ``decode_json``).
+``attempt()`` is one attempt at a ``Call`` (auth, deadline, error mapping); ``perform()``
+repeats it as design §3 allows. Everything but those two loops is shared by ``HTTPSession``
+and ``AsyncHTTPSession``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import ssl
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import unquote
 
+import attrs
 import httpx
 
 from sequin_orm import __version__  # the package root loads nothing else (lazy names)
@@ -28,6 +32,9 @@ from sequin_orm.errors import (
     status_error,
 )
 from sequin_orm.retry import Safety, parse_retry_after, retry_delay
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 logger = logging.getLogger("sequin_orm")
 # a library logs nowhere unless the application says so (or SEQUIN_LOG does)
@@ -86,185 +93,100 @@ class _BearerAuth(httpx.Auth):
         yield request
 
 
-class HTTPSession:
-    """Sends JSON requests to the Sequin API with retries; returns decoded JSON.
+class CallOptions(TypedDict, total=False):
+    """What a request sends besides its method and path (``HTTPSession.request`` and friends).
 
-    ``sleep`` and ``random`` are injectable so tests of retries do not wait. ``event_hooks``
-    go to httpx as they are (tracing, metrics); a hook sees the request with its
-    ``Authorization`` header, so keep hooks from logging headers.
-
-    Environment proxies (``HTTP_PROXY`` …) are never used: only ``settings.proxy``. Since httpx
-    then reads no environment at all, ``SSL_CERT_FILE``/``SSL_CERT_DIR`` are honoured here.
+    ``await_timeout_ms`` is set when the request awaits consumers, ``long_poll_ms`` when the
+    server may hold the answer back (consumer ``next``): each attempt's deadline grows by it
+    so the client never gives up before the server does. ``on_written`` is called once the
+    request is written (through httpcore's ``trace`` extension).
     """
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        jitter: Callable[[], float] = random.random,
-        event_hooks: EventHooks | None = None,
-    ) -> None:
+    content: bytes | None
+    json_body: Any
+    params: Mapping[str, Any] | None
+    safety: Safety
+    await_timeout_ms: int | None
+    long_poll_ms: int | None
+    on_written: Callable[[], None] | None
+
+
+@attrs.frozen
+class Call:
+    """One request to make, however many attempts it takes."""
+
+    method: str
+    path: str
+    content: bytes | None = None
+    params: Mapping[str, Any] | None = None
+    safety: Safety = Safety.READ
+    server_wait: float = 0.0  # seconds the server may take on purpose (awaiting, long poll)
+    on_written: Callable[[], None] | None = None
+
+    @classmethod
+    def of(cls, method: str, path: str, options: CallOptions) -> Call:
+        content = options.get("content")
+        if "json_body" in options and options["json_body"] is not None:
+            content = encode_json(options["json_body"])
+        waits = (options.get("await_timeout_ms") or 0) + (options.get("long_poll_ms") or 0)
+        return cls(
+            method,
+            path,
+            content,
+            options.get("params"),
+            options.get("safety", Safety.READ),
+            waits / 1000,
+            options.get("on_written"),
+        )
+
+
+class _HTTPBase:
+    """What the sync and async sessions share: settings, building a request, what an answer
+    or a failure means, when to retry. The I/O is in the two subclasses."""
+
+    def __init__(self, settings: Settings, *, jitter: Callable[[], float]) -> None:
         self.settings = settings
-        self.sleep = sleep
         self.jitter = jitter
         if settings.log_level:
             log_to_stderr(settings.log_level)
         t = settings.timeouts
         self._timeout = httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool)
-        self._client = httpx.Client(
-            base_url=settings.base_url,
-            transport=transport,
-            auth=_BearerAuth(settings),
-            timeout=self._timeout,
-            follow_redirects=False,
-            headers={"User-Agent": USER_AGENT},
+
+    def _client_options(self, event_hooks: EventHooks | None) -> dict[str, Any]:
+        """The keyword arguments of ``httpx.Client`` / ``httpx.AsyncClient``."""
+        return {
+            "base_url": self.settings.base_url,
+            "auth": _BearerAuth(self.settings),
+            "timeout": self._timeout,
+            "follow_redirects": False,
+            "headers": {"User-Agent": USER_AGENT},
             # HTTP_PROXY & co. are ignored: the token goes only to the host the user named
-            trust_env=False,
-            proxy=settings.proxy,
-            verify=_verify(settings),
-            event_hooks={k: list(v) for k, v in (event_hooks or {}).items()},
+            "trust_env": False,
+            "proxy": self.settings.proxy,
+            "verify": _verify(self.settings),
+            "event_hooks": {k: list(v) for k, v in (event_hooks or {}).items()},
             # as many kept alive as allowed: httpcore 1.0 closes an idle connection whenever the
             # pool holds more than max_keepalive_connections in all (not only idle ones), so a
             # lower value reconnects on every burst past it
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
-        )
+            "limits": httpx.Limits(max_connections=32, max_keepalive_connections=32),
+        }
 
-    def close(self) -> None:
-        self._client.close()
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body: Any = None,
-        params: Mapping[str, Any] | None = None,
-        safety: Safety = Safety.READ,
-        await_timeout_ms: int | None = None,
-        long_poll_ms: int | None = None,
-    ) -> Any:
-        """Send a request (hits the network), retrying as design §3 allows.
-
-        ``await_timeout_ms`` is set when the request awaits consumers, ``long_poll_ms`` when the
-        server may hold the answer back (consumer ``next``): each attempt's deadline grows by
-        it so the client never gives up before the server does.
-        """
-        content = None if json_body is None else encode_json(json_body)
-        answer = self.send(
-            method,
-            path,
-            content=content,
-            params=params,
-            safety=safety,
-            await_timeout_ms=await_timeout_ms,
-            long_poll_ms=long_poll_ms,
-        )
-        return decode_json(answer, method, path)
-
-    def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        content: bytes | None = None,
-        params: Mapping[str, Any] | None = None,
-        safety: Safety = Safety.READ,
-        await_timeout_ms: int | None = None,
-        long_poll_ms: int | None = None,
-        on_written: Callable[[], None] | None = None,
-    ) -> bytes:
-        """``send_once()`` repeated as design §3 allows for ``safety``; the 2xx body undecoded."""
-        started = time.monotonic()
-        retries = 0
-        while True:
-            try:
-                return self.send_once(
-                    method,
-                    path,
-                    content=content,
-                    params=params,
-                    await_timeout_ms=await_timeout_ms,
-                    long_poll_ms=long_poll_ms,
-                    on_written=on_written,
-                )
-            except APIError as error:
-                delay = retry_delay(
-                    error,
-                    safety,
-                    policy=self.settings.retry,
-                    retries_done=retries,
-                    elapsed=time.monotonic() - started,
-                    jitter=self.jitter(),
-                )
-                if delay is None:
-                    raise
-                retries += 1
-                logger.info("retrying %s %s in %.2fs after %s", method, path, delay, _reason(error))
-                self.sleep(delay)
-
-    def send_once(
-        self,
-        method: str,
-        path: str,
-        *,
-        content: bytes | None,
-        params: Mapping[str, Any] | None = None,
-        await_timeout_ms: int | None = None,
-        long_poll_ms: int | None = None,
-        on_written: Callable[[], None] | None = None,
-    ) -> bytes:
-        """One attempt, never retried (hits the network); returns the 2xx body undecoded.
-
-        The attempt ends by a deadline: the read timeout plus ``await_timeout_ms`` and
-        ``long_poll_ms``. Raises an ``APIError`` for every failure: a status error, a
-        connection error, ``APITimeoutError``, or ``APIResponseValidationError`` for a 2xx
-        body that cannot be decoded. ``on_written`` is called once the request is written
-        (through httpcore's ``trace`` extension; transports without it never call it).
-        """
-        server_wait = ((await_timeout_ms or 0) + (long_poll_ms or 0)) / 1000
-        request = self._build(method, path, content, params, server_wait, on_written)
-        started = time.monotonic()
-        response = self._open(request, method, path)
-        try:
-            deadline = started + self.settings.timeouts.read + server_wait
-            body = _read_body(response, deadline, method, path, self.settings)
-        finally:
-            response.close()
-        logger.debug(
-            "%s %s -> %d in %.1f ms",
-            method,
-            path,
-            response.status_code,
-            (time.monotonic() - started) * 1000,
-        )
-        if not response.is_success:
-            raise _status_error(response, body, method, path)
-        return body
-
-    def _build(
-        self,
-        method: str,
-        path: str,
-        content: bytes | None,
-        params: Mapping[str, Any] | None,
-        server_wait: float,
-        on_written: Callable[[], None] | None,
-    ) -> httpx.Request:
+    def _build(self, client: httpx.Client | httpx.AsyncClient, call: Call) -> httpx.Request:
         """The request of one attempt, once the token and the path are checked."""
         self.settings.require_token()
+        path = call.path
         if not path.startswith("/"):
             raise ConfigurationError(f"API paths are relative to the base URL, got {path!r}")
         if any(unquote(part) in (".", "..") for part in path.partition("?")[0].split("/")):
             raise ModelError(f"Refusing a path with a '.' or '..' segment: {path!r}")
-        return self._client.build_request(
-            method,
+        on_written = call.on_written
+        return client.build_request(
+            call.method,
             path,
-            content=content,
-            params=params,
-            headers=_JSON_HEADERS if content is not None else None,
-            timeout=self._timeout_for(server_wait),
+            content=call.content,
+            params=call.params,
+            headers=_JSON_HEADERS if call.content is not None else None,
+            timeout=self._timeout_for(call.server_wait),
             extensions=None if on_written is None else {"trace": _tracer(on_written)},
         )
 
@@ -276,25 +198,218 @@ class HTTPSession:
         read = t.read + server_wait
         return httpx.Timeout(connect=t.connect, read=read, write=t.write, pool=t.pool)
 
-    def _open(self, request: httpx.Request, method: str, path: str) -> httpx.Response:
-        """Send ``request`` and wait for the response headers (the body is read after)."""
+    def _deadline(self, call: Call, started: float) -> float:
+        return started + self.settings.timeouts.read + call.server_wait
+
+    def _connection_error(self, exc: httpx.TransportError, call: Call) -> APIConnectionError:
+        return _connection_error(exc, call.method, call.path, self.settings)
+
+    def _answer(
+        self, call: Call, response: httpx.Response, raw: bytes | None, started: float
+    ) -> bytes:
+        """The 2xx body of a response whose raw bytes were read as ``raw`` (None: httpx
+        already read and decoded them); raises the ``APIError`` of any other status."""
+        body = response.content if raw is None else _decoded(response, raw, call)
+        logger.debug(
+            "%s %s -> %d in %.1f ms",
+            call.method,
+            call.path,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        if not response.is_success:
+            raise _status_error(response, body, call.method, call.path)
+        return body
+
+    def _retry_delay(self, error: APIError, call: Call, retries: int, started: float) -> float:
+        """Seconds to wait before attempt ``retries + 1`` of ``call``; re-raises ``error`` when
+        design §3 allows no retry."""
+        delay = retry_delay(
+            error,
+            call.safety,
+            policy=self.settings.retry,
+            retries_done=retries,
+            elapsed=time.monotonic() - started,
+            jitter=self.jitter(),
+        )
+        if delay is None:
+            raise error
+        logger.info(
+            "retrying %s %s in %.2fs after %s", call.method, call.path, delay, _reason(error)
+        )
+        return delay
+
+
+class HTTPSession(_HTTPBase):
+    """Sends requests to the Sequin API with retries, over a pooled ``httpx.Client``.
+
+    ``sleep`` and ``jitter`` are injectable so tests of retries do not wait. ``event_hooks``
+    go to httpx as they are (tracing, metrics); a hook sees the request with its
+    ``Authorization`` header, so keep hooks from logging headers.
+
+    Environment proxies (``HTTP_PROXY`` …) are never used: only ``settings.proxy``. Since httpx
+    then reads no environment at all, ``SSL_CERT_FILE``/``SSL_CERT_DIR`` are honoured here.
+
+    ``send_once()`` is one attempt (auth, deadline, error mapping); ``send()`` repeats it as
+    design §3 allows; ``request()`` adds the JSON codec.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+        event_hooks: EventHooks | None = None,
+    ) -> None:
+        super().__init__(settings, jitter=jitter)
+        self.sleep = sleep
+        self._client = httpx.Client(transport=transport, **self._client_options(event_hooks))
+
+    def close(self) -> None:
+        self._client.close()
+
+    def request(self, method: str, path: str, **options: Unpack[CallOptions]) -> Any:
+        """Send a request (hits the network), retrying as design §3 allows; decoded JSON."""
+        return decode_json(self.perform(Call.of(method, path, options)), method, path)
+
+    def send(self, method: str, path: str, **options: Unpack[CallOptions]) -> bytes:
+        """``send_once()`` repeated as design §3 allows; the 2xx body undecoded."""
+        return self.perform(Call.of(method, path, options))
+
+    def send_once(self, method: str, path: str, **options: Unpack[CallOptions]) -> bytes:
+        """One attempt, never retried (hits the network); the 2xx body undecoded.
+
+        The attempt ends by a deadline: the read timeout plus the server's wait. Raises an
+        ``APIError`` for every failure: a status error, a connection error,
+        ``APITimeoutError``, or ``APIResponseValidationError`` for a 2xx body that cannot be
+        decoded. Transports without httpcore's ``trace`` extension never call ``on_written``.
+        """
+        return self.attempt(Call.of(method, path, options))
+
+    def perform(self, call: Call) -> bytes:
+        """Attempts at ``call`` until one succeeds or no retry is allowed (hits the network)."""
+        started = time.monotonic()
+        retries = 0
+        while True:
+            try:
+                return self.attempt(call)
+            except APIError as error:
+                self.sleep(self._retry_delay(error, call, retries, started))
+                retries += 1
+
+    def attempt(self, call: Call) -> bytes:
+        """One attempt at ``call`` (hits the network); see ``send_once()``."""
+        request = self._build(self._client, call)
+        started = time.monotonic()
         try:
-            return self._client.send(request, stream=True)
+            response = self._client.send(request, stream=True)
         except httpx.TransportError as exc:
-            raise _connection_error(exc, method, path, self.settings) from None
+            raise self._connection_error(exc, call) from None
+        try:
+            if response.is_stream_consumed:  # a transport that built the response from bytes
+                return self._answer(call, response, None, started)
+            deadline = self._deadline(call, started)
+            chunks = []
+            try:
+                for chunk in response.iter_raw():
+                    chunks.append(chunk)
+                    _check_deadline(response, deadline, call)
+            except httpx.TransportError as exc:
+                raise self._connection_error(exc, call) from None
+        finally:
+            response.close()
+        return self._answer(call, response, b"".join(chunks), started)
 
 
-def _read_body(
-    response: httpx.Response, deadline: float, method: str, path: str, settings: Settings
-) -> bytes:
-    """The body, decoded (gzip …); read by ``deadline``, a ``time.monotonic()`` value.
+class AsyncHTTPSession(_HTTPBase):
+    """The async twin of ``HTTPSession``, over a pooled ``httpx.AsyncClient``: the same
+    requests, retries, deadlines and errors, with ``await``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+        event_hooks: EventHooks | None = None,
+    ) -> None:
+        super().__init__(settings, jitter=jitter)
+        self.sleep = sleep
+        self._client = httpx.AsyncClient(transport=transport, **self._client_options(event_hooks))
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def request(self, method: str, path: str, **options: Unpack[CallOptions]) -> Any:
+        """Send a request (hits the network), retrying as design §3 allows; decoded JSON."""
+        return decode_json(await self.perform(Call.of(method, path, options)), method, path)
+
+    async def perform(self, call: Call) -> bytes:
+        """Attempts at ``call`` until one succeeds or no retry is allowed (hits the network)."""
+        started = time.monotonic()
+        retries = 0
+        while True:
+            try:
+                return await self.attempt(call)
+            except APIError as error:
+                await self.sleep(self._retry_delay(error, call, retries, started))
+                retries += 1
+
+    async def attempt(self, call: Call) -> bytes:
+        """One attempt at ``call`` (hits the network); see ``HTTPSession.send_once()``."""
+        request = self._build(self._client, call)
+        started = time.monotonic()
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise self._connection_error(exc, call) from None
+        try:
+            if response.is_stream_consumed:
+                return self._answer(call, response, None, started)
+            deadline = self._deadline(call, started)
+            chunks = []
+            try:
+                async for chunk in response.aiter_raw():
+                    chunks.append(chunk)
+                    _check_deadline(response, deadline, call)
+            except httpx.TransportError as exc:
+                raise self._connection_error(exc, call) from None
+        finally:
+            await response.aclose()
+        return self._answer(call, response, b"".join(chunks), started)
+
+
+def _check_deadline(response: httpx.Response, deadline: float, call: Call) -> None:
+    """End the attempt once ``deadline`` (a ``time.monotonic()`` value) has passed.
+
+    httpx's read timeout bounds each socket read, not the whole body: a server sending a byte
+    at a time would hold a request for ever. Checking the clock after every chunk ends the
+    attempt at most one read timeout past the deadline, with no thread. The raw chunks are
+    checked, not decoded ones: a gzip decoder may swallow many chunks before it yields one.
+
+    The response headers are bounded by the read timeout only. A watchdog that closes the
+    socket could end them too, but httpx hands out the socket before the headers only for a
+    new connection (trace extension), never for a reused one; half a bound is not worth a
+    thread per attempt.
+    """
+    if time.monotonic() > deadline and not _complete(response):
+        raise APITimeoutError(
+            "Timed out reading the response",
+            method=call.method,
+            path=call.path,
+            request_sent=True,
+        )
+
+
+def _decoded(response: httpx.Response, raw: bytes, call: Call) -> bytes:
+    """The body as read (``raw``), decoded by its ``Content-Encoding`` (gzip …).
 
     A body whose encoding cannot be decoded is ``APIResponseValidationError`` for a 2xx (the
     request may have been applied) and an empty body for any other status.
     """
-    if response.is_stream_consumed:  # a transport that built the response from bytes
-        return response.content
-    raw = _read_raw(response, deadline, method, path, settings)
     encoding = response.headers.get("Content-Encoding")
     if not encoding:
         return raw
@@ -302,36 +417,8 @@ def _read_body(
         return httpx.Response(200, headers={"Content-Encoding": encoding}, content=raw).content
     except httpx.DecodingError:
         if response.is_success:
-            raise unreadable(method, path, f"its {encoding} encoding is broken") from None
+            raise unreadable(call.method, call.path, f"its {encoding} encoding is broken") from None
         return b""
-
-
-def _read_raw(
-    response: httpx.Response, deadline: float, method: str, path: str, settings: Settings
-) -> bytes:
-    """The body as received, chunk by chunk, ending the attempt once ``deadline`` passes.
-
-    httpx's read timeout bounds each socket read, not the whole body: a server sending a byte
-    at a time would hold a request for ever. Checking the clock after every chunk ends the
-    attempt at most one read timeout past the deadline, with no thread. The raw chunks are
-    checked, not decoded ones: a gzip decoder may swallow many chunks before it yields one.
-
-    The response headers are bounded by the read timeout only. A watchdog thread that closes
-    the socket could end them too, but httpx hands out the socket before the headers only
-    for a new connection (trace extension), never for a reused one; half a bound is not
-    worth a thread per attempt.
-    """
-    chunks = []
-    try:
-        for chunk in response.iter_raw():
-            chunks.append(chunk)
-            if time.monotonic() > deadline and not _complete(response):
-                raise APITimeoutError(
-                    "Timed out reading the response", method=method, path=path, request_sent=True
-                )
-    except httpx.TransportError as exc:
-        raise _connection_error(exc, method, path, settings) from None
-    return b"".join(chunks)
 
 
 def _complete(response: httpx.Response) -> bool:

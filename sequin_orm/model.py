@@ -1,5 +1,5 @@
 """``Model``: a ``Record`` that talks to the API through sessions: ``save()``, ``delete()``,
-``objects`` (reading). Generated and hand-written model classes derive from it."""
+their async twins ``asave()`` and ``adelete()``, ``objects`` (reading). Generated and hand-written model classes derive from it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 from sequin_orm.reading import RecordManager
 from sequin_orm.record import DELETED, NEW, PERSISTENT, UNKNOWN, Record, State
 from sequin_orm.results import SaveResult
-from sequin_orm.session import delete_object, save_object
+from sequin_orm.session import adelete_object, asave_object, delete_object, save_object
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -47,3 +47,12 @@ class Model(Record):
     def delete(self, **options: Unpack[WriteKwargs]) -> SaveResult:
         """Delete the record (hits the network outside a session; enqueues inside one)."""
         return delete_object(self, **options)
+
+    async def asave(self, **options: Unpack[WriteKwargs]) -> SaveResult:
+        """The async twin of ``save()``: one mutation now through the default async client,
+        or enqueue into the active session (``AsyncSession`` or ``Session``)."""
+        return await asave_object(self, **options)
+
+    async def adelete(self, **options: Unpack[WriteKwargs]) -> SaveResult:
+        """The async twin of ``delete()``."""
+        return await adelete_object(self, **options)

@@ -18,13 +18,26 @@ session each record is a new object (``Model.from_record``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
-from sequin_orm.errors import APIResponseValidationError, ModelError, NotFoundError
-from sequin_orm.requestor import ClientBound, HasRequestor
+from sequin_orm.errors import (
+    APIResponseValidationError,
+    ConfigurationError,
+    ModelError,
+    NotFoundError,
+)
+from sequin_orm.requestor import (
+    APICall,
+    AsyncRequestor,
+    HasAsyncRequestor,
+    HasRequestor,
+    Requestor,
+    default_async_requestor,
+    default_requestor,
+)
 from sequin_orm.session import current_session
 
 if TYPE_CHECKING:
@@ -86,23 +99,69 @@ def load_record(cls: type[_M], record: Mapping[str, Any]) -> _M:
     return session.load(cls, record)
 
 
-class RecordManager(ClientBound, Generic[_M]):
+class _Pager:
+    """Where a walk through ``/v1/records`` stands: the request for the next page, and
+    whether a page that came back ends the walk (see the module docs)."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self._params = params
+        self._done = False
+
+    def next_call(self) -> APICall[RecordPage] | None:
+        if self._done:
+            return None
+        return APICall("GET", RECORDS_PATH, parse_records_page, params=dict(self._params))
+
+    def take(self, page: RecordPage) -> bool:
+        """Whether ``page`` is one to hand out; moves the cursor on."""
+        cursor = self._params.get("after_cursor")
+        self._done = not page.records or page.cursor is None or page.cursor == cursor
+        self._params["after_cursor"] = page.cursor
+        return bool(page.records)
+
+
+class RecordManager(Generic[_M]):
     """``Model.objects``: read the records of one model's collection.
 
-    Bound to the default client unless made with ``using(client)``. ``iter``, ``iter_records``,
-    ``iter_pages`` and ``get`` hit the network (lazily, page by page).
+    Bound to the default client unless made with ``using(client)`` (a ``Client``, or an
+    ``AsyncClient`` for ``aiter()``). ``iter``, ``iter_records``, ``iter_pages``, ``get`` and
+    ``aiter`` hit the network (lazily, page by page).
     """
 
-    def __init__(self, model: type[_M], client: HasRequestor | None = None) -> None:
+    def __init__(
+        self, model: type[_M], client: HasRequestor | HasAsyncRequestor | None = None
+    ) -> None:
         self.model = model
         self._bound = client
 
     def __repr__(self) -> str:
         return f"<RecordManager of {self.model.__name__} ({self.model.collection_id})>"
 
-    def using(self, client: HasRequestor) -> RecordManager[_M]:
-        """The same manager over another client."""
+    def using(self, client: HasRequestor | HasAsyncRequestor) -> RecordManager[_M]:
+        """The same manager over another client (an ``AsyncClient`` for ``aiter()``)."""
         return RecordManager(self.model, client)
+
+    @property
+    def requestor(self) -> Requestor:
+        """The bound client's requestor, else the default one."""
+        requestor = default_requestor() if self._bound is None else self._bound.requestor
+        if isinstance(requestor, AsyncRequestor):
+            raise ConfigurationError(
+                "This manager is bound to an AsyncClient: read with `async for obj in "
+                f"{self.model.__name__}.objects.using(client).aiter()`"
+            )
+        return requestor
+
+    @property
+    def async_requestor(self) -> AsyncRequestor:
+        """The bound async client's requestor, else the default one of the running loop."""
+        requestor = default_async_requestor() if self._bound is None else self._bound.requestor
+        if not isinstance(requestor, AsyncRequestor):
+            raise ConfigurationError(
+                "aiter() needs an AsyncClient: "
+                f"{self.model.__name__}.objects.using(sequin_orm.AsyncClient(...)).aiter()"
+            )
+        return requestor
 
     def iter_pages(
         self,
@@ -115,22 +174,25 @@ class RecordManager(ClientBound, Generic[_M]):
 
         Keep ``page.cursor`` to resume later with ``after_cursor=``.
         """
-        if not self.model.collection_id:
-            raise ModelError(f"{self.model.__name__} has no collection_id")
-        cursor = after_cursor
-        while True:
-            params = records_params(
-                self.model.collection_id, sync_id=sync_id, limit=limit, after_cursor=cursor
-            )
-            page = parse_records_page(
-                self.requestor.http.request("GET", RECORDS_PATH, params=params)
-            )
-            if not page.records:
-                return
-            yield page
-            if page.cursor is None or page.cursor == cursor:
-                return
-            cursor = page.cursor
+        pager = self._pager(sync_id, limit, after_cursor)
+        while (call := pager.next_call()) is not None:
+            page = self.requestor.call(call)
+            if pager.take(page):
+                yield page
+
+    async def aiter_pages(
+        self,
+        *,
+        sync_id: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after_cursor: str | None = None,
+    ) -> AsyncIterator[RecordPage]:
+        """The async twin of ``iter_pages()``."""
+        pager = self._pager(sync_id, limit, after_cursor)
+        while (call := pager.next_call()) is not None:
+            page = await self.async_requestor.call(call)
+            if pager.take(page):
+                yield page
 
     def iter_records(
         self,
@@ -156,12 +218,40 @@ class RecordManager(ClientBound, Generic[_M]):
         Deleted records (tombstones in the stream) are skipped unless ``include_deleted``;
         those come back with ``obj.deleted is True`` and outside any session.
         """
-        for record in self.iter_records(sync_id=sync_id, limit=limit, after_cursor=after_cursor):
-            if include_deleted or record.get("deleted") is not True:
-                yield load_record(self.model, record)
+        for page in self.iter_pages(sync_id=sync_id, limit=limit, after_cursor=after_cursor):
+            yield from self._models(page, include_deleted)
+
+    async def aiter(
+        self,
+        *,
+        sync_id: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        after_cursor: str | None = None,
+        include_deleted: bool = False,
+    ) -> AsyncIterator[_M]:
+        """The async twin of ``iter()``: ``async for c in Contact.objects.aiter(): ...``
+        (the default async client, or ``objects.using(async_client).aiter()``)."""
+        pages = self.aiter_pages(sync_id=sync_id, limit=limit, after_cursor=after_cursor)
+        async for page in pages:
+            for obj in self._models(page, include_deleted):
+                yield obj
 
     def __iter__(self) -> Iterator[_M]:
         return self.iter()
+
+    def _pager(self, sync_id: str | None, limit: int, after_cursor: str | None) -> _Pager:
+        collection_id = self.model.collection_id
+        if not collection_id:
+            raise ModelError(f"{self.model.__name__} has no collection_id")
+        params = records_params(
+            collection_id, sync_id=sync_id, limit=limit, after_cursor=after_cursor
+        )
+        return _Pager(params)
+
+    def _models(self, page: RecordPage, include_deleted: bool) -> Iterator[_M]:
+        for record in page.records:
+            if include_deleted or record.get("deleted") is not True:
+                yield load_record(self.model, record)
 
     def get(self, upstream_id: str, *, sync_id: str | None = None) -> _M:
         """The record with this upstream id — **O(n)**: scans the collection.

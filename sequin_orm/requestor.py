@@ -8,26 +8,37 @@ itself) can be passed where one is wanted; with none, the default is used: the o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from collections.abc import Mapping
-from typing import Any, Protocol
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic, Protocol, TypeVar
 
+import attrs
 import httpx
 
 from sequin_orm.codec import decode_json
 from sequin_orm.config import Settings, resolve_settings
 from sequin_orm.errors import APIError
 from sequin_orm.flow import MUTATIONS_PATH
-from sequin_orm.http import EventHooks, HTTPSession
+from sequin_orm.http import AsyncHTTPSession, Call, EventHooks, HTTPSession
 from sequin_orm.retry import Safety
+from sequin_orm.secrets import redact_errors
+
+_T = TypeVar("_T")
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "APICall",
+    "AsyncClientBound",
+    "AsyncRequestor",
     "ClientBound",
+    "HasAsyncRequestor",
     "HasRequestor",
     "Requestor",
+    "RequestorBase",
     "default_holder",
     "default_requestor",
     "install_default",
@@ -35,7 +46,59 @@ __all__ = [
 ]
 
 
-class Requestor:
+@attrs.frozen
+class APICall(Generic[_T]):
+    """One API request of a manager and how to read its answer: the manager builds it, a
+    requestor (sync or async) sends it. ``secrets`` is a body whose secret values are masked
+    in any error raised."""
+
+    method: str
+    path: str
+    read: Callable[[Any], _T]
+    json_body: Any = None
+    params: Mapping[str, Any] | None = None
+    safety: Safety = Safety.READ
+    long_poll_ms: int | None = None
+    secrets: Any = None
+
+    def http_call(self) -> Call:
+        return Call.of(
+            self.method,
+            self.path,
+            {
+                "json_body": self.json_body,
+                "params": self.params,
+                "safety": self.safety,
+                "long_poll_ms": self.long_poll_ms,
+            },
+        )
+
+
+class RequestorBase:
+    """Settings, and what the sync and async requestors know about the syncs they write to."""
+
+    def __init__(self, settings: Settings, rate_limits: dict[str, int] | None = None) -> None:
+        self.settings = settings
+        #: ``rate_limit.max_concurrent_requests`` of the syncs seen (read through a manager).
+        self.rate_limits: dict[str, int] = {} if rate_limits is None else rate_limits
+
+    def concurrency_for(self, sync_ids: Iterable[str]) -> int:
+        """How many mutation requests may be in flight for a commit to these syncs: the
+        client's ``max_concurrency``, capped by a known sync rate limit (0 = no cap)."""
+        caps = [self.rate_limits.get(sync_id, 0) for sync_id in sync_ids]
+        return min([self.settings.max_concurrency, *(cap for cap in caps if cap > 0)])
+
+    def note_rate_limit(self, sync_id: str, max_concurrent_requests: int | None) -> None:
+        """Remember a sync's concurrent-request limit (from a sync read through the API)."""
+        self.rate_limits[sync_id] = max_concurrent_requests or 0
+
+
+def _log_mutation(content: bytes, label: str | None) -> None:
+    if logger.isEnabledFor(logging.INFO):
+        logger.info("mutation %s", label or _describe_content(content))
+
+
+class Requestor(RequestorBase):
     """Sends requests to the Sequin API with one client's settings."""
 
     def __init__(
@@ -44,13 +107,23 @@ class Requestor:
         *,
         transport: httpx.BaseTransport | None = None,
         event_hooks: EventHooks | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.http = HTTPSession(settings, transport=transport, event_hooks=event_hooks)
+        self.event_hooks = event_hooks
+        #: What an ``AsyncRequestor`` built from this one sends through (``configure()``).
+        self.async_transport = async_transport or _async_side(transport)
 
     @property
     def requestor(self) -> Requestor:
         return self
+
+    def call(self, call: APICall[_T]) -> _T:
+        """Send a manager's request (hits the network) and read its answer."""
+        with redact_errors(call.secrets):
+            payload = decode_json(self.http.perform(call.http_call()), call.method, call.path)
+        return call.read(payload)
 
     def run_mutation(self, body: Any, *, await_timeout_ms: int | None = None) -> Any:
         """``POST /v1/mutations/run`` (hits the network); retried only where safe."""
@@ -70,15 +143,59 @@ class Requestor:
         ``label`` (e.g. ``"create salesforce:contact, 200 records"``) is what the INFO log line
         says; without it the line is derived from ``content`` (decoded only when INFO is on).
         """
-        if logger.isEnabledFor(logging.INFO):
-            logger.info("mutation %s", label or _describe_content(content))
-        return self.http.send_once(
-            "POST", MUTATIONS_PATH, content=content, await_timeout_ms=await_timeout_ms
-        )
+        _log_mutation(content, label)
+        return self.http.attempt(_mutation_call(content, await_timeout_ms))
 
     def close(self) -> None:
         """Release the pooled connections."""
         self.http.close()
+
+
+class AsyncRequestor(RequestorBase):
+    """The async twin of ``Requestor``: the same settings over an ``httpx.AsyncClient``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        event_hooks: EventHooks | None = None,
+        rate_limits: dict[str, int] | None = None,
+    ) -> None:
+        super().__init__(settings, rate_limits)
+        self.http = AsyncHTTPSession(settings, transport=transport, event_hooks=event_hooks)
+
+    @property
+    def requestor(self) -> AsyncRequestor:
+        return self
+
+    async def call(self, call: APICall[_T]) -> _T:
+        """Send a manager's request (hits the network) and read its answer."""
+        with redact_errors(call.secrets):
+            answer = decode_json(await self.http.perform(call.http_call()), call.method, call.path)
+        return call.read(answer)
+
+    async def send_mutation_once(
+        self, content: bytes, *, await_timeout_ms: int | None = None, label: str | None = None
+    ) -> bytes:
+        """One attempt at ``POST /v1/mutations/run`` (hits the network); see ``Requestor``."""
+        _log_mutation(content, label)
+        return await self.http.attempt(_mutation_call(content, await_timeout_ms))
+
+    async def aclose(self) -> None:
+        """Release the pooled connections."""
+        await self.http.aclose()
+
+
+def _mutation_call(content: bytes, await_timeout_ms: int | None) -> Call:
+    waits = (await_timeout_ms or 0) / 1000
+    return Call("POST", MUTATIONS_PATH, content, safety=Safety.NOT_IDEMPOTENT, server_wait=waits)
+
+
+def _async_side(transport: httpx.BaseTransport | None) -> httpx.AsyncBaseTransport | None:
+    """``transport`` when it serves async requests too (``httpx.MockTransport``, the
+    emulator's), else None (the network)."""
+    return transport if isinstance(transport, httpx.AsyncBaseTransport) else None
 
 
 def describe_mutation(body: Any) -> str:
@@ -104,6 +221,13 @@ class HasRequestor(Protocol):
 
     @property
     def requestor(self) -> Requestor: ...
+
+
+class HasAsyncRequestor(Protocol):
+    """An ``AsyncClient`` or an ``AsyncRequestor``: what async sessions accept as ``client=``."""
+
+    @property
+    def requestor(self) -> AsyncRequestor: ...
 
 
 _default: HasRequestor | None = None
@@ -160,9 +284,45 @@ def reset_default() -> None:
     install_default(None)
 
 
+#: The default async requestor of each event loop (an ``httpx.AsyncClient``'s connections
+#: belong to the loop that opened them), built from the default requestor's settings.
+_async_defaults: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, tuple[Requestor, AsyncRequestor]
+] = weakref.WeakKeyDictionary()
+
+
+def default_async_requestor() -> AsyncRequestor:
+    """The default async requestor of the running event loop: the settings, transport and
+    hooks of the default (``configure()``'s) client, over an ``httpx.AsyncClient``."""
+    loop = asyncio.get_running_loop()
+    sync_side = default_requestor()
+    with _lock:
+        known = _async_defaults.get(loop)
+        if known is not None and known[0] is sync_side:
+            return known[1]
+        built = async_twin(sync_side)
+        _async_defaults[loop] = (sync_side, built)
+        return built
+
+
+def async_twin(requestor: Requestor) -> AsyncRequestor:
+    """An async requestor with ``requestor``'s settings, async transport and event hooks."""
+    return AsyncRequestor(
+        requestor.settings,
+        transport=requestor.async_transport,
+        event_hooks=requestor.event_hooks,
+        rate_limits=requestor.rate_limits,
+    )
+
+
 def requestor_of(client: HasRequestor | None) -> Requestor:
     """The requestor of ``client``, else the default one."""
     return client.requestor if client is not None else default_requestor()
+
+
+def async_requestor_of(client: HasAsyncRequestor | None) -> AsyncRequestor:
+    """The async requestor of ``client``, else the default one of the running loop."""
+    return client.requestor if client is not None else default_async_requestor()
 
 
 class ClientBound:
@@ -178,3 +338,18 @@ class ClientBound:
     def requestor(self) -> Requestor:
         """The bound client's requestor, else the default one."""
         return requestor_of(self._bound)
+
+
+class AsyncClientBound:
+    """Base of async managers and consumers: bound to an ``AsyncClient``, or to the default
+    async client of the running event loop."""
+
+    _bound: HasAsyncRequestor | None
+
+    def __init__(self, client: HasAsyncRequestor | None = None) -> None:
+        self._bound = client
+
+    @property
+    def requestor(self) -> AsyncRequestor:
+        """The bound client's requestor, else the default one of the running loop."""
+        return async_requestor_of(self._bound)

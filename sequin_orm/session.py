@@ -1,22 +1,24 @@
 """The unit of work: collect changes, then send them as the fewest mutation requests.
 
-``plan.py`` decides what to send and ``flow.py`` what every answer means; this module keeps the
-session's bookkeeping (what is pending, who owns an object) and drives the flow with a plain
-loop: one request at a time, on the calling thread.
+``plan.py`` decides what to send and ``flow.py`` what every answer means; ``UnitOfWork`` keeps a
+session's bookkeeping (what is pending, who owns an object) and builds the flow of a commit.
+``Session`` drives that flow with ``drivers.drive`` and ``AsyncSession`` with
+``drivers.adrive``: the two differ only in how they wait.
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from sequin_orm.config import Settings
+from sequin_orm.drivers import Progress, adrive, drive
 from sequin_orm.errors import (
-    APIError,
     AuthenticationError,
     CommitError,
     ConfigurationError,
@@ -37,7 +39,14 @@ from sequin_orm.plan import (
     unsaved_references,
 )
 from sequin_orm.record import DELETED, NEW, PERSISTENT, UNKNOWN, Record
-from sequin_orm.requestor import HasRequestor, Requestor, requestor_of
+from sequin_orm.requestor import (
+    AsyncRequestor,
+    HasAsyncRequestor,
+    HasRequestor,
+    Requestor,
+    async_requestor_of,
+    requestor_of,
+)
 from sequin_orm.results import CommitResult, SaveResult
 
 if TYPE_CHECKING:
@@ -45,60 +54,33 @@ if TYPE_CHECKING:
 
     from sequin_orm.model import Model  # the public type; the session itself needs a Record
 
-__all__ = ["Session", "current_session"]
+__all__ = ["AsyncSession", "Session", "UnitOfWork", "current_session"]
 
 _M = TypeVar("_M", bound="Model")
-_current: ContextVar[Session | None] = ContextVar("sequin_orm_session", default=None)
+_current: ContextVar[UnitOfWork | None] = ContextVar("sequin_orm_session", default=None)
 
 
-def current_session() -> Session | None:
+def current_session() -> Session | AsyncSession | None:
     """The session of the current context (thread or asyncio task), if one is active."""
-    return _current.get()
+    return cast("Session | AsyncSession | None", _current.get())
 
 
-class Session:
-    """A unit of work over one client.
+class UnitOfWork:
+    """What ``Session`` and ``AsyncSession`` share: pending objects, ownership, the identity
+    map, the plan and the flow of a commit. Nothing here does I/O."""
 
-    ``with Session() as s:`` makes it the current session: ``obj.save()`` and ``obj.delete()``
-    only enqueue, and the block commits on a clean exit and rolls back on an exception.
-    """
-
-    def __init__(self, client: HasRequestor | None = None, *, sync_id: str | None = None) -> None:
-        self._client = client
+    def __init__(self, *, sync_id: str | None = None) -> None:
         self.sync_id = sync_id
         self._tracked: dict[Model, WriteOptions] = {}
         self._deletes: dict[Model, WriteOptions] = {}
         self._identity = IdentityMap()
-        self._tokens: list[Token[Session | None]] = []
+        self._tokens: list[Token[UnitOfWork | None]] = []
         self._committing = threading.Lock()
         self._ref = weakref.ref(self)
         #: What the last commit did, also when it was interrupted (None before any commit).
         self.last_result: CommitResult | None = None
 
-    @property
-    def requestor(self) -> Requestor:
-        """The client's requestor (the default client's when none was given)."""
-        return requestor_of(self._client)
-
     # -- context -------------------------------------------------------------------------
-
-    def __enter__(self) -> Session:
-        self.activate()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            if exc_type is None:
-                self.commit()
-            else:
-                self.rollback()
-        finally:
-            self.deactivate()
 
     def activate(self) -> None:
         """Make this the current session, without the commit or rollback of a ``with`` block.
@@ -223,31 +205,22 @@ class Session:
 
     # -- commit and rollback -------------------------------------------------------------
 
-    def commit(self, **awaiting: Unpack[AwaitKwargs]) -> CommitResult:
-        """Send every pending change (hits the network) and return each object's outcome.
+    @contextmanager
+    def _committing_flow(
+        self, awaiting: Await | None, requestor: Requestor | AsyncRequestor
+    ) -> Iterator[CommitFlow]:
+        """The flow of one commit, for a driver to run inside the block.
 
-        Raises ``ModelError``/``ConfigurationError`` before any request for bad input; the
-        ``AuthenticationError``/``PermissionDeniedError`` that refused the commit; or
-        ``CommitError`` when some request failed. Either carries the result (``.result``),
-        which is also kept in ``last_result``.
-        """
-        result = self.flush(WriteOptions.of(**awaiting).awaiting)
-        _raise_for(result)
-        return result
-
-    def flush(self, awaiting: Await | None = None) -> CommitResult:
-        """Like ``commit()`` but returns failures in the result instead of raising.
-
-        An exception that interrupts it (KeyboardInterrupt, cancellation) propagates after
-        the result so far is kept in ``last_result``.
+        Refuses a second commit at once; plans before any request (raising ``ModelError`` or
+        ``ConfigurationError`` for what cannot be sent); whatever interrupts the driver leaves
+        the requests still out marked as possibly sent; the result is kept in ``last_result``.
         """
         if not self._committing.acquire(blocking=False):
             raise ModelError(
-                "This Session is already committing (from another thread, or commit() was "
-                "called again from inside the commit); a session commits once at a time"
+                "This Session is already committing (from another thread or task, or commit() "
+                "was called again from inside the commit); a session commits once at a time"
             )
         try:
-            requestor = self.requestor  # one client for the whole commit
             settings = requestor.settings
             steps, unknown = self._plan(awaiting, settings)
             if steps:
@@ -260,7 +233,7 @@ class Session:
                 not_created=unknown,
             )
             try:
-                _drive(flow, requestor)
+                yield flow
             except BaseException as interruption:
                 flow.abandon(interruption)  # whatever is still out may have been sent
                 raise
@@ -269,7 +242,6 @@ class Session:
                 self._forget_deleted()
         finally:
             self._committing.release()
-        return self.last_result
 
     def rollback(self) -> None:
         """Forget pending changes: new objects leave the session, others revert (no request)."""
@@ -392,6 +364,123 @@ class Session:
             )
 
 
+class Session(UnitOfWork):
+    """A unit of work over one client.
+
+    ``with Session() as s:`` makes it the current session: ``obj.save()`` and ``obj.delete()``
+    only enqueue, and the block commits on a clean exit and rolls back on an exception.
+    """
+
+    def __init__(self, client: HasRequestor | None = None, *, sync_id: str | None = None) -> None:
+        super().__init__(sync_id=sync_id)
+        self._client = client
+
+    @property
+    def requestor(self) -> Requestor:
+        """The client's requestor (the default client's when none was given)."""
+        return requestor_of(self._client)
+
+    def __enter__(self) -> Session:
+        self.activate()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.commit()
+            else:
+                self.rollback()
+        finally:
+            self.deactivate()
+
+    def commit(
+        self, *, progress: Progress | None = None, **awaiting: Unpack[AwaitKwargs]
+    ) -> CommitResult:
+        """Send every pending change (hits the network) and return each object's outcome.
+
+        Raises ``ModelError``/``ConfigurationError`` before any request for bad input; the
+        ``AuthenticationError``/``PermissionDeniedError`` that refused the commit; or
+        ``CommitError`` when some request failed. Either carries the result (``.result``),
+        which is also kept in ``last_result``. ``progress(done, total)`` is called after each
+        answer (see ``sequin_orm.progress``).
+        """
+        result = self.flush(WriteOptions.of(**awaiting).awaiting, progress=progress)
+        _raise_for(result)
+        return result
+
+    def flush(
+        self, awaiting: Await | None = None, *, progress: Progress | None = None
+    ) -> CommitResult:
+        """Like ``commit()`` but returns failures in the result instead of raising.
+
+        An exception that interrupts it (KeyboardInterrupt, cancellation) propagates after
+        the result so far is kept in ``last_result``.
+        """
+        requestor = self.requestor  # one client for the whole commit
+        with self._committing_flow(awaiting, requestor) as flow:
+            drive(flow, requestor, progress)
+        assert self.last_result is not None
+        return self.last_result
+
+
+class AsyncSession(UnitOfWork):
+    """The async twin of ``Session``: the same unit of work and the same plan, committed with
+    ``await``. ``async with AsyncSession() as s:`` makes it the current session of the task;
+    ``obj.save()``/``await obj.asave()`` enqueue into it."""
+
+    def __init__(
+        self, client: HasAsyncRequestor | None = None, *, sync_id: str | None = None
+    ) -> None:
+        super().__init__(sync_id=sync_id)
+        self._client = client
+
+    @property
+    def requestor(self) -> AsyncRequestor:
+        """The client's requestor (the default async client's when none was given)."""
+        return async_requestor_of(self._client)
+
+    async def __aenter__(self) -> AsyncSession:
+        self.activate()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                await self.commit()
+            else:
+                self.rollback()
+        finally:
+            self.deactivate()
+
+    async def commit(
+        self, *, progress: Progress | None = None, **awaiting: Unpack[AwaitKwargs]
+    ) -> CommitResult:
+        """Send every pending change (hits the network); see ``Session.commit()``."""
+        result = await self.flush(WriteOptions.of(**awaiting).awaiting, progress=progress)
+        _raise_for(result)
+        return result
+
+    async def flush(
+        self, awaiting: Await | None = None, *, progress: Progress | None = None
+    ) -> CommitResult:
+        """Like ``commit()`` but returns failures in the result; see ``Session.flush()``."""
+        requestor = self.requestor
+        with self._committing_flow(awaiting, requestor) as flow:
+            await adrive(flow, requestor, progress)
+        assert self.last_result is not None
+        return self.last_result
+
+
 _UNKNOWN_MESSAGE = (
     "The create of this object may have been applied but no answer came back; check upstream, "
     "then call obj.reset_unknown() to send it again (or load the created record)"
@@ -419,6 +508,70 @@ def _bind_sync(obj: Model, sync_id: str | None) -> None:
 
 def save_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
     """``Model.save()``: enqueue in the current session, or send one mutation now."""
+    solo = _solo_save(obj, options, Session)
+    if isinstance(solo, SaveResult):
+        return solo
+    with solo:
+        return solo.outcome(solo.session.flush())
+
+
+async def asave_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
+    """``Model.asave()``: enqueue in the current session, or send one mutation now."""
+    solo = _solo_save(obj, options, AsyncSession)
+    if isinstance(solo, SaveResult):
+        return solo
+    with solo:
+        return solo.outcome(await solo.session.flush())
+
+
+def delete_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
+    """``Model.delete()``: enqueue in the current session, or send one delete now."""
+    solo = _solo_delete(obj, options, Session)
+    if isinstance(solo, SaveResult):
+        return solo
+    with solo:
+        return solo.outcome(solo.session.flush())
+
+
+async def adelete_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
+    """``Model.adelete()``: enqueue in the current session, or send one delete now."""
+    solo = _solo_delete(obj, options, AsyncSession)
+    if isinstance(solo, SaveResult):
+        return solo
+    with solo:
+        return solo.outcome(await solo.session.flush())
+
+
+_U = TypeVar("_U", bound=UnitOfWork)
+
+
+class _Solo(Generic[_U]):
+    """A one-object unit of work to send now; ``with`` it so the object leaves it after."""
+
+    def __init__(self, session: _U, obj: Model, result: Callable[[], SaveResult]) -> None:
+        self.session = session
+        self._obj = obj
+        self._result = result
+
+    def outcome(self, committed: CommitResult) -> SaveResult:
+        """The save's result; raises the first error of the commit."""
+        errors = committed.errors
+        if errors:
+            raise errors[0]
+        return self._result()
+
+    def __enter__(self) -> _Solo[_U]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.session.expunge(self._obj)
+
+
+def _solo_save(
+    obj: Model, options: WriteKwargs, session_type: Callable[[], _U]
+) -> SaveResult | _Solo[_U]:
+    """Enqueue ``obj`` in the current session, or say that nothing is to be sent (the
+    result either way); else a one-object unit of work to send."""
     session = _current.get()
     if session is not None:
         session.add(obj, **options)
@@ -429,30 +582,30 @@ def save_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
         return SaveResult(obj.upstream_id)
     was_new = obj.is_new
     names = frozenset(obj.changed_fields)
-    _send_alone(obj, Session.add, options)
-    return SaveResult(obj.upstream_id, created=was_new, updated=not was_new, field_names=names)
+    solo = session_type()
+    solo.add(obj, **options)
+    return _Solo(
+        solo,
+        obj,
+        lambda: SaveResult(
+            obj.upstream_id, created=was_new, updated=not was_new, field_names=names
+        ),
+    )
 
 
-def delete_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
-    """``Model.delete()``: enqueue in the current session, or send one delete now."""
+def _solo_delete(
+    obj: Model, options: WriteKwargs, session_type: Callable[[], _U]
+) -> SaveResult | _Solo[_U]:
+    """Like ``_solo_save`` for a delete."""
     session = _current.get()
     if session is not None:
         session.delete(obj, **options)
         return _pending(obj)
     if obj.state is NEW:
         raise ModelError(f"Cannot delete a {type(obj).__name__} that was never saved")
-    _send_alone(obj, Session.delete, options)
-    return SaveResult(obj.upstream_id, deleted=True)
-
-
-def _send_alone(obj: Model, enqueue: Callable[..., None], options: WriteKwargs) -> None:
-    """A one-object unit of work, sent now (hits the network); raises the first error."""
-    once = Session()
-    enqueue(once, obj, **options)
-    try:
-        _raise_first_error(once.flush())
-    finally:
-        once.expunge(obj)
+    solo = session_type()
+    solo.delete(obj, **options)
+    return _Solo(solo, obj, lambda: SaveResult(obj.upstream_id, deleted=True))
 
 
 _PENDING_NEW = SaveResult(None, pending=True)  # frozen: one for every enqueued new object
@@ -461,38 +614,6 @@ _PENDING_NEW = SaveResult(None, pending=True)  # frozen: one for every enqueued 
 def _pending(obj: Model) -> SaveResult:
     upstream_id = obj.upstream_id
     return _PENDING_NEW if upstream_id is None else SaveResult(upstream_id, pending=True)
-
-
-def _raise_first_error(result: CommitResult) -> None:
-    errors = result.errors
-    if errors:
-        raise errors[0]
-
-
-def _drive(flow: CommitFlow, client: Requestor) -> None:
-    """Send the flow's requests one after another (hits the network)."""
-    while (request := flow.next_request()) is not None:
-        if request.delay:
-            try:
-                client.http.sleep(request.delay)
-            except BaseException as interruption:
-                flow.interrupt(request, interruption, reached_server=False)
-                raise
-        try:
-            content = client.send_mutation_once(
-                request.content, await_timeout_ms=request.await_timeout_ms, label=request.label
-            )
-        except APIError as error:
-            flow.receive_error(request, error)
-            continue
-        except BaseException as interruption:
-            flow.interrupt(request, interruption, reached_server=True)
-            raise
-        try:
-            flow.receive(request, content)
-        except BaseException as interruption:  # the answer may be half applied
-            flow.interrupt(request, interruption, reached_server=True)
-            raise
 
 
 def _raise_for(result: CommitResult) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 import attrs
 
 from sequin_orm.errors import ModelError
-from sequin_orm.requestor import ClientBound
+from sequin_orm.requestor import APICall, AsyncClientBound, ClientBound
 from sequin_orm.retry import Safety
 from sequin_orm.wire import ClassManager, decode, decode_list
 
-__all__ = ["Stream", "StreamManager", "stream_create_body"]
+__all__ = ["AsyncStreamManager", "Stream", "StreamManager", "stream_create_body"]
 
 STREAMS_PATH = "/v1/streams"
 
@@ -43,18 +43,44 @@ def stream_create_body(slug: str) -> dict[str, Any]:
     return {"slug": slug}
 
 
-class StreamManager(ClientBound):
+class _StreamCalls:
+    """The requests of ``/v1/streams`` and how to read their answers (no I/O)."""
+
+    @staticmethod
+    def _create_call(slug: str) -> APICall[Stream]:
+        def read(payload: Any) -> Stream:
+            return decode(payload, Stream, method="POST", path=STREAMS_PATH)
+
+        body = stream_create_body(slug)
+        return APICall("POST", STREAMS_PATH, read, json_body=body, safety=Safety.NOT_IDEMPOTENT)
+
+    @staticmethod
+    def _list_call() -> APICall[list[Stream]]:
+        def read(payload: Any) -> list[Stream]:
+            return decode_list(payload, Stream, method="GET", path=STREAMS_PATH)
+
+        return APICall("GET", STREAMS_PATH, read)
+
+
+class StreamManager(ClientBound, _StreamCalls):
     """``/v1/streams``: create and list. Every method hits the network."""
 
     def create(self, slug: str) -> Stream:
         """``POST /v1/streams``; the slug is unique per account (a second create fails)."""
-        body = stream_create_body(slug)
-        payload = self.requestor.http.request(
-            "POST", STREAMS_PATH, json_body=body, safety=Safety.NOT_IDEMPOTENT
-        )
-        return decode(payload, Stream, method="POST", path=STREAMS_PATH)
+        return self.requestor.call(self._create_call(slug))
 
     def list(self) -> list[Stream]:
         """``GET /v1/streams``."""
-        payload = self.requestor.http.request("GET", STREAMS_PATH)
-        return decode_list(payload, Stream, method="GET", path=STREAMS_PATH)
+        return self.requestor.call(self._list_call())
+
+
+class AsyncStreamManager(AsyncClientBound, _StreamCalls):
+    """``/v1/streams`` through an ``AsyncClient``: ``StreamManager``'s methods, awaitable."""
+
+    async def create(self, slug: str) -> Stream:
+        """``POST /v1/streams``; the slug is unique per account (a second create fails)."""
+        return await self.requestor.call(self._create_call(slug))
+
+    async def list(self) -> list[Stream]:
+        """``GET /v1/streams``."""
+        return await self.requestor.call(self._list_call())

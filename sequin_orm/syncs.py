@@ -21,16 +21,24 @@ from __future__ import annotations
 import copy
 import datetime
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import attrs
 
 from sequin_orm.credentials import Credential, Health, credential_body, metadata_contains
-from sequin_orm.errors import ModelError, ReadOnlyFieldError
-from sequin_orm.requestor import ClientBound, HasRequestor
+from sequin_orm.errors import ConfigurationError, ModelError, ReadOnlyFieldError
+from sequin_orm.requestor import (
+    APICall,
+    AsyncClientBound,
+    AsyncRequestor,
+    ClientBound,
+    HasAsyncRequestor,
+    HasRequestor,
+    RequestorBase,
+)
 from sequin_orm.retry import Safety
-from sequin_orm.secrets import redact_errors, reveal
+from sequin_orm.secrets import reveal
 from sequin_orm.wire import (
     ClassManager,
     decode,
@@ -40,11 +48,17 @@ from sequin_orm.wire import (
     structure_input,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Required, Unpack
+
 __all__ = [
     "SYNC_FREQUENCIES",
     "UPDATABLE_FIELDS",
+    "AsyncSyncManager",
     "RateLimit",
     "Sync",
+    "SyncFields",
+    "SyncFilters",
     "SyncManager",
     "sync_create_body",
     "sync_update_body",
@@ -126,7 +140,9 @@ class Sync:
     updated_at: datetime.datetime | None = attrs.field(default=None, on_setattr=_read_only)
     extra: dict[str, Any] = attrs.Factory(dict)
 
-    _client: HasRequestor | None = attrs.field(default=None, init=False, repr=False, eq=False)
+    _client: HasRequestor | HasAsyncRequestor | None = attrs.field(
+        default=None, init=False, repr=False, eq=False
+    )
     _loaded: dict[str, Any] = attrs.field(factory=dict, init=False, repr=False, eq=False)
     _deleted: bool = attrs.field(default=False, init=False, repr=False, eq=False)
 
@@ -191,7 +207,13 @@ class Sync:
 
     @property
     def _manager(self) -> SyncManager:
-        return SyncManager(self._client)
+        requestor = None if self._client is None else self._client.requestor
+        if isinstance(requestor, AsyncRequestor):
+            raise ConfigurationError(
+                f"Sync {self.id} came from an AsyncClient: change it through that client, "
+                "e.g. await client.syncs.update(sync.id, name=...)"
+            )
+        return SyncManager(requestor)
 
     def _check_not_deleted(self) -> None:
         if self._deleted:
@@ -406,79 +428,76 @@ def sync_update_body(sync: Sync) -> dict[str, Any]:
 # --- the manager (the only part that does I/O) ------------------------------------------------
 
 
-class SyncManager(ClientBound):
-    """``/v1/syncs``: create, list, get, update and delete syncs. Every method hits the network.
+class SyncFields(TypedDict, total=False):
+    """The fields of ``POST /v1/syncs`` (``provider``, ``stream_id``, ``name`` and
+    ``collection_ids`` are required; exactly one of ``credential`` and ``credential_id``)."""
 
-    ``Sync.objects`` is bound to the default client (looked up at each call); ``client.syncs``
-    to that client.
-    """
+    provider: Required[str]
+    stream_id: Required[str]
+    name: Required[str]
+    collection_ids: Required[Sequence[str]]
+    credential: Credential | Mapping[str, Any] | None
+    credential_id: str | None
+    rate_limit: RateLimit | Mapping[str, Any] | None
+    max_age_days: int | float | None
+    sync_frequency: Literal["continuous", "4h"] | None
+    metadata: Mapping[str, Any] | None
+    external_id: str | None
 
-    def create(
-        self,
-        *,
-        provider: str,
-        stream_id: str,
-        name: str,
-        collection_ids: Sequence[str],
-        credential: Credential | Mapping[str, Any] | None = None,
-        credential_id: str | None = None,
-        rate_limit: RateLimit | Mapping[str, Any] | None = None,
-        max_age_days: int | float | None = None,
-        sync_frequency: Literal["continuous", "4h"] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        external_id: str | None = None,
-    ) -> Sync:
-        """``POST /v1/syncs``; validated first (``ModelError``); never retried once sent.
 
-        Pass exactly one of ``credential`` (a ``Credential`` or the documented dict) and
-        ``credential_id`` (an existing credential).
-        """
-        body = sync_create_body(
-            provider=provider,
-            stream_id=stream_id,
-            name=name,
-            collection_ids=collection_ids,
-            credential=credential,
-            credential_id=credential_id,
-            rate_limit=rate_limit,
-            max_age_days=max_age_days,
-            sync_frequency=sync_frequency,
-            metadata=metadata,
-            external_id=external_id,
+class SyncFilters(TypedDict, total=False):
+    """Filters of ``GET /v1/syncs``; ``metadata`` matches syncs whose metadata holds every
+    given key and value."""
+
+    provider: str | None
+    name: str | None
+    metadata: Mapping[str, Any] | None
+    stream_id: str | None
+
+
+class _SyncCalls:
+    """The requests of ``/v1/syncs`` and how to read their answers (no I/O): what
+    ``SyncManager`` and ``AsyncSyncManager`` share."""
+
+    _bound: Any
+
+    @property
+    def requestor(self) -> RequestorBase:
+        raise NotImplementedError  # ClientBound / AsyncClientBound, first in the subclasses
+
+    def _create_call(self, fields: SyncFields) -> APICall[Sync]:
+        body = sync_create_body(**fields)
+        return APICall(
+            "POST",
+            SYNCS_PATH,
+            self._reader("POST", SYNCS_PATH),
+            json_body=body,
+            safety=Safety.NOT_IDEMPOTENT,
+            secrets=body,
         )
-        with redact_errors(body):
-            payload = self.requestor.http.request(
-                "POST", SYNCS_PATH, json_body=body, safety=Safety.NOT_IDEMPOTENT
-            )
-        return self._bind(decode(payload, Sync, method="POST", path=SYNCS_PATH))
 
-    def list(
-        self,
-        *,
-        provider: str | None = None,
-        name: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        stream_id: str | None = None,
-    ) -> list[Sync]:
-        """``GET /v1/syncs``. Filters go to the server and are applied again here, since the
-        docs say they are "coming soon" (a server may ignore them). ``metadata`` matches syncs
-        whose metadata holds every given key and value."""
-        filters = {"provider": provider, "name": name, "stream_id": stream_id}
-        params = {k: v for k, v in filters.items() if v is not None}
+    def _list_call(self, filters: SyncFilters) -> APICall[list[Sync]]:
+        metadata = filters.get("metadata")
+        wanted = {
+            "provider": filters.get("provider"),
+            "name": filters.get("name"),
+            "stream_id": filters.get("stream_id"),
+        }
+        params = {k: v for k, v in wanted.items() if v is not None}
         if metadata is not None:
             params["metadata"] = encode_query_json(metadata)
-        payload = self.requestor.http.request("GET", SYNCS_PATH, params=params or None)
-        syncs = decode_list(payload, Sync, method="GET", path=SYNCS_PATH)
-        return [self._bind(s) for s in syncs if _matches(s, filters, metadata)]
 
-    def get(self, sync_id: str) -> Sync:
-        """``GET /v1/syncs/{id}``; ``NotFoundError`` when there is none."""
+        def read(payload: Any) -> list[Sync]:
+            syncs = decode_list(payload, Sync, method="GET", path=SYNCS_PATH)
+            return [self._bind(s) for s in syncs if _matches(s, wanted, metadata)]
+
+        return APICall("GET", SYNCS_PATH, read, params=params or None)
+
+    def _get_call(self, sync_id: str) -> APICall[Sync]:
         path = _sync_path(sync_id)
-        payload = self.requestor.http.request("GET", path)
-        return self._bind(decode(payload, Sync, method="GET", path=path))
+        return APICall("GET", path, self._reader("GET", path))
 
-    def update(self, sync_id: str, **changes: Any) -> Sync:
-        """``PATCH /v1/syncs/{id}`` with the given updatable fields (validated first)."""
+    def _update_call(self, sync_id: str, changes: dict[str, Any]) -> APICall[Sync]:
         unknown = sorted(set(changes) - set(UPDATABLE_FIELDS))
         if unknown:
             raise ModelError(
@@ -494,22 +513,95 @@ class SyncManager(ClientBound):
         problems.check()
         if not changes:
             raise ModelError("Nothing to update")
-        return self._patch(sync_id, reveal(changes))
+        return self._patch_call(sync_id, reveal(changes))
 
-    def delete(self, sync_id: str) -> None:
-        """``DELETE /v1/syncs/{id}``."""
-        self.requestor.http.request("DELETE", _sync_path(sync_id), safety=Safety.IDEMPOTENT)
-
-    def _patch(self, sync_id: str, body: dict[str, Any]) -> Sync:
+    def _patch_call(self, sync_id: str, body: dict[str, Any]) -> APICall[Sync]:
         path = _sync_path(sync_id)
-        payload = self.requestor.http.request(
-            "PATCH", path, json_body=body, safety=Safety.IDEMPOTENT
+        return APICall(
+            "PATCH", path, self._reader("PATCH", path), json_body=body, safety=Safety.IDEMPOTENT
         )
-        return self._bind(decode(payload, Sync, method="PATCH", path=path))
+
+    def _delete_call(self, sync_id: str) -> APICall[None]:
+        return APICall("DELETE", _sync_path(sync_id), _nothing, safety=Safety.IDEMPOTENT)
+
+    def _reader(self, method: str, path: str) -> Callable[[Any], Sync]:
+        return lambda payload: self._bind(decode(payload, Sync, method=method, path=path))
 
     def _bind(self, sync: Sync) -> Sync:
         object.__setattr__(sync, "_client", self._bound)
+        limit = sync.rate_limit.max_concurrent_requests if sync.rate_limit else None
+        self.requestor.note_rate_limit(sync.id, limit)  # commits to it honour the limit
         return sync
+
+
+class SyncManager(ClientBound, _SyncCalls):
+    """``/v1/syncs``: create, list, get, update and delete syncs. Every method hits the network.
+
+    ``Sync.objects`` is bound to the default client (looked up at each call); ``client.syncs``
+    to that client.
+    """
+
+    def create(self, **fields: Unpack[SyncFields]) -> Sync:
+        """``POST /v1/syncs``; validated first (``ModelError``); never retried once sent.
+
+        Pass exactly one of ``credential`` (a ``Credential`` or the documented dict) and
+        ``credential_id`` (an existing credential).
+        """
+        return self.requestor.call(self._create_call(fields))
+
+    def list(self, **filters: Unpack[SyncFilters]) -> list[Sync]:
+        """``GET /v1/syncs``. Filters (``provider``, ``name``, ``stream_id``, ``metadata``) go
+        to the server and are applied again here, since the docs say they are "coming soon" (a
+        server may ignore them)."""
+        return self.requestor.call(self._list_call(filters))
+
+    def get(self, sync_id: str) -> Sync:
+        """``GET /v1/syncs/{id}``; ``NotFoundError`` when there is none."""
+        return self.requestor.call(self._get_call(sync_id))
+
+    def update(self, sync_id: str, **changes: Any) -> Sync:
+        """``PATCH /v1/syncs/{id}`` with the given updatable fields (validated first)."""
+        return self.requestor.call(self._update_call(sync_id, changes))
+
+    def delete(self, sync_id: str) -> None:
+        """``DELETE /v1/syncs/{id}``."""
+        self.requestor.call(self._delete_call(sync_id))
+
+    def _patch(self, sync_id: str, body: dict[str, Any]) -> Sync:
+        return self.requestor.call(self._patch_call(sync_id, body))
+
+
+class AsyncSyncManager(AsyncClientBound, _SyncCalls):
+    """``/v1/syncs`` through an ``AsyncClient``: ``SyncManager``'s methods, awaitable.
+
+    The ``Sync`` objects it returns are data: change them through this manager
+    (``await client.syncs.update(sync.id, name=...)``); their own ``save()``, ``delete()``,
+    ``enable()``, ``disable()`` and ``refresh()`` are for syncs read with a ``Client``.
+    """
+
+    async def create(self, **fields: Unpack[SyncFields]) -> Sync:
+        """``POST /v1/syncs``; see ``SyncManager.create()``."""
+        return await self.requestor.call(self._create_call(fields))
+
+    async def list(self, **filters: Unpack[SyncFilters]) -> list[Sync]:
+        """``GET /v1/syncs``; see ``SyncManager.list()``."""
+        return await self.requestor.call(self._list_call(filters))
+
+    async def get(self, sync_id: str) -> Sync:
+        """``GET /v1/syncs/{id}``; ``NotFoundError`` when there is none."""
+        return await self.requestor.call(self._get_call(sync_id))
+
+    async def update(self, sync_id: str, **changes: Any) -> Sync:
+        """``PATCH /v1/syncs/{id}`` with the given updatable fields (validated first)."""
+        return await self.requestor.call(self._update_call(sync_id, changes))
+
+    async def delete(self, sync_id: str) -> None:
+        """``DELETE /v1/syncs/{id}``."""
+        await self.requestor.call(self._delete_call(sync_id))
+
+
+def _nothing(payload: Any) -> None:
+    """Read an answer whose body does not matter (a delete)."""
 
 
 def _sync_path(sync_id: str) -> str:

@@ -129,8 +129,8 @@ class Emulator:
             return _dispatch(admin.router, self, request)
         return run_with_fault(self._faults.take(request), request, self._call_api)
 
-    def transport(self) -> httpx.BaseTransport:
-        """An in-process httpx transport (any base URL works)."""
+    def transport(self) -> EmulatorTransport:
+        """An in-process httpx transport for sync and async clients (any base URL works)."""
         return EmulatorTransport(self.handle)
 
     def async_transport(self) -> httpx.AsyncBaseTransport:

@@ -24,8 +24,9 @@ def _call(handle: HandleFn, request: httpx.Request, body: bytes) -> httpx.Respon
     )
 
 
-class EmulatorTransport(httpx.BaseTransport):
-    """A synchronous transport; a dropped connection raises ``httpx.RemoteProtocolError``."""
+class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """A transport for ``httpx.Client`` and ``httpx.AsyncClient`` alike; a dropped connection
+    raises ``httpx.RemoteProtocolError``."""
 
     def __init__(self, handle: HandleFn) -> None:
         self._handle = handle
@@ -34,14 +35,11 @@ class EmulatorTransport(httpx.BaseTransport):
         """Answer ``request`` in this thread."""
         return _call(self._handle, request, request.read())
 
-
-class AsyncEmulatorTransport(httpx.AsyncBaseTransport):
-    """An asyncio transport; the handler runs in a worker thread so waits never block the loop."""
-
-    def __init__(self, handle: HandleFn) -> None:
-        self._handle = handle
-
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Answer ``request`` from a worker thread."""
+        """Answer ``request`` from a worker thread, so waits never block the event loop."""
         body = await request.aread()
         return await asyncio.to_thread(_call, self._handle, request, body)
+
+
+class AsyncEmulatorTransport(EmulatorTransport):
+    """The same transport, typed for ``httpx.AsyncClient`` (``Emulator.async_transport()``)."""

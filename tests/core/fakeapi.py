@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -44,12 +45,14 @@ class FakeAPI:
         self.script = list(script)
         self.bodies: list[dict[str, Any]] = []
         self.read_timeouts: list[float | None] = []
+        self._lock = threading.Lock()  # a commit may send from several threads
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content) if request.content else {}
-        self.bodies.append(body)
-        self.read_timeouts.append(request.extensions.get("timeout", {}).get("read"))
-        reply: Reply = self.script.pop(0) if self.script else echo
+        with self._lock:
+            self.bodies.append(body)
+            self.read_timeouts.append(request.extensions.get("timeout", {}).get("read"))
+            reply: Reply = self.script.pop(0) if self.script else echo
         if isinstance(reply, Exception):
             raise reply
         return reply if isinstance(reply, httpx.Response) else reply(body)

@@ -1,5 +1,6 @@
-"""A commit of several requests driven by the sync loop over ``CommitFlow`` (flow.py): one
-request in flight, plan order, where a failing request stops the commit, later stages built
+"""A commit of several requests driven by the sync loop over ``CommitFlow`` (flow.py) with
+``max_concurrency=1``: one request in flight, plan order, where a failing request stops the
+commit, later stages built
 from earlier answers, objects held back behind a failed create.
 """
 
@@ -77,8 +78,13 @@ def _watch(
 def _client(
     transport: Watched, url: str | None, batch_size: int | None = None
 ) -> sequin_orm.Client:
-    return sequin_orm.Client(
-        TOKEN, url or "http://127.0.0.1", syncs=SYNCS, transport=transport, batch_size=batch_size
+    return sequin_orm.Client(  # one request at a time: tests/core/test_drivers.py has more
+        TOKEN,
+        url or "http://127.0.0.1",
+        syncs=SYNCS,
+        transport=transport,
+        batch_size=batch_size,
+        max_concurrency=1,
     )
 
 
