@@ -89,3 +89,16 @@ def test_the_flask_example_runs_with_python_app_py() -> None:
         page = create_and_list(base, {"first_name": "Chani", "last_name": "Kynes"})
 
     assert "Chani Kynes" in page
+
+
+def test_the_fastapi_example_runs_with_python_app_py() -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    command = [str(EXAMPLES / "fastapi_app" / "app.py"), "--port", str(port)]
+    with running(command, base + "/docs"), httpx.Client(base_url=base, timeout=10) as client:
+        created = client.post("/contacts", json={"first_name": "Alia", "last_name": "Atreides"})
+        listed = client.get("/contacts").json()
+
+    assert created.status_code == 201
+    assert created.json()["upstream_id"] in [c["upstream_id"] for c in listed]
