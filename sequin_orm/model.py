@@ -1,5 +1,6 @@
 """``Model``: a ``Record`` that talks to the API through sessions: ``save()``, ``delete()``,
-their async twins ``asave()`` and ``adelete()``, ``objects`` (reading). Generated and hand-written model classes derive from it."""
+their async twins ``asave()`` and ``adelete()``, ``objects`` (reading). Generated and
+hand-written model classes derive from it."""
 
 from __future__ import annotations
 
