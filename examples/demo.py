@@ -19,6 +19,7 @@ import sequin_orm
 from sequin_orm import Consumer, Sync
 from sequin_orm.emulator import Emulator
 from sequin_orm.models import salesforce
+from sequin_orm.progress import progress_bar
 
 BATCH = 3_000
 
@@ -119,7 +120,8 @@ def run(emulator: Emulator, base_url: str, counter: RequestCounter) -> None:
                 Email=f"f{i}@sietch.org",
                 AccountId=house,
             ).save()
-        result = session.commit(await_consumer_ids=[consumer.id])
+        with progress_bar("    committed") as bar:  # a tqdm bar (plain lines without tqdm)
+            result = session.commit(await_consumer_ids=[consumer.id], progress=bar)
     created = [c.upstream_id for c in result.created if isinstance(c, salesforce.Contact)]
     print(f"    {result.summary()}")
     stored = sum(upstream_id in local.contacts for upstream_id in created)

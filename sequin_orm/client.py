@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
 import httpx
 
@@ -15,6 +15,7 @@ from sequin_orm.requestor import (
     AsyncRequestor,
     ClientBound,
     Requestor,
+    RequestorBase,
     default_async_requestor,
     default_holder,
     default_requestor,
@@ -80,7 +81,32 @@ def _settings(api_token: str | None, base_url: str | None, options: ClientOption
     )
 
 
-class Client:
+_R = TypeVar("_R", bound=RequestorBase)
+
+
+class _Facade(Generic[_R]):
+    """What ``Client`` and ``AsyncClient`` share: their settings."""
+
+    requestor: _R
+
+    @property
+    def settings(self) -> Settings:
+        return self.requestor.settings
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def default_syncs(self) -> Mapping[str, str]:
+        """Default sync id per provider."""
+        return self.settings.default_syncs
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
+
+
+class Client(_Facade[Requestor]):
     """A connection to the Sequin API.
 
     ``api_token`` defaults to ``SEQUIN_API_TOKEN``; ``base_url`` to ``SEQUIN_BASE_URL``, then
@@ -111,25 +137,9 @@ class Client:
         return client
 
     @property
-    def settings(self) -> Settings:
-        return self.requestor.settings
-
-    @property
     def http(self) -> HTTPSession:
         """The HTTP session: pooled connection, auth, retries."""
         return self.requestor.http
-
-    def __repr__(self) -> str:
-        return f"Client(base_url={self.settings.base_url!r})"
-
-    @property
-    def base_url(self) -> str:
-        return self.settings.base_url
-
-    @property
-    def default_syncs(self) -> Mapping[str, str]:
-        """Default sync id per provider."""
-        return self.settings.default_syncs
 
     @property
     def syncs(self) -> SyncManager:
@@ -179,7 +189,7 @@ class Client:
         self.close()
 
 
-class AsyncClient:
+class AsyncClient(_Facade[AsyncRequestor]):
     """The async twin of ``Client``: the same settings over an ``httpx.AsyncClient``.
 
     ``transport`` is any ``httpx.AsyncBaseTransport`` (``httpx.MockTransport`` and the
@@ -208,16 +218,9 @@ class AsyncClient:
         return client
 
     @property
-    def settings(self) -> Settings:
-        return self.requestor.settings
-
-    @property
     def http(self) -> AsyncHTTPSession:
         """The HTTP session: pooled connection, auth, retries."""
         return self.requestor.http
-
-    def __repr__(self) -> str:
-        return f"AsyncClient(base_url={self.settings.base_url!r})"
 
     @property
     def syncs(self) -> AsyncSyncManager:

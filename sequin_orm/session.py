@@ -508,34 +508,32 @@ def _bind_sync(obj: Model, sync_id: str | None) -> None:
 
 def save_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
     """``Model.save()``: enqueue in the current session, or send one mutation now."""
-    solo = _solo_save(obj, options, Session)
-    if isinstance(solo, SaveResult):
-        return solo
-    with solo:
-        return solo.outcome(solo.session.flush())
+    return _send_solo(_solo_save(obj, options, Session))
 
 
 async def asave_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
     """``Model.asave()``: enqueue in the current session, or send one mutation now."""
-    solo = _solo_save(obj, options, AsyncSession)
-    if isinstance(solo, SaveResult):
-        return solo
-    with solo:
-        return solo.outcome(await solo.session.flush())
+    return await _asend_solo(_solo_save(obj, options, AsyncSession))
 
 
 def delete_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
     """``Model.delete()``: enqueue in the current session, or send one delete now."""
-    solo = _solo_delete(obj, options, Session)
+    return _send_solo(_solo_delete(obj, options, Session))
+
+
+async def adelete_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
+    """``Model.adelete()``: enqueue in the current session, or send one delete now."""
+    return await _asend_solo(_solo_delete(obj, options, AsyncSession))
+
+
+def _send_solo(solo: SaveResult | _Solo[Session]) -> SaveResult:
     if isinstance(solo, SaveResult):
         return solo
     with solo:
         return solo.outcome(solo.session.flush())
 
 
-async def adelete_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
-    """``Model.adelete()``: enqueue in the current session, or send one delete now."""
-    solo = _solo_delete(obj, options, AsyncSession)
+async def _asend_solo(solo: SaveResult | _Solo[AsyncSession]) -> SaveResult:
     if isinstance(solo, SaveResult):
         return solo
     with solo:
