@@ -9,6 +9,7 @@ and ``AsyncHTTPSession``.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import random
 import ssl
@@ -338,7 +339,8 @@ class AsyncHTTPSession(_HTTPBase):
     ) -> None:
         super().__init__(settings, jitter=jitter)
         self.sleep = sleep
-        self._client = httpx.AsyncClient(transport=transport, **self._client_options(event_hooks))
+        hooks = {kind: [_awaitable(h) for h in hs] for kind, hs in (event_hooks or {}).items()}
+        self._client = httpx.AsyncClient(transport=transport, **self._client_options(hooks))
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -380,6 +382,18 @@ class AsyncHTTPSession(_HTTPBase):
         finally:
             await response.aclose()
         return self._answer(call, response, b"".join(chunks), started)
+
+
+def _awaitable(hook: Callable[..., Any]) -> Callable[..., Awaitable[None]]:
+    """An event hook ``httpx.AsyncClient`` can await, from a sync or an async one (the
+    default async client takes ``configure()``'s hooks, written for either)."""
+
+    async def call(*args: Any) -> None:
+        result = hook(*args)
+        if inspect.isawaitable(result):
+            await result
+
+    return call
 
 
 def _check_deadline(response: httpx.Response, deadline: float, call: Call) -> None:

@@ -216,7 +216,7 @@ def test_two_hundred_tasks_with_their_own_sessions_share_nothing(emulator: Emula
 
     async def everything() -> list[tuple[str | None, int]]:
         async with sequin_orm.AsyncClient(
-            TOKEN, transport=emulator.transport(), syncs=SYNCS
+            TOKEN, transport=emulator.async_transport(), syncs=SYNCS
         ) as client:
             return await asyncio.gather(*(one(client, n) for n in range(200)))
 

@@ -3,6 +3,7 @@ line per mutation naming kind, collection and count (no data, no token); ``event
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 import sys
@@ -130,3 +131,22 @@ def test_event_hooks_reach_httpx(emu: Emulator) -> None:
     )
     default.streams.list()
     assert len(seen) == 4
+
+
+def test_the_default_async_client_awaits_sync_and_async_hooks(emu: Emulator) -> None:
+    seen: list[str] = []
+
+    def sync_hook(request: httpx.Request) -> None:
+        seen.append(f"sync {request.url.path}")
+
+    async def async_hook(response: httpx.Response) -> None:
+        seen.append(f"async {response.status_code}")
+
+    hooks = {"request": [sync_hook], "response": [async_hook]}
+    sequin_orm.configure(TOKEN, "http://127.0.0.1", transport=emu.transport(), event_hooks=hooks)
+
+    async def list_streams() -> None:
+        await sequin_orm.get_async_client().streams.list()
+
+    asyncio.run(list_streams())
+    assert seen == ["sync /v1/streams", "async 200"]
