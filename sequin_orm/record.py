@@ -220,7 +220,7 @@ class Record:
         """A clean object from a Sequin record (from a mutation, ``/v1/records`` or a consumer).
 
         No request is made. Every key of ``record["data"]`` is kept: declared ones in fields,
-        the rest in ``extra``.
+        the rest in ``extra``. A record of another collection raises ``ModelError``.
         """
         return cls._load(record, adopt=False)
 
@@ -228,6 +228,12 @@ class Record:
     def _load(cls: type[_M], record: Mapping[str, Any], *, adopt: bool) -> _M:
         """``from_record``; with ``adopt`` the object keeps ``record["data"]`` itself as its
         last-known data instead of a copy (only for JSON the library parsed and owns)."""
+        named = record.get("collection_id")
+        if named is not None and named != cls.collection_id and cls.collection_id:
+            raise ModelError(
+                f"A {named} record cannot load as {cls.__name__} ({cls.collection_id}); "
+                f"sequin_orm.model_for({named!r}) is its model"
+            )
         obj = cls.__new__(cls)
         data: Any = record.get("data")
         if data.__class__ is not dict:

@@ -41,6 +41,18 @@ def read_meta(record: Mapping[str, Any]) -> MetaValues:
     )
 
 
+def foreign_collection(record: Mapping[str, Any], collection_id: str) -> str | None:
+    """The ``collection_id`` a record names when it is not ``collection_id`` (else None).
+
+    A record that names no collection is taken as the one asked for; an empty
+    ``collection_id`` (a model class without one) accepts every record.
+    """
+    named = record.get("collection_id")
+    if not collection_id or named is None or named == collection_id:
+        return None
+    return named if isinstance(named, str) else repr(named)
+
+
 #: ``(record_id, upstream_created_at, upstream_updated_at, updated_idx)``
 Packed = str | tuple[_Str, _Str, _Str, int | None]
 

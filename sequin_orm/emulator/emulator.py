@@ -158,6 +158,7 @@ class Emulator:
         malformed: bool = False,
         drop_records: int = 0,
         error: str | None = None,
+        ignore_filters: bool = False,
         times: int = 1,
     ) -> Fault:
         """Make the next ``times`` requests matching ``path``/``kind``/``method`` misbehave.
@@ -176,6 +177,7 @@ class Emulator:
                 malformed=malformed,
                 drop_records=drop_records,
                 error=error,
+                ignore_filters=ignore_filters,
                 times=times,
             )
         )
