@@ -62,9 +62,18 @@ from sequin_orm.fields import (
 )
 from sequin_orm.records import Packed, pack_meta, read_meta, unpack_meta
 
-__all__ = ["Record", "State", "registered_model"]
+__all__ = ["Record", "State", "ref_record", "registered_model"]
 
 _M = TypeVar("_M", bound="Record")
+
+
+def ref_record(cls: type[Record], upstream_id: Any, sync_id: Any) -> dict[str, Any]:
+    """The record of ``Model.ref``: its identity and no data; ``ModelError`` for bad ids."""
+    if not isinstance(upstream_id, str) or not upstream_id.strip():
+        raise ModelError(f"{cls.__name__}.ref() takes the upstream id, a non-empty string")
+    if sync_id is not None and (not isinstance(sync_id, str) or not sync_id.strip()):
+        raise ModelError(f"{cls.__name__}.ref(sync_id=...) must be a non-empty string")
+    return {"upstream_id": upstream_id, "sync_id": sync_id, "data": {}}
 
 
 class State(enum.Enum):

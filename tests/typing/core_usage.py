@@ -47,6 +47,16 @@ def typed_attribute_assignment() -> None:
     contact.extra["Spice__c"] = 42  # undeclared keys go in extra
 
 
+def refs_are_typed_models() -> None:
+    contact = salesforce.Contact.ref("0031U00000Qn2ZVQAZ", sync_id="s1")
+    assert_type(contact, salesforce.Contact)
+    contact.Email = "muaddib@arrakis.org"
+    assert_type(contact.save(), SaveResult)
+    assert_type(salesforce.Account.ref("001").delete(), SaveResult)
+    salesforce.Contact.ref(5)  # type: ignore[arg-type]
+    salesforce.Contact.ref("003", "s1")  # type: ignore[call-arg]  # sync_id is keyword-only
+
+
 def references_accept_models() -> None:
     account = salesforce.Account(Name="Atreides")
     contact = salesforce.Contact(LastName="Paul", AccountId=account)
