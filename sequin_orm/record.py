@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 from sequin_orm.errors import (
     FieldTypeError,
@@ -307,6 +307,8 @@ class Record:
     def _assign(self, field: Field[Any], value: Any) -> None:
         """``obj.<field> = value`` (called by the field's descriptor)."""
         field.check(type(self), value)
+        if field.create_only and self._state is not NEW:
+            _refuse_create_only(type(self), field.name)
         key = field.key
         current = self._values.get(key, MISSING)
         if current is MISSING:
@@ -581,6 +583,10 @@ class Record:
         ``extra`` and no list or dict field (the values of the others are checked when set)."""
         if self._state is NEW:
             self._check_required()
+        elif self._spec.create_only:
+            changed = self._spec.create_only.intersection(self._changed_keys())
+            if changed:
+                _refuse_create_only(type(self), self._spec.by_key[min(changed)].name)
         name = type(self).__name__
         extra = self._extra
         if extra:
@@ -804,6 +810,14 @@ class _FieldOrder(dict[type, dict[str, int]]):
 
 
 _ORDER = _FieldOrder()
+
+
+def _refuse_create_only(cls: type[Record], name: str) -> NoReturn:
+    raise ModelError(
+        f"{cls.__name__}.{name} is set when the record is created and cannot change after "
+        f"(this object exists upstream): create a new {cls.__name__} instead, or use the "
+        "provider's own action for it (client.proxy(sync_id))"
+    )
 
 
 # --- helpers over record data --------------------------------------------------------------
