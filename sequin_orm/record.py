@@ -60,7 +60,16 @@ from sequin_orm.fields import (
     same_json,
     to_wire,
 )
-from sequin_orm.records import Packed, pack_meta, read_meta, unpack_meta
+from sequin_orm.records import (
+    NO_MORE,
+    Packed,
+    pack_meta,
+    read_meta,
+    read_more,
+    sync_metadata,
+    unpack_all,
+    unpack_meta,
+)
 
 __all__ = ["Record", "State", "ref_record", "registered_model"]
 
@@ -91,6 +100,10 @@ NEW, PERSISTENT, DELETED, UNKNOWN = State.NEW, State.PERSISTENT, State.DELETED, 
 
 _METADATA_NAMES = frozenset(
     {
+        "stream_id",
+        "inserted_at",
+        "sync_external_id",
+        "sync_metadata",
         "upstream_id",
         "upstream_created_at",
         "upstream_updated_at",
@@ -263,10 +276,17 @@ class Record:
         )
         _set_upstream_id(obj, upstream_id)
         _set_sync_id(obj, sync_id)
-        if record_id is None and created_at is None and updated_at is None and updated_idx is None:
+        more = read_more(record)
+        if (
+            record_id is None
+            and created_at is None
+            and updated_at is None
+            and updated_idx is None
+            and more == NO_MORE
+        ):
             _set_meta(obj, None)
         else:
-            _set_meta(obj, pack_meta(record_id, created_at, updated_at, updated_idx))
+            _set_meta(obj, pack_meta(record_id, created_at, updated_at, updated_idx, more))
         _set_state(obj, DELETED if deleted else PERSISTENT)
         return obj
 
@@ -395,6 +415,26 @@ class Record:
     def updated_idx(self) -> int | None:
         """Version of the record: increases on every change."""
         return unpack_meta(self._meta)[3]
+
+    @property
+    def stream_id(self) -> str | None:
+        """The stream the record is in, when the record says."""
+        return unpack_all(self._meta)[4]
+
+    @property
+    def inserted_at(self) -> str | None:
+        """When the record was inserted into the stream (ISO 8601), when the record says."""
+        return unpack_all(self._meta)[5]
+
+    @property
+    def sync_external_id(self) -> str | None:
+        """The ``external_id`` of the record's sync (your user or org id), when it has one."""
+        return unpack_all(self._meta)[6]
+
+    @property
+    def sync_metadata(self) -> dict[str, Any] | None:
+        """The ``metadata`` of the record's sync (a copy), when the record carries it."""
+        return sync_metadata(self._meta)
 
     @property
     def deleted(self) -> bool | None:
@@ -739,15 +779,22 @@ class Record:
             _set_upstream_id(self, upstream_id)
         if sync_id is not None:
             _set_sync_id(self, sync_id)
-        if record_id is None and created_at is None and updated_at is None and updated_idx is None:
+        more = read_more(record)
+        if (record_id, created_at, updated_at, updated_idx) == (None,) * 4 and more == NO_MORE:
             return deleted
-        if self._meta is not None and None in (record_id, created_at, updated_at, updated_idx):
-            known = unpack_meta(self._meta)  # keys the record lacks keep their value
+        if self._meta is not None:  # keys the record lacks keep their value
+            known = unpack_all(self._meta)
             record_id = known[0] if record_id is None else record_id
             created_at = known[1] if created_at is None else created_at
             updated_at = known[2] if updated_at is None else updated_at
             updated_idx = known[3] if updated_idx is None else updated_idx
-        _set_meta(self, pack_meta(record_id, created_at, updated_at, updated_idx))
+            more = (
+                more[0] or known[4],
+                more[1] or known[5],
+                more[2] or known[6],
+                more[3] or known[7],
+            )
+        _set_meta(self, pack_meta(record_id, created_at, updated_at, updated_idx, more))
         return deleted
 
     def _absorb_sent_update(self, sent: Mapping[str, Any]) -> None:

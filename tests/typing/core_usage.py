@@ -10,6 +10,7 @@ pyright, with `reportUnnecessaryTypeIgnoreComment` turned on for this file below
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from typing_extensions import assert_type
 
@@ -26,6 +27,10 @@ def typed_constructor_and_fields() -> None:
     assert_type(contact.Birthdate, datetime.date | None)
     assert_type(contact.upstream_id, str | None)
     assert_type(contact.deleted, bool | None)
+    assert_type(contact.stream_id, str | None)
+    assert_type(contact.inserted_at, str | None)
+    assert_type(contact.sync_external_id, str | None)
+    assert_type(contact.sync_metadata, dict[str, Any] | None)
     assert_type(contact.changed_fields, set[str])
     salesforce.Contact(Email=5)  # type: ignore[arg-type]
     salesforce.Contact(Nickname="Usul")  # type: ignore[call-arg]
