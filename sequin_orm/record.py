@@ -39,11 +39,13 @@ Nothing here does I/O.
 from __future__ import annotations
 
 import enum
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 from sequin_orm.errors import (
     FieldTypeError,
+    KeyCasingWarning,
     ModelError,
     ReadOnlyFieldError,
     UnknownFieldError,
@@ -63,6 +65,7 @@ from sequin_orm.fields import (
 from sequin_orm.records import (
     NO_MORE,
     Packed,
+    fold_key,
     pack_meta,
     read_meta,
     read_more,
@@ -304,6 +307,8 @@ class Record:
             _set_values(self, {k: v for k, v in raw.items() if k in declared})
             rest = {k: copy_json(v) for k, v in raw.items() if k not in declared}
             _set_extra(self, rest)
+            if len(rest) * 2 > len(raw) and type(self) not in _casing_checked:
+                _check_key_casing(type(self), rest, len(raw))
             return
         values: dict[str, Any] = {}
         for field in spec.fields:
@@ -864,6 +869,31 @@ def _refuse_create_only(cls: type[Record], name: str) -> NoReturn:
         f"{cls.__name__}.{name} is set when the record is created and cannot change after "
         f"(this object exists upstream): create a new {cls.__name__} instead, or use the "
         "provider's own action for it (client.proxy(sync_id))"
+    )
+
+
+#: Classes already warned about key casing (``_check_key_casing``): one warning per class.
+_casing_checked: set[type[Record]] = set()
+
+
+def _check_key_casing(cls: type[Record], undeclared: Mapping[str, Any], total: int) -> None:
+    """``KeyCasingWarning`` (once per class, so per collection) when most of a record's keys
+    are undeclared but match declared keys under another casing (``activity_date`` for
+    ``ActivityDate``): the values went to ``extra`` and the fields read None."""
+    declared = {fold_key(key): key for key in cls._spec.top_level_keys}
+    matches = [(key, declared[fold_key(key)]) for key in undeclared if fold_key(key) in declared]
+    if len(matches) * 2 <= total:
+        return
+    _casing_checked.add(cls)
+    key, field = sorted(matches)[0]
+    collection = cls.collection_id or cls.__name__
+    warnings.warn(
+        f"{collection} records use keys like {key!r} where {cls.__name__} declares {field!r} "
+        f"({len(matches)} of {total} keys): their values are in obj.extra and the fields read "
+        f"None. Generate a model from the records: sequin-orm generate --from-records "
+        f"--collection-id {collection} --out <your package>",
+        KeyCasingWarning,
+        stacklevel=4,
     )
 
 

@@ -42,6 +42,11 @@ def read_meta(record: Mapping[str, Any]) -> MetaValues:
     )
 
 
+def fold_key(key: str) -> str:
+    """A key without case or underscores: ``activity_date`` and ``ActivityDate`` fold alike."""
+    return key.replace("_", "").lower()
+
+
 def foreign_collection(record: Mapping[str, Any], collection_id: str) -> str | None:
     """The ``collection_id`` a record names when it is not ``collection_id`` (else None).
 
