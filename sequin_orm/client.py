@@ -23,6 +23,7 @@ from sequin_orm.requestor import (
 if TYPE_CHECKING:
     from sequin_orm.consumers import ConsumerManager
     from sequin_orm.credentials import CredentialManager
+    from sequin_orm.proxy import Proxy
     from sequin_orm.streams import StreamManager
     from sequin_orm.syncs import SyncManager
 
@@ -132,6 +133,12 @@ class Client:
         from sequin_orm.streams import StreamManager  # downward; late on purpose, issue 12
 
         return StreamManager(self)
+
+    def proxy(self, sync_id: str) -> Proxy:
+        """The Proxy API of one sync through this client (no request until ``request``)."""
+        from sequin_orm.proxy import Proxy  # downward; late like the managers above
+
+        return Proxy(sync_id, client=self)
 
     def run_mutation(self, body: Mapping[str, Any], *, await_timeout_ms: int | None = None) -> Any:
         """``POST /v1/mutations/run`` (hits the network); retried only where safe."""

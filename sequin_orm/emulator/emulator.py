@@ -13,7 +13,15 @@ from typing import Any, Literal
 
 import httpx
 
-from sequin_orm.emulator import admin, api, consuming, management, mutations, providers
+from sequin_orm.emulator import (
+    admin,
+    api,
+    consuming,
+    management,
+    mutations,
+    providers,
+    proxying,
+)
 from sequin_orm.emulator.faults import Fault, FaultList, run_with_fault
 from sequin_orm.emulator.ids import new_uuid
 from sequin_orm.emulator.jsonutil import JSONObject, as_object
@@ -43,6 +51,7 @@ logger = logging.getLogger("sequin_orm.emulator")
 V1_ROUTER = Router()
 V1_ROUTER.include(api.router)
 V1_ROUTER.include(consuming.router)
+V1_ROUTER.include(proxying.router)
 
 _DEFAULT_PROPERTIES: dict[str, JSONObject] = {
     "salesforce": {

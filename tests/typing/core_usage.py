@@ -18,6 +18,7 @@ import sequin_orm
 from sequin_orm import CommitResult, SaveResult, Session
 from sequin_orm.errors import CommitError, UnprocessableEntityError
 from sequin_orm.fields import Field
+from sequin_orm.proxy import Proxy, ProxyResponse
 from sequin_orm.models import salesforce
 
 
@@ -60,6 +61,16 @@ def refs_are_typed_models() -> None:
     assert_type(salesforce.Account.ref("001").delete(), SaveResult)
     salesforce.Contact.ref(5)  # type: ignore[arg-type]
     salesforce.Contact.ref("003", "s1")  # type: ignore[call-arg]  # sync_id is keyword-only
+
+
+def proxy_calls_are_typed(client: sequin_orm.Client) -> None:
+    proxy = client.proxy("sync-1")
+    assert_type(proxy, Proxy)
+    answer = proxy.request("POST", "/v1/refunds", json={"charge": "ch_1"}, params={"expand": "x"})
+    assert_type(answer, ProxyResponse)
+    assert_type(answer.content, bytes)
+    proxy.request("GET")  # type: ignore[call-arg]  # the path is required
+    proxy.request("GET", "/v1/customers", {"a": 1})  # type: ignore[call-arg]  # json= is keyword-only
 
 
 def references_accept_models() -> None:
