@@ -18,8 +18,8 @@ import sequin_orm
 from sequin_orm import CommitResult, SaveResult, Session
 from sequin_orm.errors import CommitError, UnprocessableEntityError
 from sequin_orm.fields import Field
-from sequin_orm.proxy import Proxy, ProxyResponse
 from sequin_orm.models import salesforce
+from sequin_orm.proxy import Proxy, ProxyResponse
 
 
 def typed_constructor_and_fields() -> None:
