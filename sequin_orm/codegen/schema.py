@@ -261,6 +261,7 @@ def parse_schema(
     collections = tuple(
         _collection(item, f"{where}[{index}]", strict=strict) for index, item in enumerate(items)
     )
+    collections = tuple(_airtable_paths(c) if c.provider == "airtable" else c for c in collections)
     providers = sorted({c.provider for c in collections})
     if provider is None:
         if len(providers) != 1:
@@ -278,6 +279,41 @@ def parse_schema(
             raise SchemaError(f"{where}[{index}].id: duplicate collection {collection.id!r}")
         seen.add(collection.id)
     return ProviderSchema(provider=provider, collections=collections, source=source)
+
+
+#: An Airtable record's ``data``: ``{"id", "createdTime", "fields": {<field name>: value}}``.
+AIRTABLE_RECORD_FIELDS: Final = (
+    FieldSchema(
+        id="id",
+        name="Record ID",
+        accessor="id",
+        type="id",
+        metadata=FieldMetadata(read_only=True, description="Airtable record id, rec..."),
+    ),
+    FieldSchema(
+        id="createdTime",
+        name="Created Time",
+        accessor="createdTime",
+        type="datetime",
+        metadata=FieldMetadata(read_only=True),
+    ),
+)
+
+
+def _airtable_paths(collection: CollectionSchema) -> CollectionSchema:
+    """An Airtable table as its records hold it: the listed fields (accessor: the field name)
+    under ``fields.``, beside the record's ``id`` and ``createdTime``."""
+    fields = [
+        f if f.accessor.startswith("fields.") else attrs.evolve(f, accessor=f"fields.{f.accessor}")
+        for f in collection.fields
+    ]
+    have = {f.accessor for f in fields}
+    top = [
+        attrs.evolve(f, id=f"{collection.id}:{f.accessor}")
+        for f in AIRTABLE_RECORD_FIELDS
+        if f.accessor not in have
+    ]
+    return attrs.evolve(collection, fields=(*top, *fields))
 
 
 def _collection_items(data: Any) -> tuple[Sequence[Any], str, Mapping[str, Any] | None]:

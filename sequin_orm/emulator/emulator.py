@@ -61,6 +61,12 @@ _DEFAULT_PROPERTIES: dict[str, JSONObject] = {
     },
     "stripe": {"kind": "stripe_key", "secret": "sk_test_emulated", "test": True},
     "hubspot": {"kind": "hubspot_oauth2", "hub_id": 1, "refresh_token": "emulated-refresh-token"},
+    "airtable": {
+        "kind": "airtable_oauth2",
+        "airtable_uid": "usrEmulated01",
+        "refresh_token": "emulated-refresh-token",
+        "scope": "data.records:read data.records:write schema.bases:read",
+    },
 }
 
 

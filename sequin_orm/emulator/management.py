@@ -202,7 +202,8 @@ def _collection_ids(check: Checker, provider: str | None) -> list[str]:
     ids = check.strings("collection_ids")
     if provider is None:
         return ids
-    known = schemas.collection_ids(provider)
+    # Airtable collection ids are per base (airtable:<table id>): any one is accepted
+    known = schemas.collection_ids(provider) if provider != "airtable" else frozenset()
     for collection_id in ids:
         if not collection_id.startswith(provider + ":"):
             check.fail("collection_ids", f"{collection_id} is not a {provider} collection")
