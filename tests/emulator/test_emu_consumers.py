@@ -10,20 +10,7 @@ import httpx
 import pytest
 
 from sequin_orm.emulator import Emulator
-
-CONSUMER_KEYS = {
-    "id",
-    "stream_id",
-    "name",
-    "deliver_policy",
-    "ack_wait_ms",
-    "max_deliver",
-    "max_ack_pending",
-    "filters",
-    "metadata",
-    "created_at",
-    "updated_at",
-}
+from tests.emulator.emu_helpers import CONSUMER_KEYS
 
 
 @pytest.fixture
