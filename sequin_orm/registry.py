@@ -48,14 +48,18 @@ class DynamicModel(Model):
         self._init_values({})
         self.extra.update(data)
 
+    def _items(self) -> dict[str, Any]:
+        """The dict ``obj[key]`` addresses: ``extra`` (the whole ``data``)."""
+        return self.extra
+
     def __getitem__(self, key: str) -> Any:
-        return self.extra[key]
+        return self._items()[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.extra[key] = value
+        self._items()[key] = value
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self.extra.get(key, default)
+        return self._items().get(key, default)
 
 
 class AirtableRecord(DynamicModel):
@@ -81,14 +85,8 @@ class AirtableRecord(DynamicModel):
             fields = self.extra["fields"] = {}
         return fields
 
-    def __getitem__(self, key: str) -> Any:
-        return self.fields[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.fields[key] = value
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.fields.get(key, default)
+    def _items(self) -> dict[str, Any]:
+        return self.fields
 
 
 def _dynamic_model(collection_id: str, provider: str) -> type[DynamicModel]:
