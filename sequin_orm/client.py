@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from sequin_orm.consumers import AsyncConsumerManager, ConsumerManager
     from sequin_orm.credentials import AsyncCredentialManager, CredentialManager
+    from sequin_orm.proxy import AsyncProxy, Proxy
     from sequin_orm.streams import AsyncStreamManager, StreamManager
     from sequin_orm.syncs import AsyncSyncManager, SyncManager
 
@@ -169,6 +170,12 @@ class Client(_Facade[Requestor]):
 
         return StreamManager(self)
 
+    def proxy(self, sync_id: str) -> Proxy:
+        """The Proxy API of one sync through this client (no request until ``request``)."""
+        from sequin_orm.proxy import Proxy  # downward; late like the managers above
+
+        return Proxy(sync_id, client=self)
+
     def run_mutation(self, body: Mapping[str, Any], *, await_timeout_ms: int | None = None) -> Any:
         """``POST /v1/mutations/run`` (hits the network); retried only where safe."""
         return self.requestor.run_mutation(body, await_timeout_ms=await_timeout_ms)
@@ -249,6 +256,12 @@ class AsyncClient(_Facade[AsyncRequestor]):
         from sequin_orm.streams import AsyncStreamManager  # downward; late on purpose
 
         return AsyncStreamManager(self)
+
+    def proxy(self, sync_id: str) -> AsyncProxy:
+        """The Proxy API of one sync through this client (no request until ``request``)."""
+        from sequin_orm.proxy import AsyncProxy  # downward; late like the managers above
+
+        return AsyncProxy(sync_id, client=self)
 
     async def aclose(self) -> None:
         """Release the pooled connections."""

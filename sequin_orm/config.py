@@ -30,6 +30,8 @@ DEFAULT_MAX_CONCURRENCY = 4
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 #: Records per mutation request, per provider (design §3); others use ``DEFAULT_BATCH_SIZE``.
+#: Settings, not API facts: no v1 source documents a mutation batch limit; docs/sessions.md
+#: ("Where the chunk limits come from") gives the source of each default.
 PROVIDER_BATCH_SIZES: Mapping[str, int] = {"salesforce": 200, "airtable": 10}
 DEFAULT_BATCH_SIZE = 100
 

@@ -34,6 +34,7 @@ from sequin_orm.errors import (
 )
 from sequin_orm.model import Model
 from sequin_orm.reading import load_record
+from sequin_orm.records import foreign_collection
 from sequin_orm.registry import model_for
 from sequin_orm.requestor import (
     APICall,
@@ -73,6 +74,7 @@ __all__ = [
     "consumer_update_body",
     "next_body",
     "parse_next",
+    "record_as",
 ]
 
 logger = logging.getLogger("sequin_orm")
@@ -383,6 +385,26 @@ def message_record(raw: Mapping[str, Any]) -> Model | None:
     return load_record(cls, record)
 
 
+def record_as(raw: Mapping[str, Any], loaded: Model | None, cls: type[_M]) -> _M:
+    """The record of message ``raw`` as a ``cls`` (``loaded``: the model already built for it).
+
+    ModelError when the message holds no record (an event message) or one of another
+    collection than ``cls.collection_id``; a record of ``cls``'s collection that was loaded as
+    another class (a dynamic model) is loaded again as ``cls``.
+    """
+    record = raw.get("record")
+    if not isinstance(record, Mapping):
+        raise ModelError(f"This message holds no record, so no {cls.__name__}")
+    foreign = foreign_collection(record, cls.collection_id)
+    if foreign is not None:
+        raise ModelError(
+            f"This message holds a {foreign} record, not a {cls.__name__} ({cls.collection_id})"
+        )
+    if isinstance(loaded, cls):
+        return loaded
+    return load_record(cls, record)
+
+
 # --- messages and the consumer ----------------------------------------------------------------
 
 
@@ -402,10 +424,8 @@ class _Delivered:
         return self._settled
 
     def record_as(self, cls: type[_M]) -> _M:
-        """``record`` typed as ``cls``; ModelError if it is something else."""
-        if not isinstance(self.record, cls):
-            raise ModelError(f"This message holds no {cls.__name__} record")
-        return self.record
+        """``record`` typed as ``cls``; ModelError if it is a record of another collection."""
+        return record_as(self.raw, self.record, cls)
 
 
 @attrs.define(eq=False)

@@ -24,6 +24,12 @@ Our exception hierarchy::
             ├── UpstreamTimeoutError         504
             └── InternalServerError          other 5xx
 
+Warnings (``warnings.warn``; nothing is raised)::
+
+    SequinWarning (a UserWarning)
+    ├── ForeignRecordWarning          a records page held records of another collection
+    └── KeyCasingWarning              record keys match declared fields only under another casing
+
 Error messages carry the server's message, the request method and path; never headers, bodies
 or the API token. Every exception pickles (Celery, multiprocessing): ``SequinError.__reduce__``
 restores the arguments and attributes without calling ``__init__``.
@@ -50,13 +56,16 @@ __all__ = [
     "CommitError",
     "ConfigurationError",
     "FieldTypeError",
+    "ForeignRecordWarning",
     "InternalServerError",
+    "KeyCasingWarning",
     "ModelError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "ReadOnlyFieldError",
     "SequinError",
+    "SequinWarning",
     "UnknownFieldError",
     "UnprocessableEntityError",
     "UpstreamTimeoutError",
@@ -100,6 +109,21 @@ class FieldTypeError(ModelError, TypeError):
 
 class ReadOnlyFieldError(ModelError, AttributeError):
     """Assignment to a read-only field or to record metadata."""
+
+
+class SequinWarning(UserWarning):
+    """Base class of the warnings sequin-orm issues (filter them with ``warnings``)."""
+
+
+class ForeignRecordWarning(SequinWarning):
+    """A ``/v1/records`` page held records of another collection than the one asked for; they
+    were skipped (``RecordPage.skipped`` counts them)."""
+
+
+class KeyCasingWarning(SequinWarning):
+    """Records of a collection use other key casings than its model declares (``activity_date``
+    for ``ActivityDate``): the values land in ``obj.extra``. Generate a model from the records
+    (``sequin-orm generate --from-records``)."""
 
 
 class CommitError(SequinError):

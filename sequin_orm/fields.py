@@ -67,9 +67,12 @@ class Field(Generic[T]):
     name; dotted (``"properties.email"``) for a nested object. ``default``/``factory``: the
     value of an absent key (``None`` unless given). ``nullable``: whether ``None`` is accepted
     (default: when the default is ``None``). ``required``: a create must carry a value.
+    ``create_only``: sent on create only; assigning it on an object that exists upstream
+    raises ``ModelError`` (the provider does not change it after create).
     """
 
     __slots__ = (
+        "create_only",
         "default",
         "factory",
         "fast",
@@ -104,6 +107,7 @@ class Field(Generic[T]):
         default: Any = None,
         factory: Callable[[], Any] | None = None,
         nullable: bool | None = None,
+        create_only: bool = False,
     ) -> None:
         plain = tuple(t for t in types if not _is_model_class(t))
         #: model classes a reference accepts (empty: any model of ``references``)
@@ -134,6 +138,7 @@ class Field(Generic[T]):
             t for t in plain if t in (bool, int, datetime.date, datetime.datetime)
         ) - ({datetime.datetime} if kind == "date" else set())
         self.read_only = False
+        self.create_only = create_only
         self.name = self.key = wire or ""
         self.path = tuple(self.key.split("."))
         self.simple = self.plain_get = False
@@ -291,6 +296,7 @@ class ClassSpec:
     __slots__ = (
         "by_key",
         "by_name",
+        "create_only",
         "defaults",
         "fields",
         "flat",
@@ -318,6 +324,7 @@ class ClassSpec:
         self.required = tuple(f for f in fields if f.required)
         self.mutable = tuple(f for f in fields if f.mutable)
         self.writable = tuple(f for f in fields if not f.read_only)
+        self.create_only = frozenset(f.key for f in fields if f.create_only)
         self.non_nullable = tuple(f for f in fields if not f.nullable)
         #: fields whose absent key reads as something else than None (set at construction)
         self.defaults = tuple(f for f in fields if f.factory is not None or f.default is not None)

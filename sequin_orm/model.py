@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from sequin_orm.reading import RecordManager
-from sequin_orm.record import DELETED, NEW, PERSISTENT, UNKNOWN, Record, State
+from sequin_orm.record import DELETED, NEW, PERSISTENT, UNKNOWN, Record, State, ref_record
 from sequin_orm.results import SaveResult
 from sequin_orm.session import adelete_object, asave_object, delete_object, save_object
 
@@ -35,6 +35,16 @@ class Model(Record):
 
     #: Reads records of this model's collection: ``Contact.objects.iter(...)`` (reading.py).
     objects: ClassVar[_RecordsAccessor] = _RecordsAccessor()
+
+    @classmethod
+    def ref(cls: type[_M], upstream_id: str, *, sync_id: str | None = None) -> _M:
+        """A persistent object for the record ``upstream_id`` that holds no data yet (no request).
+
+        Assign fields and ``save()`` to update only those, or ``delete()`` it, without reading
+        the record first. Its fields read as None until an answer fills them. ``sync_id``: the
+        sync it belongs to (else the session's or the provider's default).
+        """
+        return cls._load(ref_record(cls, upstream_id, sync_id), adopt=True)
 
     def save(self, **options: Unpack[WriteKwargs]) -> SaveResult:
         """Create or update the record (hits the network outside a session).

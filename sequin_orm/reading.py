@@ -18,6 +18,7 @@ session each record is a new object (``Model.from_record``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -26,9 +27,11 @@ import attrs
 from sequin_orm.errors import (
     APIResponseValidationError,
     ConfigurationError,
+    ForeignRecordWarning,
     ModelError,
     NotFoundError,
 )
+from sequin_orm.records import foreign_collection
 from sequin_orm.requestor import (
     APICall,
     AsyncRequestor,
@@ -53,14 +56,29 @@ _M = TypeVar("_M", bound="Model")
 
 @attrs.frozen
 class RecordPage:
-    """One page of ``GET /v1/records``: raw records and the cursor to ask for the next page."""
+    """One page of ``GET /v1/records``: raw records and the cursor to ask for the next page.
+
+    ``skipped`` counts the records of other collections the server sent anyway (left out of
+    ``records``, with a ``ForeignRecordWarning``).
+    """
 
     records: tuple[dict[str, Any], ...]
     cursor: str | None
+    skipped: int = 0
+
+    @property
+    def exhausted(self) -> bool:
+        """True when the server sent no record at all: the walk ends here."""
+        return not self.records and not self.skipped
 
 
-def parse_records_page(payload: Any) -> RecordPage:
-    """A ``RecordPage`` from ``{"records": [...], "cursor": ...}`` (or ``{"data": [...]}``)."""
+def parse_records_page(payload: Any, collection_id: str = "") -> RecordPage:
+    """A ``RecordPage`` from ``{"records": [...], "cursor": ...}`` (or ``{"data": [...]}``).
+
+    With ``collection_id``, records naming another collection are skipped and counted in
+    ``page.skipped`` (a ``ForeignRecordWarning`` says how many): a server that ignores the
+    collection filter never makes a ``stripe:subscription`` load as a Salesforce Contact.
+    """
     if not isinstance(payload, Mapping):
         raise APIResponseValidationError(
             "Expected an object with 'records' in the response", method="GET", path=RECORDS_PATH
@@ -71,18 +89,41 @@ def parse_records_page(payload: Any) -> RecordPage:
             "Expected a list of records in the response", method="GET", path=RECORDS_PATH
         )
     cursor = payload.get("cursor")
-    return RecordPage(tuple(dict(r) for r in records), cursor if isinstance(cursor, str) else None)
+    kept = tuple(dict(r) for r in records if foreign_collection(r, collection_id) is None)
+    skipped = len(records) - len(kept)
+    if skipped:
+        warnings.warn(
+            f"GET {RECORDS_PATH} for {collection_id} returned {skipped} record(s) of other "
+            "collections; they were skipped",
+            ForeignRecordWarning,
+            stacklevel=2,
+        )
+    return RecordPage(kept, cursor if isinstance(cursor, str) else None, skipped)
 
 
 def records_params(
-    collection_id: str, *, sync_id: str | None, limit: int, after_cursor: str | None
+    collection_id: str,
+    *,
+    sync_id: str | None,
+    limit: int,
+    after_cursor: str | None,
+    provider: str | None = None,
 ) -> dict[str, Any]:
-    """Query parameters of one ``GET /v1/records`` request; ModelError for bad values."""
+    """Query parameters of one ``GET /v1/records`` request; ModelError for bad values.
+
+    ``provider`` is the documented ``provider`` filter; it must be the collection's provider.
+    """
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ModelError("limit must be a positive integer")
     if sync_id is not None and (not isinstance(sync_id, str) or not sync_id):
         raise ModelError("sync_id must be a non-empty string")
+    if provider is not None and (
+        not isinstance(provider, str) or provider != collection_id.partition(":")[0]
+    ):
+        raise ModelError(f"provider must be the provider of {collection_id}, got {provider!r}")
     params: dict[str, Any] = {"collection_id": collection_id, "limit": limit}
+    if provider is not None:
+        params["provider"] = provider
     if sync_id is not None:
         params["sync_id"] = sync_id
     if after_cursor is not None:
@@ -103,21 +144,25 @@ class _Pager:
     """Where a walk through ``/v1/records`` stands: the request for the next page, and
     whether a page that came back ends the walk (see the module docs)."""
 
-    def __init__(self, params: dict[str, Any]) -> None:
+    def __init__(self, collection_id: str, params: dict[str, Any]) -> None:
+        self._collection_id = collection_id
         self._params = params
         self._done = False
 
     def next_call(self) -> APICall[RecordPage] | None:
         if self._done:
             return None
-        return APICall("GET", RECORDS_PATH, parse_records_page, params=dict(self._params))
+        return APICall("GET", RECORDS_PATH, self._read, params=dict(self._params))
 
     def take(self, page: RecordPage) -> bool:
         """Whether ``page`` is one to hand out; moves the cursor on."""
         cursor = self._params.get("after_cursor")
-        self._done = not page.records or page.cursor is None or page.cursor == cursor
+        self._done = page.exhausted or page.cursor is None or page.cursor == cursor
         self._params["after_cursor"] = page.cursor
-        return bool(page.records)
+        return not page.exhausted
+
+    def _read(self, payload: Any) -> RecordPage:
+        return parse_records_page(payload, self._collection_id)
 
 
 class RecordManager(Generic[_M]):
@@ -172,7 +217,10 @@ class RecordManager(Generic[_M]):
     ) -> Iterator[RecordPage]:
         """Pages of raw records, lazily; stops at the first empty page (see module docs).
 
-        Keep ``page.cursor`` to resume later with ``after_cursor=``.
+        Sends the documented ``collection_id`` and ``provider`` filters, and still checks every
+        record: one of another collection is skipped with a ``ForeignRecordWarning`` (counted
+        in ``page.skipped``), never loaded as this model. Keep ``page.cursor`` to resume later
+        with ``after_cursor=``.
         """
         pager = self._pager(sync_id, limit, after_cursor)
         while (call := pager.next_call()) is not None:
@@ -243,10 +291,15 @@ class RecordManager(Generic[_M]):
         collection_id = self.model.collection_id
         if not collection_id:
             raise ModelError(f"{self.model.__name__} has no collection_id")
+        provider = collection_id.partition(":")[0]
         params = records_params(
-            collection_id, sync_id=sync_id, limit=limit, after_cursor=after_cursor
+            collection_id,
+            sync_id=sync_id,
+            limit=limit,
+            after_cursor=after_cursor,
+            provider=provider,
         )
-        return _Pager(params)
+        return _Pager(collection_id, params)
 
     def _models(self, page: RecordPage, include_deleted: bool) -> Iterator[_M]:
         for record in page.records:

@@ -39,11 +39,13 @@ Nothing here does I/O.
 from __future__ import annotations
 
 import enum
+import warnings
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 from sequin_orm.errors import (
     FieldTypeError,
+    KeyCasingWarning,
     ModelError,
     ReadOnlyFieldError,
     UnknownFieldError,
@@ -60,11 +62,30 @@ from sequin_orm.fields import (
     same_json,
     to_wire,
 )
-from sequin_orm.records import Packed, pack_meta, read_meta, unpack_meta
+from sequin_orm.records import (
+    NO_MORE,
+    Packed,
+    fold_key,
+    pack_meta,
+    read_meta,
+    read_more,
+    sync_metadata,
+    unpack_all,
+    unpack_meta,
+)
 
-__all__ = ["Record", "State", "registered_model"]
+__all__ = ["Record", "State", "ref_record", "registered_model"]
 
 _M = TypeVar("_M", bound="Record")
+
+
+def ref_record(cls: type[Record], upstream_id: Any, sync_id: Any) -> dict[str, Any]:
+    """The record of ``Model.ref``: its identity and no data; ``ModelError`` for bad ids."""
+    if not isinstance(upstream_id, str) or not upstream_id.strip():
+        raise ModelError(f"{cls.__name__}.ref() takes the upstream id, a non-empty string")
+    if sync_id is not None and (not isinstance(sync_id, str) or not sync_id.strip()):
+        raise ModelError(f"{cls.__name__}.ref(sync_id=...) must be a non-empty string")
+    return {"upstream_id": upstream_id, "sync_id": sync_id, "data": {}}
 
 
 class State(enum.Enum):
@@ -82,6 +103,10 @@ NEW, PERSISTENT, DELETED, UNKNOWN = State.NEW, State.PERSISTENT, State.DELETED, 
 
 _METADATA_NAMES = frozenset(
     {
+        "stream_id",
+        "inserted_at",
+        "sync_external_id",
+        "sync_metadata",
         "upstream_id",
         "upstream_created_at",
         "upstream_updated_at",
@@ -220,7 +245,7 @@ class Record:
         """A clean object from a Sequin record (from a mutation, ``/v1/records`` or a consumer).
 
         No request is made. Every key of ``record["data"]`` is kept: declared ones in fields,
-        the rest in ``extra``.
+        the rest in ``extra``. A record of another collection raises ``ModelError``.
         """
         return cls._load(record, adopt=False)
 
@@ -228,6 +253,12 @@ class Record:
     def _load(cls: type[_M], record: Mapping[str, Any], *, adopt: bool) -> _M:
         """``from_record``; with ``adopt`` the object keeps ``record["data"]`` itself as its
         last-known data instead of a copy (only for JSON the library parsed and owns)."""
+        named = record.get("collection_id")
+        if named is not None and named != cls.collection_id and cls.collection_id:
+            raise ModelError(
+                f"A {named} record cannot load as {cls.__name__} ({cls.collection_id}); "
+                f"sequin_orm.model_for({named!r}) is its model"
+            )
         obj = cls.__new__(cls)
         data: Any = record.get("data")
         if data.__class__ is not dict:
@@ -248,10 +279,17 @@ class Record:
         )
         _set_upstream_id(obj, upstream_id)
         _set_sync_id(obj, sync_id)
-        if record_id is None and created_at is None and updated_at is None and updated_idx is None:
+        more = read_more(record)
+        if (
+            record_id is None
+            and created_at is None
+            and updated_at is None
+            and updated_idx is None
+            and more == NO_MORE
+        ):
             _set_meta(obj, None)
         else:
-            _set_meta(obj, pack_meta(record_id, created_at, updated_at, updated_idx))
+            _set_meta(obj, pack_meta(record_id, created_at, updated_at, updated_idx, more))
         _set_state(obj, DELETED if deleted else PERSISTENT)
         return obj
 
@@ -269,6 +307,8 @@ class Record:
             _set_values(self, {k: v for k, v in raw.items() if k in declared})
             rest = {k: copy_json(v) for k, v in raw.items() if k not in declared}
             _set_extra(self, rest)
+            if len(rest) * 2 > len(raw) and type(self) not in _casing_checked:
+                _check_key_casing(type(self), rest, len(raw))
             return
         values: dict[str, Any] = {}
         for field in spec.fields:
@@ -292,6 +332,8 @@ class Record:
     def _assign(self, field: Field[Any], value: Any) -> None:
         """``obj.<field> = value`` (called by the field's descriptor)."""
         field.check(type(self), value)
+        if field.create_only and self._state is not NEW:
+            _refuse_create_only(type(self), field.name)
         key = field.key
         current = self._values.get(key, MISSING)
         if current is MISSING:
@@ -378,6 +420,26 @@ class Record:
     def updated_idx(self) -> int | None:
         """Version of the record: increases on every change."""
         return unpack_meta(self._meta)[3]
+
+    @property
+    def stream_id(self) -> str | None:
+        """The stream the record is in, when the record says."""
+        return unpack_all(self._meta)[4]
+
+    @property
+    def inserted_at(self) -> str | None:
+        """When the record was inserted into the stream (ISO 8601), when the record says."""
+        return unpack_all(self._meta)[5]
+
+    @property
+    def sync_external_id(self) -> str | None:
+        """The ``external_id`` of the record's sync (your user or org id), when it has one."""
+        return unpack_all(self._meta)[6]
+
+    @property
+    def sync_metadata(self) -> dict[str, Any] | None:
+        """The ``metadata`` of the record's sync (a copy), when the record carries it."""
+        return sync_metadata(self._meta)
 
     @property
     def deleted(self) -> bool | None:
@@ -566,6 +628,10 @@ class Record:
         ``extra`` and no list or dict field (the values of the others are checked when set)."""
         if self._state is NEW:
             self._check_required()
+        elif self._spec.create_only:
+            changed = self._spec.create_only.intersection(self._changed_keys())
+            if changed:
+                _refuse_create_only(type(self), self._spec.by_key[min(changed)].name)
         name = type(self).__name__
         extra = self._extra
         if extra:
@@ -718,15 +784,22 @@ class Record:
             _set_upstream_id(self, upstream_id)
         if sync_id is not None:
             _set_sync_id(self, sync_id)
-        if record_id is None and created_at is None and updated_at is None and updated_idx is None:
+        more = read_more(record)
+        if (record_id, created_at, updated_at, updated_idx) == (None,) * 4 and more == NO_MORE:
             return deleted
-        if self._meta is not None and None in (record_id, created_at, updated_at, updated_idx):
-            known = unpack_meta(self._meta)  # keys the record lacks keep their value
+        if self._meta is not None:  # keys the record lacks keep their value
+            known = unpack_all(self._meta)
             record_id = known[0] if record_id is None else record_id
             created_at = known[1] if created_at is None else created_at
             updated_at = known[2] if updated_at is None else updated_at
             updated_idx = known[3] if updated_idx is None else updated_idx
-        _set_meta(self, pack_meta(record_id, created_at, updated_at, updated_idx))
+            more = (
+                more[0] or known[4],
+                more[1] or known[5],
+                more[2] or known[6],
+                more[3] or known[7],
+            )
+        _set_meta(self, pack_meta(record_id, created_at, updated_at, updated_idx, more))
         return deleted
 
     def _absorb_sent_update(self, sent: Mapping[str, Any]) -> None:
@@ -789,6 +862,39 @@ class _FieldOrder(dict[type, dict[str, int]]):
 
 
 _ORDER = _FieldOrder()
+
+
+def _refuse_create_only(cls: type[Record], name: str) -> NoReturn:
+    raise ModelError(
+        f"{cls.__name__}.{name} is set when the record is created and cannot change after "
+        f"(this object exists upstream): create a new {cls.__name__} instead, or use the "
+        "provider's own action for it (client.proxy(sync_id))"
+    )
+
+
+#: Classes already warned about key casing (``_check_key_casing``): one warning per class.
+_casing_checked: set[type[Record]] = set()
+
+
+def _check_key_casing(cls: type[Record], undeclared: Mapping[str, Any], total: int) -> None:
+    """``KeyCasingWarning`` (once per class, so per collection) when most of a record's keys
+    are undeclared but match declared keys under another casing (``activity_date`` for
+    ``ActivityDate``): the values went to ``extra`` and the fields read None."""
+    declared = {fold_key(key): key for key in cls._spec.top_level_keys}
+    matches = [(key, declared[fold_key(key)]) for key in undeclared if fold_key(key) in declared]
+    if len(matches) * 2 <= total:
+        return
+    _casing_checked.add(cls)
+    key, field = sorted(matches)[0]
+    collection = cls.collection_id or cls.__name__
+    warnings.warn(
+        f"{collection} records use keys like {key!r} where {cls.__name__} declares {field!r} "
+        f"({len(matches)} of {total} keys): their values are in obj.extra and the fields read "
+        f"None. Generate a model from the records: sequin-orm generate --from-records "
+        f"--collection-id {collection} --out <your package>",
+        KeyCasingWarning,
+        stacklevel=4,
+    )
 
 
 # --- helpers over record data --------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,35 +42,101 @@ def read_meta(record: Mapping[str, Any]) -> MetaValues:
     )
 
 
-#: ``(record_id, upstream_created_at, upstream_updated_at, updated_idx)``
-Packed = str | tuple[_Str, _Str, _Str, int | None]
+def fold_key(key: str) -> str:
+    """A key without case or underscores: ``activity_date`` and ``ActivityDate`` fold alike."""
+    return key.replace("_", "").lower()
+
+
+def foreign_collection(record: Mapping[str, Any], collection_id: str) -> str | None:
+    """The ``collection_id`` a record names when it is not ``collection_id`` (else None).
+
+    A record that names no collection is taken as the one asked for; an empty
+    ``collection_id`` (a model class without one) accepts every record.
+    """
+    named = record.get("collection_id")
+    if not collection_id or named is None or named == collection_id:
+        return None
+    return named if isinstance(named, str) else repr(named)
+
+
+#: ``(stream_id, inserted_at, sync external_id, sync metadata as JSON text)``
+MoreValues = tuple[_Str, _Str, _Str, _Str]
+NO_MORE: MoreValues = (None, None, None, None)
+
+
+def read_more(record: Mapping[str, Any]) -> MoreValues:
+    """The rest of a record's metadata: ``stream_id``, ``inserted_at`` (``created_at`` in the
+    ``/v1/records`` example) and the sync's ``external_id`` and ``metadata`` (JSON text, so it
+    packs into one string); None where the record does not say."""
+    get = record.get
+    stream_id, inserted_at = get("stream_id"), get("inserted_at") or get("created_at")
+    external_id = metadata = None
+    sync = get("sync")
+    if isinstance(sync, dict):
+        external_id, metadata = sync.get("external_id"), sync.get("metadata")
+    return (
+        stream_id if stream_id and isinstance(stream_id, str) else None,
+        inserted_at if inserted_at and isinstance(inserted_at, str) else None,
+        external_id if external_id and isinstance(external_id, str) else None,
+        json.dumps(metadata, separators=(",", ":")) if isinstance(metadata, dict) else None,
+    )
+
+
+#: ``(record_id, upstream_created_at, upstream_updated_at, updated_idx, *MoreValues)``
+_Unpacked = tuple[_Str, _Str, _Str, int | None, _Str, _Str, _Str, _Str]
+Packed = str | _Unpacked
 
 
 def pack_meta(
-    record_id: str | None, created_at: str | None, updated_at: str | None, updated_idx: int | None
+    record_id: str | None,
+    created_at: str | None,
+    updated_at: str | None,
+    updated_idx: int | None,
+    more: MoreValues = NO_MORE,
 ) -> Packed:
     """The rarely read metadata of a record as ONE string (None parts empty).
 
     A loaded object keeps it in one slot: one string costs about 140 bytes less than three
     strings and an int, per object (read back by ``unpack_meta``, only when asked for).
     """
-    parts = (record_id or "", created_at or "", updated_at or "")
-    if _SEP in parts[0] or _SEP in parts[1] or _SEP in parts[2]:
-        return (record_id, created_at, updated_at, updated_idx)
+    parts = (record_id or "", created_at or "", updated_at or "", *(m or "" for m in more))
+    if any(_SEP in part for part in parts):
+        return (record_id, created_at, updated_at, updated_idx, *more)
     idx = "" if updated_idx is None else str(updated_idx)
-    return f"{parts[0]}{_SEP}{parts[1]}{_SEP}{parts[2]}{_SEP}{idx}"
+    if more == NO_MORE:
+        return f"{parts[0]}{_SEP}{parts[1]}{_SEP}{parts[2]}{_SEP}{idx}"
+    return _SEP.join((*parts[:3], idx, *parts[3:]))
 
 
-def unpack_meta(packed: Packed | None) -> tuple[_Str, _Str, _Str, int | None]:
-    """``(record_id, upstream_created_at, upstream_updated_at, updated_idx)``."""
+def unpack_all(packed: Packed | None) -> _Unpacked:
+    """``(record_id, upstream_created_at, upstream_updated_at, updated_idx, stream_id,
+    inserted_at, sync external_id, sync metadata JSON)``."""
     if packed is None:
-        return (None, None, None, None)
+        return (None, None, None, None, *NO_MORE)
     if isinstance(packed, tuple):
         return packed
-    record_id, created_at, updated_at, idx = packed.split(_SEP)
+    parts = packed.split(_SEP)
+    record_id, created_at, updated_at, idx = parts[:4]
+    more = tuple(m or None for m in parts[4:8]) if len(parts) > 4 else NO_MORE
     return (
         record_id or None,
         created_at or None,
         updated_at or None,
         int(idx) if idx else None,
+        more[0],
+        more[1],
+        more[2],
+        more[3],
     )
+
+
+def unpack_meta(packed: Packed | None) -> tuple[_Str, _Str, _Str, int | None]:
+    """``(record_id, upstream_created_at, upstream_updated_at, updated_idx)``."""
+    values = unpack_all(packed)
+    return values[0], values[1], values[2], values[3]
+
+
+def sync_metadata(packed: Packed | None) -> dict[str, Any] | None:
+    """The sync's ``metadata`` of a packed record metadata (a new dict), or None."""
+    text = unpack_all(packed)[7]
+    return None if text is None else dict(json.loads(text))

@@ -9,7 +9,7 @@ from sequin_orm.errors import ModelError
 from sequin_orm.model import Model
 from sequin_orm.record import registered_model
 
-__all__ = ["DynamicModel", "model_for"]
+__all__ = ["AirtableRecord", "DynamicModel", "model_for"]
 
 #: Providers with a bundled module in ``sequin_orm.models``.
 BUNDLED_PROVIDERS = frozenset({"salesforce", "hubspot", "stripe", "shopify", "github", "linear"})
@@ -48,14 +48,45 @@ class DynamicModel(Model):
         self._init_values({})
         self.extra.update(data)
 
+    def _items(self) -> dict[str, Any]:
+        """The dict ``obj[key]`` addresses: ``extra`` (the whole ``data``)."""
+        return self.extra
+
     def __getitem__(self, key: str) -> Any:
-        return self.extra[key]
+        return self._items()[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.extra[key] = value
+        self._items()[key] = value
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self.extra.get(key, default)
+        return self._items().get(key, default)
+
+
+class AirtableRecord(DynamicModel):
+    """A dynamic model of an ``airtable:*`` collection: Airtable keeps a record's values under
+    ``data["fields"]`` (beside ``id`` and ``createdTime``), so ``obj["Name"]`` reads and writes
+    ``data["fields"]["Name"]`` and ``AirtableRecord(Name=...)`` creates ``{"fields": {...}}``.
+
+    For typed classes, generate them from the base's collections:
+    ``sequin-orm generate --credential-id <airtable credential>``.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, **fields: Any) -> None:
+        self._init_values({})
+        self.extra["fields"] = dict(fields)
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The record's values by Airtable field name (``data["fields"]``)."""
+        fields = self.extra.get("fields")
+        if not isinstance(fields, dict):
+            fields = self.extra["fields"] = {}
+        return fields
+
+    def _items(self) -> dict[str, Any]:
+        return self.fields
 
 
 def _dynamic_model(collection_id: str, provider: str) -> type[DynamicModel]:
@@ -63,5 +94,9 @@ def _dynamic_model(collection_id: str, provider: str) -> type[DynamicModel]:
     if cls is None:
         name = "".join(part.capitalize() for part in collection_id.split(":", 1)[1].split("_"))
         namespace = {"collection_id": collection_id, "provider": provider, "__slots__": ()}
-        cls = _dynamic[collection_id] = type(name or "Record", (DynamicModel,), namespace)
+        if provider == "airtable":
+            cls = type(name or "Record", (AirtableRecord,), namespace)
+        else:
+            cls = type(name or "Record", (DynamicModel,), namespace)
+        _dynamic[collection_id] = cls
     return cls

@@ -77,8 +77,8 @@ def create_app(client: AsyncClient | None = None) -> FastAPI:
 
     @app.patch("/contacts/{upstream_id}")
     async def update_contact(upstream_id: str, changes: ContactChanges) -> ContactOut:
-        # a persistent object with no data: only the fields assigned below are sent
-        contact = salesforce.Contact.from_record({"upstream_id": upstream_id, "data": {}})
+        # by id, with no read first: only the fields assigned below are sent
+        contact = salesforce.Contact.ref(upstream_id)
         async with AsyncSession(sequin()) as session:
             given = changes.model_dump(exclude_unset=True)
             if "first_name" in given:

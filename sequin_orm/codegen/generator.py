@@ -493,6 +493,8 @@ def _doc_text(field: FieldSchema) -> str:
             text = f"{text} ({note})"
     if text and text[-1] not in ".!?":
         text += "."
+    if m.create_only and "create only" not in text.lower():
+        text = f"{text} Set on create only.".strip()
     return text
 
 
@@ -519,6 +521,11 @@ def _plan_class(
         if target is not None and target != name:
             referenced.add(target)
         args: list[str] = _runtime_types(field, base, picklist, target)
+        write = _SIMPLE_TYPES[m.write_type] if m.write_type else None
+        if write is not None and write != base and base != "Any":
+            base = f"{base} | {write}"  # read as the record carries it, or as a write sends it
+            args = [*args, *[t for t in _runtime_types(field, write, None, None) if t not in args]]
+            uses |= {"Any"} if "Any" in write else set()
         if "datetime" in base:
             uses.add("datetime")
         if attr != field.accessor:
@@ -527,6 +534,8 @@ def _plan_class(
             args.append(f"references={python_string(m.references)}")
         if m.required and not m.read_only:
             args.append("required=True")
+        if m.create_only:
+            args.append("create_only=True")
         kind = "ReadOnlyField" if m.read_only else "Field"
         uses.add(kind)
         value = _Call("", kind, tuple(args))

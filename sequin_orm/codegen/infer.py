@@ -5,7 +5,9 @@ types come from the values seen (null values say nothing). HubSpot keeps propert
 under ``properties``: those become dotted fields (``properties.firstname``) typed ``string``,
 since HubSpot sends every property value as a string. A field that the bundled schema of
 the provider documents keeps its documented type and metadata (read-only, references,
-picklists, descriptions); record ids and well-known system fields are read-only.
+picklists, descriptions), also under another casing (Sequin's ``salesforce:task`` examples
+send ``activity_date`` for ``ActivityDate``: the field keeps the record's key and the
+documented type); record ids and well-known system fields are read-only.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
+
+import attrs
 
 from sequin_orm.codegen.schema import (
     CollectionSchema,
@@ -22,6 +26,7 @@ from sequin_orm.codegen.schema import (
     SchemaError,
 )
 from sequin_orm.fields import parse_date, parse_datetime
+from sequin_orm.records import fold_key
 
 __all__ = ["infer_schema", "records_from_json"]
 
@@ -152,7 +157,10 @@ def _collection(
                         seen.setdefault(f"{key}.{inner}", []).append(inner_value)
             else:
                 seen.setdefault(key, []).append(value)
+    folded = {fold_key(accessor): f for accessor, f in known.items()}
     base_pk = next((f.accessor for f in known.values() if f.primary_key), None)
+    if base_pk is not None and base_pk not in seen:
+        base_pk = next((k for k in seen if fold_key(k) == fold_key(base_pk)), base_pk)
     primary = base_pk or next((k for k in ("Id", "id") if k in seen), None)
     system = SYSTEM_FIELDS.get(provider, frozenset())
     fields: list[FieldSchema] = []
@@ -160,6 +168,17 @@ def _collection(
         documented = known.get(accessor)
         if documented is not None:
             fields.append(documented)
+            continue
+        other_casing = folded.get(fold_key(accessor))
+        if other_casing is not None:  # activity_date where the docs say ActivityDate
+            fields.append(
+                attrs.evolve(
+                    other_casing,
+                    id=f"{collection_id}:{accessor}",
+                    accessor=accessor,
+                    primary_key=accessor == primary,
+                )
+            )
             continue
         strings_only = len(accessor.split(".")) > 1 and provider == "hubspot"
         read_only = accessor == primary or accessor in system

@@ -64,10 +64,17 @@ FIELD_TYPES: Final = frozenset(
     }
 )
 
+#: The types a ``write_type`` may name: plain JSON values (no picklist, no reference).
+_WRITE_TYPES: Final = frozenset(
+    {"string", "integer", "number", "boolean", "array", "object", "text", "id"}
+)
+
 _COLLECTION_ID = re.compile(r"^([^:\s]+):(\S.*)$")
 _KNOWN_METADATA = (
     "required",
     "read_only",
+    "create_only",
+    "write_type",
     "references",
     "picklist",
     "picklist_closed",
@@ -84,10 +91,17 @@ class SchemaError(SequinError, ValueError):
 
 @attrs.frozen
 class FieldMetadata:
-    """What a field's ``metadata`` says; every key is optional."""
+    """What a field's ``metadata`` says; every key is optional.
+
+    ``create_only``: sent on create, never in an update (the provider does not change it
+    after create). ``write_type``: the type a create or update sends when it differs from the
+    type records carry (Stripe ``subscription.items`` is read as an object, sent as an array).
+    """
 
     required: bool = False
     read_only: bool = False
+    create_only: bool = False
+    write_type: str | None = None
     references: str | None = None
     picklist: tuple[PicklistValue, ...] | None = None
     picklist_closed: bool = False
@@ -188,6 +202,10 @@ def _field_json(field: FieldSchema) -> dict[str, Any]:
         metadata["required"] = True
     if m.read_only:
         metadata["read_only"] = True
+    if m.create_only:
+        metadata["create_only"] = True
+    if m.write_type is not None:
+        metadata["write_type"] = m.write_type
     if m.references is not None:
         metadata["references"] = m.references
     if m.picklist is not None:
@@ -243,6 +261,7 @@ def parse_schema(
     collections = tuple(
         _collection(item, f"{where}[{index}]", strict=strict) for index, item in enumerate(items)
     )
+    collections = tuple(_airtable_paths(c) if c.provider == "airtable" else c for c in collections)
     providers = sorted({c.provider for c in collections})
     if provider is None:
         if len(providers) != 1:
@@ -260,6 +279,41 @@ def parse_schema(
             raise SchemaError(f"{where}[{index}].id: duplicate collection {collection.id!r}")
         seen.add(collection.id)
     return ProviderSchema(provider=provider, collections=collections, source=source)
+
+
+#: An Airtable record's ``data``: ``{"id", "createdTime", "fields": {<field name>: value}}``.
+AIRTABLE_RECORD_FIELDS: Final = (
+    FieldSchema(
+        id="id",
+        name="Record ID",
+        accessor="id",
+        type="id",
+        metadata=FieldMetadata(read_only=True, description="Airtable record id, rec..."),
+    ),
+    FieldSchema(
+        id="createdTime",
+        name="Created Time",
+        accessor="createdTime",
+        type="datetime",
+        metadata=FieldMetadata(read_only=True),
+    ),
+)
+
+
+def _airtable_paths(collection: CollectionSchema) -> CollectionSchema:
+    """An Airtable table as its records hold it: the listed fields (accessor: the field name)
+    under ``fields.``, beside the record's ``id`` and ``createdTime``."""
+    fields = [
+        f if f.accessor.startswith("fields.") else attrs.evolve(f, accessor=f"fields.{f.accessor}")
+        for f in collection.fields
+    ]
+    have = {f.accessor for f in fields}
+    top = [
+        attrs.evolve(f, id=f"{collection.id}:{f.accessor}")
+        for f in AIRTABLE_RECORD_FIELDS
+        if f.accessor not in have
+    ]
+    return attrs.evolve(collection, fields=(*top, *fields))
 
 
 def _collection_items(data: Any) -> tuple[Sequence[Any], str, Mapping[str, Any] | None]:
@@ -356,9 +410,21 @@ def _metadata(item: Any, where: str) -> FieldMetadata:
     max_length = item.get("max_length")
     if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int)):
         raise SchemaError(f"{where}.max_length: expected an integer, got {_kind(max_length)}")
+    read_only = _opt_bool(item, "read_only", where)
+    create_only = _opt_bool(item, "create_only", where)
+    if read_only and create_only:
+        raise SchemaError(f"{where}: a field is read_only or create_only, not both")
+    write_type = _opt_str(item, "write_type", where) or None
+    if write_type is not None and write_type not in _WRITE_TYPES:
+        raise SchemaError(
+            f"{where}.write_type: expected one of {', '.join(sorted(_WRITE_TYPES))}, "
+            f"got {write_type!r}"
+        )
     return FieldMetadata(
         required=_opt_bool(item, "required", where),
-        read_only=_opt_bool(item, "read_only", where),
+        read_only=read_only,
+        create_only=create_only,
+        write_type=write_type,
         references=_opt_str(item, "references", where) or None,
         picklist=picklist,
         picklist_closed=_opt_bool(item, "picklist_closed", where),

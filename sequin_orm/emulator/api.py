@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Any
 
-from sequin_orm.emulator import management, mutations, schemas
+from sequin_orm.emulator import clock, management, mutations, schemas
 from sequin_orm.emulator.checks import require_object
 from sequin_orm.emulator.jsonutil import JSONObject
 from sequin_orm.emulator.protocol import (
@@ -250,12 +250,34 @@ def get_collection(
     return ok(found)
 
 
+@router.route("POST", "/v1/collections/{credential_id}/refresh/start")
+@router.route("GET", "/v1/collections/{credential_id}/refresh/status")
+def collections_refresh(state: State, request: Request, credential_id: str) -> Response:
+    """Start a refresh of the collections list, or its status: the emulator's list is fixed,
+    so a refresh succeeds at once."""
+    credential: Credential = _get(state.credentials, credential_id)
+    stamp = clock.iso_micro(credential.updated_at)
+    return ok(
+        {
+            "credential_id": credential.id,
+            "last_started_at": stamp,
+            "last_succeeded_at": stamp,
+            "status": "succeeded",
+            "error": None,
+        }
+    )
+
+
 # -- records stream --------------------------------------------------------------------------
 
 
 @router.route("GET", "/v1/records")
 def list_records(state: State, request: Request) -> Response:
-    """``GET /v1/records``: the stream in order, paged by an opaque ``cursor``."""
+    """``GET /v1/records``: the stream in order, paged by an opaque ``cursor``.
+
+    ``limit`` defaults to 100; above ``MAX_RECORDS_LIMIT`` (1000) the page holds 1000 records
+    (the API's maximum is undocumented; the client never relies on a full page).
+    """
     query = request.query
     after = decode_cursor(query.get("after_cursor"))
     limit = _limit(query.get("limit"))
@@ -275,6 +297,27 @@ def list_records(state: State, request: Request) -> Response:
             page.append(record_json(record))
     cursor = encode_cursor(page[-1]["updated_idx"]) if page else query.get("after_cursor") or None
     return ok({"records": page, "cursor": cursor})
+
+
+@router.route("GET", "/v1/events")
+def list_events(state: State, request: Request) -> Response:
+    """``GET /v1/events``: the change log (``created``/``updated``/``deleted``) with the
+    filters and cursor of ``/v1/records``; the list key ``events`` is the emulator's choice
+    (the docs page shows items only and says the endpoint is not public yet)."""
+    query = request.query
+    after = decode_cursor(query.get("after_cursor"))
+    limit = _limit(query.get("limit"))
+    collection = query.get("collection_id", query.get("collection"))
+    page = [
+        event
+        for event in state.events
+        if event.updated_idx > after
+        and query.get("sync_id") in (None, event.body["sync_id"])
+        and collection in (None, event.body["collection_id"])
+        and query.get("provider") in (None, str(event.body["collection_id"]).partition(":")[0])
+    ][:limit]
+    cursor = encode_cursor(page[-1].updated_idx) if page else query.get("after_cursor") or None
+    return ok({"events": [event.body for event in page], "cursor": cursor})
 
 
 def encode_cursor(updated_idx: int) -> str:

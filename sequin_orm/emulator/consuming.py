@@ -23,7 +23,12 @@ router = Router()
 @router.route("GET", "/v1/http-consumers/{id}/next")
 @router.route("POST", "/v1/http-consumers/{id}/next")
 def next_messages(state: State, request: Request, consumer_id: str) -> Response:
-    """Up to ``batch_size`` messages; waits up to ``wait_for`` ms for a full batch."""
+    """Up to ``batch_size`` messages; waits up to ``wait_for`` ms for a full batch.
+
+    Messages are ``{"ack_token", "record"}`` (``{"ack_token", "event"}`` for an event
+    consumer); ``info`` counts the messages waiting (``num_pending``) and those delivered but
+    not acked yet (``num_ack_pending``).
+    """
     batch_size = _param(request, "batch_size", 1, minimum=1)
     wait_for = _param(request, "wait_for", 0, minimum=0)
     deadline = time.monotonic() + wait_for / 1000
@@ -36,8 +41,11 @@ def next_messages(state: State, request: Request, consumer_id: str) -> Response:
     batch = consumer.deliver(batch_size, now)
     return ok(
         {
-            "data": [{"ack_token": m.token, "record": m.record} for m in batch],
-            "info": {"num_pending": consumer.pending_count(now)},
+            "data": [{"ack_token": m.token, consumer.kind: m.record} for m in batch],
+            "info": {
+                "num_pending": consumer.pending_count(now),
+                "num_ack_pending": consumer.ack_pending_count(now),
+            },
         }
     )
 

@@ -12,8 +12,13 @@ from typing import Any
 
 from sequin_orm.emulator.jsonutil import JSONObject
 
-FILTER_KEYS = ("collection_id", "sync_id", "provider")
-"""Record attributes a consumer can filter on (values are ``*`` glob patterns)."""
+FILTER_KEYS = ("collection_id", "sync_id", "provider", "resource_id")
+"""Record attributes a consumer can filter on (values are ``*`` glob patterns). The consumer
+overview's example sends ``resource_id`` (undocumented otherwise); it matches the record's
+upstream id."""
+
+KINDS = ("record", "event")
+"""What a consumer's messages carry: ``{"ack_token", "record"}`` or ``{"ack_token", "event"}``."""
 
 
 @dataclass
@@ -48,6 +53,7 @@ class Consumer:
     metadata: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    kind: str = "record"
     queue: dict[int, Message] = field(default_factory=dict[int, Message])
     latest: dict[str, int] = field(default_factory=dict[str, int])
     tokens: dict[str, int] = field(default_factory=dict[str, int])
@@ -64,9 +70,10 @@ class Consumer:
         )
 
     def offer(self, record_id: str, updated_idx: int, record: JSONObject, now: float) -> None:
-        """Queue a record version, replacing an older version that is not in flight."""
+        """Queue a record version (or, for an event consumer, an event), replacing an older
+        version of the record that is not in flight (events are never replaced)."""
         old = self.queue.get(self.latest.get(record_id, -1))
-        if old is not None and not old.in_flight(now):
+        if old is not None and not old.in_flight(now) and self.kind == "record":
             self._remove(old)
         message = Message(next(self._seq), record_id, updated_idx, record)
         self.queue[message.seq] = message
@@ -95,6 +102,10 @@ class Consumer:
     def pending_count(self, now: float) -> int:
         """Messages waiting for delivery (not in flight)."""
         return len(self.queue) - self._in_flight(now)
+
+    def ack_pending_count(self, now: float) -> int:
+        """Messages delivered and not yet acked, nacked or past their ack wait."""
+        return self._in_flight(now)
 
     def next_deadline(self, now: float) -> float | None:
         """The earliest moment an in-flight message becomes deliverable again."""

@@ -13,7 +13,15 @@ from typing import Any, Literal
 
 import httpx
 
-from sequin_orm.emulator import admin, api, consuming, management, mutations, providers
+from sequin_orm.emulator import (
+    admin,
+    api,
+    consuming,
+    management,
+    mutations,
+    providers,
+    proxying,
+)
 from sequin_orm.emulator.faults import Fault, FaultList, run_with_fault
 from sequin_orm.emulator.ids import new_uuid
 from sequin_orm.emulator.jsonutil import JSONObject, as_object
@@ -43,6 +51,7 @@ logger = logging.getLogger("sequin_orm.emulator")
 V1_ROUTER = Router()
 V1_ROUTER.include(api.router)
 V1_ROUTER.include(consuming.router)
+V1_ROUTER.include(proxying.router)
 
 _DEFAULT_PROPERTIES: dict[str, JSONObject] = {
     "salesforce": {
@@ -52,6 +61,12 @@ _DEFAULT_PROPERTIES: dict[str, JSONObject] = {
     },
     "stripe": {"kind": "stripe_key", "secret": "sk_test_emulated", "test": True},
     "hubspot": {"kind": "hubspot_oauth2", "hub_id": 1, "refresh_token": "emulated-refresh-token"},
+    "airtable": {
+        "kind": "airtable_oauth2",
+        "airtable_uid": "usrEmulated01",
+        "refresh_token": "emulated-refresh-token",
+        "scope": "data.records:read data.records:write schema.bases:read",
+    },
 }
 
 
@@ -158,6 +173,7 @@ class Emulator:
         malformed: bool = False,
         drop_records: int = 0,
         error: str | None = None,
+        ignore_filters: bool = False,
         times: int = 1,
     ) -> Fault:
         """Make the next ``times`` requests matching ``path``/``kind``/``method`` misbehave.
@@ -176,6 +192,7 @@ class Emulator:
                 malformed=malformed,
                 drop_records=drop_records,
                 error=error,
+                ignore_filters=ignore_filters,
                 times=times,
             )
         )

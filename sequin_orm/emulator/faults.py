@@ -57,7 +57,9 @@ class Fault:
     ``retry_after`` is set; a 500 on a mutation that awaits consumers is applied first and
     reported as the await timeout); then, after the request was applied: ``drop="after"``,
     ``malformed`` (a 200 whose body is not JSON) or ``drop_records`` (a 200 missing that many
-    records at the end).
+    records at the end). ``ignore_filters`` answers as a server that ignores the query
+    parameters but ``limit`` and ``after_cursor`` (``/v1/records`` then returns every
+    collection).
     """
 
     path: str | None = None
@@ -70,6 +72,7 @@ class Fault:
     malformed: bool = False
     drop_records: int = 0
     error: str | None = None
+    ignore_filters: bool = False
     times: int = 1
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     remaining: int = field(init=False)
@@ -178,7 +181,13 @@ def run_with_fault(
         return _validation_error(request, fault.error, fault.status or 400).response()
     if fault.status is not None:
         return _status(fault, request, call)
+    if fault.ignore_filters:
+        kept = {k: v for k, v in request.query.items() if k in _PAGING_PARAMETERS}
+        request = dataclasses.replace(request, query=kept)
     return _after(fault, call(request))
+
+
+_PAGING_PARAMETERS = ("limit", "after_cursor")
 
 
 def _status(fault: Fault, request: Request, call: Callable[[Request], Response]) -> Response:

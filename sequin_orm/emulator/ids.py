@@ -89,6 +89,8 @@ class UpstreamIds:
             return salesforce_checksum(prefix + "8c000" + self._alnum(7))
         if provider == "stripe":
             return f"{stripe_prefix(object_name)}_{self._alnum(14)}"
+        if provider == "airtable":
+            return "rec" + self._alnum(14)  # Airtable record ids: rec + 14 characters
         digits = NUMERIC_DIGITS.get(provider)
         if digits is not None:
             return str(self._rng.randrange(10 ** (digits - 1), 10**digits))

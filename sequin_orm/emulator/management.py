@@ -8,11 +8,12 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from sequin_orm.emulator import clock, providers, schemas
 from sequin_orm.emulator.checks import Checker
-from sequin_orm.emulator.delivery import FILTER_KEYS, Consumer
+from sequin_orm.emulator.delivery import FILTER_KEYS, KINDS, Consumer
 from sequin_orm.emulator.ids import new_uuid
 from sequin_orm.emulator.jsonutil import JSONObject, as_object, is_int
 from sequin_orm.emulator.protocol import invalid_field
@@ -30,7 +31,9 @@ SYNC_UPDATABLE = (
     "sync_frequency",
     "metadata",
 )
-DELIVER_POLICIES = ("all", "new", "last")
+DELIVER_POLICIES = ("all", "new", "last", "1h")
+#: ``deliver_policy: "1h"`` replays the changes of the last hour.
+RECENT = timedelta(hours=1)
 CONSUMER_UPDATABLE = (
     "deliver_policy",
     "ack_wait_ms",
@@ -199,7 +202,8 @@ def _collection_ids(check: Checker, provider: str | None) -> list[str]:
     ids = check.strings("collection_ids")
     if provider is None:
         return ids
-    known = schemas.collection_ids(provider)
+    # Airtable collection ids are per base (airtable:<table id>): any one is accepted
+    known = schemas.collection_ids(provider) if provider != "airtable" else frozenset()
     for collection_id in ids:
         if not collection_id.startswith(provider + ":"):
             check.fail("collection_ids", f"{collection_id} is not a {provider} collection")
@@ -260,6 +264,7 @@ def create_consumer(state: State, body: JSONObject, *, consumer_id: str | None =
         check.fail("stream_id", "does not exist")
     settings = _consumer_settings(check, {})
     filters = _filters(check)
+    kind = check.string("kind", choices=KINDS) or "record"
     _unique_id(check, state.consumers, consumer_id)
     check.done()
     now = clock.utcnow()
@@ -269,6 +274,7 @@ def create_consumer(state: State, body: JSONObject, *, consumer_id: str | None =
         filters=filters,
         created_at=now,
         updated_at=now,
+        kind=kind,
         **settings,
     )
     state.consumers[consumer.id] = consumer
@@ -293,15 +299,32 @@ def update_consumer(state: State, consumer: Consumer, body: JSONObject) -> None:
 
 
 def refill(state: State, consumer: Consumer) -> None:
-    """Empty the consumer's queue and queue the stream's records its policy asks for."""
+    """Empty the consumer's queue and queue what its policy asks for: the stream's records
+    (record consumers) or the logged changes (event consumers); ``all``, the ``last`` one,
+    those of the last hour (``1h``) or none (``new``)."""
     consumer.clear()
     if consumer.deliver_policy == "new":
         return
-    matching = [r for r in state.records.values() if consumer.matches(r.attributes())]
+    since = clock.utcnow() - RECENT if consumer.deliver_policy == "1h" else None
+    attributes = {r.id: r.attributes() for r in state.records.values()}
+    if consumer.kind == "event":
+        queued = [
+            (e.record_id, e.updated_idx, e.body)
+            for e in state.events
+            if consumer.matches(attributes.get(e.record_id, {}))
+            and (since is None or e.inserted_at >= since)
+        ]
+    else:
+        queued = [
+            (r.id, r.updated_idx, record_json(r))
+            for r in state.records.values()
+            if consumer.matches(attributes[r.id])
+            and (since is None or r.upstream_updated_at >= since)
+        ]
     if consumer.deliver_policy == "last":
-        matching = matching[-1:]
-    for record in matching:
-        consumer.offer(record.id, record.updated_idx, record_json(record), 0.0)
+        queued = queued[-1:]
+    for record_id, updated_idx, body in queued:
+        consumer.offer(record_id, updated_idx, body, 0.0)
     state.cond.notify_all()
 
 
@@ -332,7 +355,10 @@ def _filters(check: Checker) -> dict[str, str]:
             check.fail(f"filters.{key}", "is not a filter; use " + ", ".join(FILTER_KEYS))
         elif not isinstance(value, str):
             check.fail(f"filters.{key}", "must be a string")
-    return {key: str(given.get(key, "*")) for key in FILTER_KEYS}
+    shown = {key: str(given.get(key, "*")) for key in FILTER_KEYS if key != "resource_id"}
+    if "resource_id" in given:  # in the overview's example, not in the listed objects
+        shown["resource_id"] = str(given["resource_id"])
+    return shown
 
 
 # -- list filters ----------------------------------------------------------------------------

@@ -134,7 +134,7 @@ def _new_record(
         updated_idx=state.next_idx(),
         sync=sync_ref(sync),
     )
-    state.publish(record, record_json(record))
+    state.publish(record, record_json(record), "created")
     return record
 
 
@@ -160,18 +160,18 @@ def _delete(state: State, sync: Sync, mutation: Mutation) -> list[Record]:
     for record in targets:
         if not record.deleted:
             record.deleted = True
-            _touch(state, sync, record, clock.utcnow())
+            _touch(state, sync, record, clock.utcnow(), "deleted")
     return targets
 
 
 _APPLY = {"create": _create, "update": _update, "delete": _delete}
 
 
-def _touch(state: State, sync: Sync, record: Record, now: datetime) -> None:
+def _touch(state: State, sync: Sync, record: Record, now: datetime, event: str = "updated") -> None:
     record.upstream_updated_at = now
     record.updated_idx = state.next_idx()
     record.sync = sync_ref(sync)
-    state.publish(record, record_json(record))
+    state.publish(record, record_json(record), event)
 
 
 def _existing(

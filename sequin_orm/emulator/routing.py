@@ -12,14 +12,16 @@ Handler = Callable[..., Response]
 
 
 class Router:
-    """Maps ``(method, /path/{param})`` to ``handler(target, request, *params)``."""
+    """Maps ``(method, /path/{param})`` to ``handler(target, request, *params)``; a final
+    ``{rest*}`` takes the rest of the path, slashes included."""
 
     def __init__(self) -> None:
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
 
     def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
         """Register the decorated function for ``method`` and ``pattern``."""
-        regex = re.compile("^" + re.sub(r"\{\w+\}", "([^/]+)", pattern) + "$")
+        expression = re.sub(r"\{\w+\}", "([^/]+)", pattern).replace("{rest*}", "(.+)")
+        regex = re.compile(f"^{expression}$")
 
         def register(handler: Handler) -> Handler:
             self._routes.append((method, regex, handler))

@@ -126,8 +126,32 @@ _BUILTIN: Final[dict[str, dict[str, tuple[str, dict[str, str]]]]] = {
 }
 
 
+#: The base an Airtable credential lists (Airtable collection ids are opaque table ids; a
+#: field's accessor is its name, the key under the record's ``data.fields``).
+AIRTABLE_BASE: Final[tuple[JSONObject, ...]] = (
+    {
+        "id": "airtable:gcSyR6LfxbXo7iART4m1vcLu",
+        "upstream_id": "tblGuilds01",
+        "name": "Guilds",
+        "links": [],
+        "fields": [
+            {"id": "fldName01", "name": "Name", "accessor": "Name", "type": "string",
+             "primary_key": True, "metadata": {}},
+            {"id": "fldMembers01", "name": "Members", "accessor": "Members", "type": "integer",
+             "primary_key": False, "metadata": {}},
+            {"id": "fldFounded01", "name": "Founded", "accessor": "Founded", "type": "date",
+             "primary_key": False, "metadata": {}},
+            {"id": "fldHomeWorld01", "name": "Home World", "accessor": "Home World",
+             "type": "string", "primary_key": False, "metadata": {}},
+        ],
+    },
+)  # fmt: skip
+
+
 def collections(provider: str) -> list[JSONObject]:
     """Every known collection of ``provider`` (codegen file first, then built-ins)."""
+    if provider == "airtable":
+        return [dict(c) for c in AIRTABLE_BASE]
     merged = {c["id"]: c for c in builtin_collections(provider)}
     merged.update({c["id"]: c for c in _from_codegen(provider)})
     return list(merged.values())

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sequin_orm.emulator import clock
 from sequin_orm.emulator.delivery import Consumer
 from sequin_orm.emulator.ids import UpstreamIds
 from sequin_orm.emulator.jsonutil import JSONObject
@@ -86,7 +88,34 @@ class Record:
             "sync_id": self.sync_id,
             "collection_id": self.collection_id,
             "provider": self.provider,
+            "resource_id": self.upstream_id,
         }
+
+
+@dataclass
+class Event:
+    """One change of the records stream, as event consumers receive it."""
+
+    record_id: str
+    updated_idx: int
+    body: JSONObject
+    inserted_at: datetime
+
+
+EVENT_KEYS = ("sync_id", "collection_id", "upstream_id", "upstream_updated_at", "data")
+
+
+def event_json(snapshot: JSONObject, event: str) -> JSONObject:
+    """The ``event`` of an event consumer's message, in the shape of ``GET /v1/events`` items:
+    ``{sync_id, collection_id, upstream_id, upstream_updated_at, data, event, event_id,
+    event_inserted_at}``."""
+    body = {key: snapshot.get(key) for key in EVENT_KEYS}
+    body.update(
+        event=event,
+        event_id=str(uuid.uuid4()),
+        event_inserted_at=clock.iso_micro(clock.utcnow()),
+    )
+    return body
 
 
 class State:
@@ -101,6 +130,7 @@ class State:
         self.syncs: dict[str, Sync] = {}
         self.consumers: dict[str, Consumer] = {}
         self.records: dict[str, Record] = {}
+        self.events: list[Event] = []
         self._keys: dict[tuple[str, str, str], str] = {}
         self._idx = FIRST_UPDATED_IDX - 1
 
@@ -114,21 +144,26 @@ class State:
         record_id = self._keys.get((sync_id, collection_id, upstream_id))
         return None if record_id is None else self.records.get(record_id)
 
-    def publish(self, record: Record, snapshot: JSONObject) -> None:
-        """Append ``record`` to the end of the stream and queue it for matching consumers."""
+    def publish(self, record: Record, snapshot: JSONObject, event: str = "updated") -> None:
+        """Append ``record`` to the end of the stream, log its ``event`` (``created``,
+        ``updated`` or ``deleted``) and queue either for the matching consumers."""
         self.records.pop(record.id, None)
         self.records[record.id] = record
         self._keys[(record.sync_id, record.collection_id, record.upstream_id)] = record.id
+        logged = Event(record.id, record.updated_idx, event_json(snapshot, event), clock.utcnow())
+        self.events.append(logged)
         now = time.monotonic()
         attributes = record.attributes()
         for consumer in self.consumers.values():
             if consumer.matches(attributes):
-                consumer.offer(record.id, record.updated_idx, snapshot, now)
+                message = logged.body if consumer.kind == "event" else snapshot
+                consumer.offer(record.id, record.updated_idx, message, now)
         self.cond.notify_all()
 
     def clear(self) -> None:
         """Forget everything except the ``updated_idx`` counter (it never goes back)."""
         for table in (self.streams, self.credentials, self.syncs, self.consumers, self.records):
             table.clear()
+        self.events.clear()
         self._keys.clear()
         self.cond.notify_all()

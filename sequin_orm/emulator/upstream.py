@@ -37,6 +37,9 @@ def created_data(
         data.update(
             id=upstream_id, properties=properties, createdAt=stamp, updatedAt=stamp, archived=False
         )
+    elif provider == "airtable":
+        fields = dict(as_object(data.get("fields")) or {})
+        data = {"id": upstream_id, "createdTime": clock.iso_milli(now), "fields": fields}
     else:
         data["id"] = int(upstream_id) if provider in _INTEGER_IDS else upstream_id
     return data
@@ -48,21 +51,25 @@ def updated_data(
     """PATCH semantics: only keys in ``patch`` change (HubSpot merges ``properties``)."""
     data = copy.deepcopy(current)
     for key, value in copy.deepcopy(patch).items():
-        if provider == "hubspot" and key == "properties":
-            _merge_properties(data, value)
+        if (provider, key) in _MERGED:
+            _merge_nested(data, key, value)
         elif not _is_system_key(provider, key):
             data[key] = value
     _touch(provider, object_name, data, now)
     return data
 
 
-def _merge_properties(data: JSONObject, value: Any) -> None:
+#: Objects whose keys a PATCH merges one by one: HubSpot ``properties``, Airtable ``fields``.
+_MERGED = frozenset({("hubspot", "properties"), ("airtable", "fields")})
+
+
+def _merge_nested(data: JSONObject, key: str, value: Any) -> None:
     patch = as_object(value)
     if patch is None:
         return
-    properties = dict(as_object(data.get("properties")) or {})
-    properties.update({k: v for k, v in patch.items() if k != "hs_object_id"})
-    data["properties"] = properties
+    merged = dict(as_object(data.get(key)) or {})
+    merged.update({k: v for k, v in patch.items() if k != "hs_object_id"})
+    data[key] = merged
 
 
 def _is_system_key(provider: str, key: str) -> bool:
@@ -72,6 +79,8 @@ def _is_system_key(provider: str, key: str) -> bool:
         return key in ("id", "object", "created")
     if provider == "hubspot":
         return key in _HUBSPOT_SYSTEM
+    if provider == "airtable":
+        return key in ("id", "createdTime")
     return key == "id"
 
 

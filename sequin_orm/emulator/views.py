@@ -165,8 +165,10 @@ def record_json(record: Record) -> JSONObject:
 
 
 def consumer_json(consumer: Consumer) -> JSONObject:
-    """An HTTP consumer object."""
-    return {
+    """An HTTP consumer object (with ``kind`` only for an event consumer: the documented
+    object has no such key)."""
+    extra: JSONObject = {"kind": consumer.kind} if consumer.kind != "record" else {}
+    return extra | {
         "id": consumer.id,
         "stream_id": consumer.stream_id,
         "name": consumer.name,

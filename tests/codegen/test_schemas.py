@@ -71,6 +71,8 @@ METADATA_KEYS = {
     "picklist_closed",
     "max_length",
     "description",
+    "create_only",
+    "write_type",
 }
 
 
@@ -167,7 +169,7 @@ def test_metadata_keys_and_value_types(provider: str) -> None:
         metadata = field["metadata"]
         where = (cid, field["accessor"])
         assert set(metadata) <= METADATA_KEYS, (where, set(metadata) - METADATA_KEYS)
-        for flag in ("required", "read_only", "picklist_closed"):
+        for flag in ("required", "read_only", "picklist_closed", "create_only"):
             if flag in metadata:
                 assert isinstance(metadata[flag], bool), (where, flag)
         if "max_length" in metadata:
@@ -176,6 +178,10 @@ def test_metadata_keys_and_value_types(provider: str) -> None:
         if "description" in metadata:
             assert isinstance(metadata["description"], str) and metadata["description"].strip()
         assert not (metadata.get("required") and metadata.get("read_only")), where
+        assert not (metadata.get("create_only") and metadata.get("read_only")), where
+        if "write_type" in metadata:
+            assert metadata["write_type"] in {"string", "integer", "array"}, where
+            assert metadata["write_type"] != field["type"], where
 
 
 def test_references(provider: str) -> None:

@@ -21,8 +21,9 @@ PATH = "/v1/mutations/run"
 EXCEPTION_CLASSES = [
     cls
     for cls in (getattr(errors, name) for name in errors.__all__)
-    if isinstance(cls, type) and issubclass(cls, BaseException)
+    if isinstance(cls, type) and issubclass(cls, BaseException) and not issubclass(cls, Warning)
 ]
+WARNING_CLASSES = [errors.SequinWarning, errors.ForeignRecordWarning, errors.KeyCasingWarning]
 ATTRIBUTES = (
     "status_code",
     "method",
@@ -143,8 +144,11 @@ def test_every_exception_pickles(cls: type[errors.SequinError], protocol: int) -
 
 
 def test_the_pickled_classes_are_every_exception_of_the_module() -> None:
-    assert len(EXCEPTION_CLASSES) == len(errors.__all__) - 1  # all but status_error
+    # all but status_error and the warnings
+    assert len(EXCEPTION_CLASSES) == len(errors.__all__) - 1 - len(WARNING_CLASSES)
     assert all(issubclass(cls, errors.SequinError) for cls in EXCEPTION_CLASSES)
+    assert all(issubclass(cls, errors.SequinWarning) for cls in WARNING_CLASSES)
+    assert issubclass(errors.SequinWarning, UserWarning)
 
 
 def _result_with_a_contact() -> tuple[CommitResult, errors.APIStatusError]:

@@ -37,3 +37,41 @@ def summary_of(response: httpx.Response) -> str:
 def mutation(kind: str, sync_id: str, collection_id: str, **fields: Any) -> dict[str, Any]:
     """A mutation request body."""
     return {"kind": kind, "sync_id": sync_id, "collection_id": collection_id, **fields}
+
+
+#: The documented record fields (shared/sequin-api.md §3), plus the examples' flat ``sync_id``.
+RECORD_KEYS = frozenset(
+    {
+        "id",
+        "upstream_id",
+        "collection_id",
+        "provider",
+        "stream_id",
+        "sync",
+        "sync_id",
+        "data",
+        "deleted",
+        "inserted_at",
+        "upstream_created_at",
+        "upstream_updated_at",
+        "updated_idx",
+    }
+)
+
+#: An HTTP consumer object's keys (§4.7, ``GET /v1/http-consumers/{id}`` and the list's
+#: ``filters``).
+CONSUMER_KEYS = frozenset(
+    {
+        "id",
+        "stream_id",
+        "name",
+        "deliver_policy",
+        "ack_wait_ms",
+        "max_deliver",
+        "max_ack_pending",
+        "filters",
+        "metadata",
+        "created_at",
+        "updated_at",
+    }
+)

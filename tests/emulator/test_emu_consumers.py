@@ -10,20 +10,7 @@ import httpx
 import pytest
 
 from sequin_orm.emulator import Emulator
-
-CONSUMER_KEYS = {
-    "id",
-    "stream_id",
-    "name",
-    "deliver_policy",
-    "ack_wait_ms",
-    "max_deliver",
-    "max_ack_pending",
-    "filters",
-    "metadata",
-    "created_at",
-    "updated_at",
-}
+from tests.emulator.emu_helpers import CONSUMER_KEYS
 
 
 @pytest.fixture
@@ -43,7 +30,8 @@ def next_batch(client: httpx.Client, consumer_id: str, **params: Any) -> dict[st
     response = client.post(f"/v1/http-consumers/{consumer_id}/next", json=params)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
-    assert set(body) == {"data", "info"} and set(body["info"]) == {"num_pending"}
+    assert set(body) == {"data", "info"}
+    assert set(body["info"]) == {"num_pending", "num_ack_pending"}
     return body
 
 
@@ -105,7 +93,7 @@ def test_consumer_management(client: httpx.Client, emu: Emulator, sync: dict[str
         {"ack_wait_ms": 0},
         {"max_deliver": 0},
         {"max_ack_pending": "x"},
-        {"filters": {"resource_id": "*"}},
+        {"filters": {"upstream_id": "*"}},
         {"filters": {"provider": 1}},
     ],
 )

@@ -10,23 +10,8 @@ import pytest
 
 from sequin_orm.emulator import BATCH_LIMITS, Emulator
 from sequin_orm.emulator.state import FIRST_UPDATED_IDX
-from tests.emulator.emu_helpers import MUTATE, MutationFn, error_of
+from tests.emulator.emu_helpers import MUTATE, RECORD_KEYS, MutationFn, error_of
 
-RECORD_KEYS = {
-    "id",
-    "upstream_id",
-    "collection_id",
-    "provider",
-    "stream_id",
-    "sync",
-    "sync_id",
-    "data",
-    "deleted",
-    "inserted_at",
-    "upstream_created_at",
-    "upstream_updated_at",
-    "updated_idx",
-}
 ISO_MICRO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 SF_STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$")
 MISSING = "Required fields are missing: "

@@ -161,7 +161,8 @@ def test_a_collection_without_a_model_gives_a_dynamic_record(
     (message,) = consumer.receive()
     assert isinstance(message.record, DynamicModel)
     assert message.record.collection_id == "airtable:tblGuilds"
-    assert message.record["fields"] == {"Name": "Spacing"}
+    assert message.record["Name"] == "Spacing"  # Airtable keeps values under data.fields
+    assert message.record.extra == {"fields": {"Name": "Spacing"}, **_airtable_system(message)}
 
 
 def test_read_your_writes(client: sequin_orm.Client, emulator: Emulator, consumer_id: str) -> None:
@@ -347,3 +348,8 @@ def test_malformed_next_responses(answer: Any) -> None:
     consumer, _ = _scripted(answer)
     with pytest.raises(APIResponseValidationError):
         consumer.receive()
+
+
+def _airtable_system(message: Message) -> dict[str, Any]:
+    data = message.raw["record"]["data"]
+    return {"id": data["id"], "createdTime": data["createdTime"]}

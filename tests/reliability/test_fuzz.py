@@ -136,6 +136,10 @@ def _load(cls: type[Model], record: dict[str, Any]) -> Model:
 
 
 def _check_round_trip(cls: type[Model], data: Any, meta: dict[str, Any]) -> Model:
+    if meta.get("collection_id", cls.collection_id) not in (None, cls.collection_id):
+        with pytest.raises(ModelError, match="cannot load as"):
+            cls.from_record({**meta, "data": data})  # another collection's record
+        meta = {**meta, "collection_id": cls.collection_id}
     record = {**meta, "data": copy.deepcopy(data)}
     obj = _load(cls, record)
     assert _canonical(obj.to_data()) == _canonical(data)

@@ -10,6 +10,7 @@ pyright, with `reportUnnecessaryTypeIgnoreComment` turned on for this file below
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from typing_extensions import assert_type
 
@@ -18,6 +19,7 @@ from sequin_orm import CommitResult, SaveResult, Session
 from sequin_orm.errors import CommitError, UnprocessableEntityError
 from sequin_orm.fields import Field
 from sequin_orm.models import salesforce
+from sequin_orm.proxy import Proxy, ProxyResponse
 
 
 def typed_constructor_and_fields() -> None:
@@ -26,6 +28,10 @@ def typed_constructor_and_fields() -> None:
     assert_type(contact.Birthdate, datetime.date | None)
     assert_type(contact.upstream_id, str | None)
     assert_type(contact.deleted, bool | None)
+    assert_type(contact.stream_id, str | None)
+    assert_type(contact.inserted_at, str | None)
+    assert_type(contact.sync_external_id, str | None)
+    assert_type(contact.sync_metadata, dict[str, Any] | None)
     assert_type(contact.changed_fields, set[str])
     salesforce.Contact(Email=5)  # type: ignore[arg-type]
     salesforce.Contact(Nickname="Usul")  # type: ignore[call-arg]
@@ -45,6 +51,26 @@ def typed_attribute_assignment() -> None:
     contact.Id = "003000000000001AAA"  # type: ignore[assignment]  # read-only
     contact.upstream_id = "003"  # type: ignore[misc]  # record metadata
     contact.extra["Spice__c"] = 42  # undeclared keys go in extra
+
+
+def refs_are_typed_models() -> None:
+    contact = salesforce.Contact.ref("0031U00000Qn2ZVQAZ", sync_id="s1")
+    assert_type(contact, salesforce.Contact)
+    contact.Email = "muaddib@arrakis.org"
+    assert_type(contact.save(), SaveResult)
+    assert_type(salesforce.Account.ref("001").delete(), SaveResult)
+    salesforce.Contact.ref(5)  # type: ignore[arg-type]
+    salesforce.Contact.ref("003", "s1")  # type: ignore[call-arg]  # sync_id is keyword-only
+
+
+def proxy_calls_are_typed(client: sequin_orm.Client) -> None:
+    proxy = client.proxy("sync-1")
+    assert_type(proxy, Proxy)
+    answer = proxy.request("POST", "/v1/refunds", json={"charge": "ch_1"}, params={"expand": "x"})
+    assert_type(answer, ProxyResponse)
+    assert_type(answer.content, bytes)
+    proxy.request("GET")  # type: ignore[call-arg]  # the path is required
+    proxy.request("GET", "/v1/customers", {"a": 1})  # type: ignore[call-arg]  # json= is keyword-only
 
 
 def references_accept_models() -> None:

@@ -1,0 +1,74 @@
+"""Record metadata on models: ``stream_id``, ``inserted_at``, the sync's ``external_id`` and
+``metadata`` (what users map tenants by), read-only, ``None`` when the record does not say."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+import sequin_orm
+from sequin_orm.emulator import Emulator
+from sequin_orm.errors import ReadOnlyFieldError
+from sequin_orm.models import salesforce
+
+
+def test_records_read_carry_the_stream_and_the_sync_tenant(
+    client: sequin_orm.Client, emulator: Emulator
+) -> None:
+    sync = emulator.create_sync(
+        "salesforce",
+        ["salesforce:contact"],
+        id="tenant-sync",
+        external_id="org_42",
+        metadata={"tenant": "atreides", "tier": 2},
+    )
+    emulator.create_record("tenant-sync", "salesforce:contact", {"LastName": "Atreides"})
+    (contact,) = salesforce.Contact.objects.using(client).iter(sync_id="tenant-sync")
+    (record,) = emulator.records("salesforce:contact")
+    assert contact.provider == record["provider"] == "salesforce"
+    assert contact.stream_id == sync["stream_id"] == record["stream_id"]
+    assert contact.inserted_at == record["inserted_at"]
+    assert contact.sync_external_id == "org_42"
+    assert contact.sync_metadata == {"tenant": "atreides", "tier": 2}
+    contact.sync_metadata["tier"] = 3  # type: ignore[index]  # a copy: the object keeps its own
+    assert contact.sync_metadata == {"tenant": "atreides", "tier": 2}
+    copy = pickle.loads(pickle.dumps(contact))
+    assert (copy.sync_external_id, copy.stream_id) == ("org_42", sync["stream_id"])
+
+
+def test_a_constructed_object_has_none() -> None:
+    contact = salesforce.Contact(LastName="Idaho")
+    assert contact._meta is None  # a plain construction stores nothing for them
+    assert (contact.stream_id, contact.inserted_at) == (None, None)
+    assert (contact.sync_external_id, contact.sync_metadata) == (None, None)
+
+
+def test_documented_drift_and_absent_keys() -> None:
+    # the /v1/records example says created_at where the record reference says inserted_at
+    flat = salesforce.Contact.from_record(
+        {"upstream_id": "003A", "sync_id": "s", "created_at": "2024-01-01T00:00:00Z", "data": {}}
+    )
+    assert flat.inserted_at == "2024-01-01T00:00:00Z"
+    assert (flat.stream_id, flat.sync_external_id, flat.sync_metadata) == (None, None, None)
+    nested = salesforce.Contact.from_record(
+        {"upstream_id": "003B", "sync": {"id": "s", "external_id": None, "metadata": {}}}
+    )
+    assert (nested.sync_id, nested.sync_external_id, nested.sync_metadata) == ("s", None, {})
+
+
+def test_an_answer_without_them_keeps_what_was_known(
+    client: sequin_orm.Client, emulator: Emulator
+) -> None:
+    emulator.create_sync("salesforce", ["salesforce:contact"], id="t2", external_id="org_7")
+    emulator.create_record("t2", "salesforce:contact", {"LastName": "Kynes"})
+    (contact,) = salesforce.Contact.objects.using(client).iter(sync_id="t2")
+    contact._absorb_record({"upstream_id": contact.upstream_id, "data": {"Title": "Planetologist"}})
+    assert contact.sync_external_id == "org_7" and contact.stream_id is not None
+
+
+@pytest.mark.parametrize("name", ["stream_id", "inserted_at", "sync_external_id", "sync_metadata"])
+def test_they_are_read_only(name: str) -> None:
+    contact = salesforce.Contact(LastName="Idaho")
+    with pytest.raises(ReadOnlyFieldError, match="record metadata"):
+        setattr(contact, name, "x")
