@@ -14,7 +14,13 @@ The records have the shape of the emulator's (``id``, ``upstream_id``, ``collect
 ``sync_id``, ``sync``, ``data``, timestamps, ``updated_idx``...). Control endpoints:
 ``POST /_reset`` (forget the records, restart the id counter, clear the digest) and
 ``GET /_stats`` (requests answered, their kinds, and a SHA-256 of the mutation bodies received,
-parsed and re-encoded with sorted keys: two clients that sent equal JSON get equal digests).
+parsed and re-encoded with sorted keys: two clients that sent equal JSON get equal digests;
+also the most mutation requests it held at once, ``max_in_flight``).
+
+``LOOPBACK_LATENCY_MS`` (default 0) adds that many milliseconds to every mutation request, slept
+outside the state lock before the request is applied (as an upstream API's time would be): the
+server answers each connection on its own thread, so concurrent requests wait side by side.
+``bench/concurrency.py`` sets it to 150.
 """
 
 from __future__ import annotations
@@ -26,9 +32,11 @@ import json
 import os
 import sys
 import threading
+import time
 from typing import Any
 
 MUTATIONS = "/v1/mutations/run"
+LATENCY_S = float(os.environ.get("LOOPBACK_LATENCY_MS") or 0) / 1000
 
 
 class State:
@@ -42,13 +50,25 @@ class State:
         self.records: dict[str, dict[str, Any]] = {}
         self.digest = hashlib.sha256()
         self.kinds: list[str] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     def stats(self) -> dict[str, Any]:
         return {
             "requests": len(self.kinds),
             "kinds": {k: self.kinds.count(k) for k in ("create", "update", "delete")},
             "bodies_sha256": self.digest.hexdigest(),
+            "max_in_flight": self.max_in_flight,
         }
+
+    def enter(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
 
     def run(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         kind = body["kind"]
@@ -136,16 +156,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path != MUTATIONS:
             self._answer(404, {"error": "Not found"})
             return
+        STATE.enter()
         try:
+            if LATENCY_S:
+                time.sleep(LATENCY_S)  # the upstream's time: outside the lock, side by side
             with STATE.lock:
                 records = STATE.run(json.loads(raw))
-            self._answer(200, {"records": records})
         except (KeyError, ValueError, TypeError) as error:
+            STATE.leave()
             self._answer(400, {"error": f"Error: bad mutation: {error!r}"})
+            return
+        STATE.leave()  # before answering: the client may send the next one at once
+        self._answer(200, {"records": records})
+
+
+class Server(http.server.ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: more connections opened at once (8 tasks of
+    # an async commit) overflow it, and the dropped SYN is retried by the client after 1 s.
+    request_queue_size = 128
 
 
 def main() -> None:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     host, port = server.server_address[:2]
     print(json.dumps({"url": f"http://{host}:{port}", "pid": os.getpid()}), flush=True)
