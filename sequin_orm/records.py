@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 #: ``(upstream_id, record_id, sync_id, upstream_created_at, upstream_updated_at,
 #: updated_idx, deleted)``; None where the record does not say.
@@ -78,8 +79,15 @@ def read_more(record: Mapping[str, Any]) -> MoreValues:
         stream_id if stream_id and isinstance(stream_id, str) else None,
         inserted_at if inserted_at and isinstance(inserted_at, str) else None,
         external_id if external_id and isinstance(external_id, str) else None,
-        json.dumps(metadata, separators=(",", ":")) if isinstance(metadata, dict) else None,
+        _metadata_text(metadata),
     )
+
+
+def _metadata_text(metadata: Any) -> str | None:
+    """A sync's metadata as compact JSON text (most syncs have none: no encoding then)."""
+    if not isinstance(metadata, dict):
+        return None
+    return orjson.dumps(metadata).decode() if metadata else "{}"
 
 
 #: ``(record_id, upstream_created_at, upstream_updated_at, updated_idx, *MoreValues)``
@@ -99,13 +107,20 @@ def pack_meta(
     A loaded object keeps it in one slot: one string costs about 140 bytes less than three
     strings and an int, per object (read back by ``unpack_meta``, only when asked for).
     """
-    parts = (record_id or "", created_at or "", updated_at or "", *(m or "" for m in more))
-    if any(_SEP in part for part in parts):
-        return (record_id, created_at, updated_at, updated_idx, *more)
     idx = "" if updated_idx is None else str(updated_idx)
+    head = f"{record_id or ''}{_SEP}{created_at or ''}{_SEP}{updated_at or ''}{_SEP}{idx}"
     if more == NO_MORE:
-        return f"{parts[0]}{_SEP}{parts[1]}{_SEP}{parts[2]}{_SEP}{idx}"
-    return _SEP.join((*parts[:3], idx, *parts[3:]))
+        text, separators = head, 3
+    else:
+        stream_id, inserted_at, external_id, metadata = more
+        text = (
+            f"{head}{_SEP}{stream_id or ''}{_SEP}{inserted_at or ''}{_SEP}"
+            f"{external_id or ''}{_SEP}{metadata or ''}"
+        )
+        separators = 7
+    if text.count(_SEP) != separators:  # a value holds the separator: keep the values apart
+        return (record_id, created_at, updated_at, updated_idx, *more)
+    return text
 
 
 def unpack_all(packed: Packed | None) -> _Unpacked:
@@ -139,4 +154,4 @@ def unpack_meta(packed: Packed | None) -> tuple[_Str, _Str, _Str, int | None]:
 def sync_metadata(packed: Packed | None) -> dict[str, Any] | None:
     """The sync's ``metadata`` of a packed record metadata (a new dict), or None."""
     text = unpack_all(packed)[7]
-    return None if text is None else dict(json.loads(text))
+    return None if text is None else dict(orjson.loads(text))
