@@ -266,6 +266,11 @@ class HTTPSession(_HTTPBase):
     ) -> None:
         super().__init__(settings, jitter=jitter)
         self.sleep = sleep
+        if transport is not None and not isinstance(transport, httpx.BaseTransport):
+            raise ConfigurationError(
+                f"{type(transport).__name__} is an async transport: use it with "
+                "sequin_orm.AsyncClient(transport=...) or configure(async_transport=...)"
+            )
         self._client = httpx.Client(transport=transport, **self._client_options(event_hooks))
 
     def close(self) -> None:
@@ -339,6 +344,11 @@ class AsyncHTTPSession(_HTTPBase):
     ) -> None:
         super().__init__(settings, jitter=jitter)
         self.sleep = sleep
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            raise ConfigurationError(
+                f"{type(transport).__name__} serves sync clients only: pass an "
+                "httpx.AsyncBaseTransport to AsyncClient (the emulator's transport() serves both)"
+            )
         hooks = {kind: [_awaitable(h) for h in hs] for kind, hs in (event_hooks or {}).items()}
         self._client = httpx.AsyncClient(transport=transport, **self._client_options(hooks))
 

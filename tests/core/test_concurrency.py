@@ -16,7 +16,7 @@ import pytest
 import sequin_orm
 from sequin_orm import AsyncSession, Session, State
 from sequin_orm.emulator import Emulator
-from sequin_orm.errors import AuthenticationError, CommitError
+from sequin_orm.errors import AuthenticationError, CommitError, ConfigurationError
 from sequin_orm.models import salesforce
 
 from ..conftest import SYNCS, TOKEN
@@ -276,3 +276,18 @@ def test_a_commit_error_in_an_async_with_block_rolls_nothing_back_silently(
             assert raised.value.result.failed[0].is_new
 
     asyncio.run(scenario())
+
+
+def test_a_transport_of_the_wrong_kind_is_refused_when_the_client_is_built() -> None:
+    class SyncOnly(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200)
+
+    class AsyncOnly(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200)
+
+    with pytest.raises(ConfigurationError, match="AsyncClient"):
+        sequin_orm.Client(TOKEN, transport=AsyncOnly())  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="sync clients only"):
+        sequin_orm.AsyncClient(TOKEN, transport=SyncOnly())  # type: ignore[arg-type]
