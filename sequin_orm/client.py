@@ -23,6 +23,7 @@ from sequin_orm.requestor import (
 if TYPE_CHECKING:
     from sequin_orm.consumers import ConsumerManager
     from sequin_orm.credentials import CredentialManager
+    from sequin_orm.querying import MirrorHook
     from sequin_orm.streams import StreamManager
     from sequin_orm.syncs import SyncManager
 
@@ -49,6 +50,8 @@ class Client:
     honoured). ``allow_insecure_http=True`` (or ``SEQUIN_ALLOW_INSECURE_HTTP=1``) allows plain
     http to a host other than loopback, e.g. an emulator in another container.
     ``event_hooks`` go to httpx as they are: ``{"request": [...], "response": [...]}``.
+    ``mirror`` (a ``sequin_orm.mirror.Mirror``) is what ``Model.objects.filter()`` and friends
+    query, and what saves await when it asks for read-your-writes.
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class Client:
         proxy: str | None = None,
         allow_insecure_http: bool | None = None,
         event_hooks: EventHooks | None = None,
+        mirror: MirrorHook | None = None,
     ) -> None:
         settings = resolve_settings(
             api_token=api_token,
@@ -75,7 +79,9 @@ class Client:
             proxy=proxy,
             allow_insecure_http=allow_insecure_http,
         )
-        self.requestor = Requestor(settings, transport=transport, event_hooks=event_hooks)
+        self.requestor = Requestor(
+            settings, transport=transport, event_hooks=event_hooks, mirror=mirror
+        )
 
     @classmethod
     def _over(cls, requestor: Requestor) -> Client:
@@ -165,8 +171,11 @@ def configure(
     proxy: str | None = None,
     allow_insecure_http: bool | None = None,
     event_hooks: EventHooks | None = None,
+    mirror: MirrorHook | None = None,
 ) -> Client:
-    """Set the process-wide default client that models and sessions use; returns it."""
+    """Set the process-wide default client that models and sessions use; returns it.
+
+    ``mirror``: the ``sequin_orm.mirror.Mirror`` that ``Model.objects.filter()`` queries."""
     client = Client(
         api_token,
         base_url,
@@ -178,6 +187,7 @@ def configure(
         proxy=proxy,
         allow_insecure_http=allow_insecure_http,
         event_hooks=event_hooks,
+        mirror=mirror,
     )
     install_default(client)
     return client

@@ -398,12 +398,7 @@ class Consumer(ClientBound):
         ``wait_for`` is a long poll in milliseconds; fewer than ``batch_size`` messages (or
         none) may come back.
         """
-        body = next_body(batch_size, wait_for)
-        path = _consumer_path(self.id, "next")
-        payload = self.requestor.http.request(
-            "POST", path, json_body=body, safety=Safety.IDEMPOTENT, long_poll_ms=wait_for
-        )
-        items, info = parse_next(payload, path)
+        items, info = self.receive_raw(batch_size, wait_for)
         messages = tuple(self._message(item) for item in items)
         return MessageBatch(messages, info)
 
@@ -430,6 +425,18 @@ class Consumer(ClientBound):
         first message is asked for). See ``MessageStream`` for when messages are acked."""
         next_body(batch_size, wait_for)
         return MessageStream(self, batch_size, wait_for, stop_when_empty)
+
+    def receive_raw(
+        self, batch_size: int = DEFAULT_BATCH_SIZE, wait_for: int = 0
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The raw messages (``{"ack_token", "record"}``) and ``info`` of one ``/next`` call,
+        without building models (the mirror stores records as they come)."""
+        body = next_body(batch_size, wait_for)
+        path = _consumer_path(self.id, "next")
+        payload = self.requestor.http.request(
+            "POST", path, json_body=body, safety=Safety.IDEMPOTENT, long_poll_ms=wait_for
+        )
+        return parse_next(payload, path)
 
     def _message(self, item: dict[str, Any]) -> Message:
         event = item.get("event")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -21,6 +21,9 @@ from sequin_orm.errors import APIError
 from sequin_orm.flow import MUTATIONS_PATH
 from sequin_orm.http import EventHooks, HTTPSession
 from sequin_orm.retry import Safety
+
+if TYPE_CHECKING:
+    from sequin_orm.querying import MirrorHook
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +47,12 @@ class Requestor:
         *,
         transport: httpx.BaseTransport | None = None,
         event_hooks: EventHooks | None = None,
+        mirror: MirrorHook | None = None,
     ) -> None:
         self.settings = settings
         self.http = HTTPSession(settings, transport=transport, event_hooks=event_hooks)
+        #: The mirror ``Model.objects`` queries and read-your-writes awaits (``Client(mirror=)``).
+        self.mirror = mirror
 
     @property
     def requestor(self) -> Requestor:

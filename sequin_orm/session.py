@@ -36,6 +36,7 @@ from sequin_orm.plan import (
     plan_commit,
     unsaved_references,
 )
+from sequin_orm.querying import awaiting_with_mirror
 from sequin_orm.record import DELETED, NEW, PERSISTENT, UNKNOWN, Record
 from sequin_orm.requestor import HasRequestor, Requestor, requestor_of
 from sequin_orm.results import CommitResult, SaveResult
@@ -249,6 +250,7 @@ class Session:
         try:
             requestor = self.requestor  # one client for the whole commit
             settings = requestor.settings
+            awaiting = awaiting_with_mirror(requestor.mirror, awaiting)  # read-your-writes
             steps, unknown = self._plan(awaiting, settings)
             if steps:
                 settings.require_token()  # before any request is built
