@@ -76,14 +76,15 @@ def row_of(record: Any, mirrored_at: datetime.datetime) -> dict[str, Any]:
 
 def latest_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per key, the one with the highest ``updated_idx`` (an upsert statement may not
-    touch a row twice)."""
+    touch a row twice), in key order (concurrent writers lock rows in one order: no
+    deadlock)."""
     latest: dict[Key, dict[str, Any]] = {}
     for row in rows:
         key = (row["sync_id"], row["collection_id"], row["upstream_id"])
         kept = latest.get(key)
         if kept is None or row["updated_idx"] > kept["updated_idx"]:
             latest[key] = row
-    return list(latest.values())
+    return [latest[key] for key in sorted(latest)]
 
 
 def record_of(row: Mapping[str, Any]) -> dict[str, Any]:
