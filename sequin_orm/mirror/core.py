@@ -262,8 +262,10 @@ class Mirror:
         key: str | Sequence[str],
         client: HasRequestor | None = None,
     ) -> CommitResult:
-        """``Model.objects.upsert(rows, key=...)``: see ``sequin_orm.mirror.upsert``."""
-        return upsert_by_key(self.query(model), rows, key=key, client=client or self.client)
+        """``Model.objects.upsert(rows, key=...)``: see ``sequin_orm.mirror.upsert``. The
+        commit goes through ``client`` (default: the default client), not the client that
+        fills the mirror."""
+        return upsert_by_key(self.query(model), rows, key=key, client=client)
 
     def get_or_create(
         self,
@@ -274,7 +276,7 @@ class Mirror:
         client: HasRequestor | None = None,
     ) -> tuple[_M, bool]:
         """``Model.objects.get_or_create(...)``: see ``sequin_orm.mirror.upsert``."""
-        return get_or_create(self.query(model), lookups, defaults, client or self.client)
+        return get_or_create(self.query(model), lookups, defaults, client)
 
 
 def _now() -> datetime.datetime:

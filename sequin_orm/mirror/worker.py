@@ -21,7 +21,8 @@ MAX_PAUSE = 30.0
 
 
 class Worker:
-    """Runs ``pull_batch(batch_size, wait_for)`` in a loop until ``stop()``.
+    """Runs ``pull_batch(batch_size, wait_for)`` in a loop until ``stop()``: batches while
+    there are messages, a long poll when there are none.
 
     A batch that raised (the API or the database is down) is logged and tried again after a
     pause that doubles up to ``MAX_PAUSE``; a refused record is logged and the loop goes on.
@@ -43,7 +44,11 @@ class Worker:
             pause = FIRST_PAUSE
             while not self._stopping.is_set():
                 try:
-                    result = self._pull_batch(batch_size, wait_for)
+                    result = self._pull_batch(batch_size, 0)
+                    if not result.acked and not result.refused:
+                        # long-poll for ONE message: back as soon as there is one (a batch
+                        # would wait for batch_size of them), then drain at once
+                        result = self._pull_batch(1, wait_for)
                     pause = FIRST_PAUSE
                 except SequinError as error:
                     logger.warning("mirror: %s; trying again in %.1f s", error, pause)

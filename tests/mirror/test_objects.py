@@ -94,6 +94,19 @@ def test_upsert_creates_then_updates_only_what_changed(
     assert lookups == []  # the lookup was one mirror query, not a scan
 
 
+def test_upsert_commits_through_the_default_client_not_the_mirrors(
+    database_url: str, emulator: Emulator, consumer_id: str
+) -> None:
+    with sequin_orm.Client(TOKEN, "http://127.0.0.1", transport=emulator.transport()) as filler:
+        mirror = Mirror(database_url, consumer_id=consumer_id, client=filler)  # no syncs
+        sequin_orm.configure(TOKEN, "http://127.0.0.1", syncs=SYNCS,
+                             transport=emulator.transport(), mirror=mirror)  # fmt: skip
+        assert salesforce.Contact.objects.upsert(ROWS, key="Email").summary() == (
+            "3 created in 1 request(s)"
+        )
+        mirror.close()
+
+
 def test_upsert_on_a_composite_key_in_chunks(configured: Mirror, emulator: Emulator) -> None:
     from sequin_orm.mirror.query import QuerySet
     from sequin_orm.mirror.upsert import upsert_by_key

@@ -24,7 +24,8 @@ def objects_are_typed() -> None:
     assert_type(objects.get_or_create(Email="x"), tuple[salesforce.Contact, bool])
     for contact in objects.order_by("-LastName"):
         assert_type(contact, salesforce.Contact)
-    objects.first().Email  # type: ignore[union-attr]
+    email: str | None = objects.first().Email  # type: ignore[union-attr]
+    assert_type(email, str | None)
 
 
 def mirror_queries_are_typed(mirror: Mirror) -> None:
