@@ -25,8 +25,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+import pytest
 
-__all__ = ["PostgresServer", "PostgresUnavailable"]
+__all__ = ["PostgresServer", "PostgresUnavailable", "start_for_tests"]
 
 USER = "sequin"
 PASSWORD = "mirror-test-pw-7c1e"  # the tests check that it never shows in reprs or errors
@@ -135,3 +136,14 @@ class PostgresServer:
         if self._as_postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
         subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
+
+
+def start_for_tests() -> PostgresServer:
+    """A server for a test: one that cannot start FAILS the test under ``CI=true`` and skips
+    it elsewhere, saying why."""
+    try:
+        return PostgresServer.start()
+    except PostgresUnavailable as error:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI needs PostgreSQL for this test: {error}", pytrace=False)
+        pytest.skip(f"no PostgreSQL server here ({error}); CI=true makes this a failure")
