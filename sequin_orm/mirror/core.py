@@ -106,7 +106,7 @@ class Mirror:
         last write wins. Returns how many were accepted; raises ``MalformedRecordError`` after
         storing the others when some cannot be stored."""
         rows, refused = self._rows_of(list(records))
-        self._write(rows)
+        self._write(list(rows.values()))
         if refused:
             raise MalformedRecordError(refused, len(rows))
         return len(rows)
@@ -168,7 +168,7 @@ class Mirror:
         ):
             rows, bad = self._rows_of(list(page.records))
             with self._store.transaction() as connection:
-                self._store.upsert(connection, latest_rows(rows))
+                self._store.upsert(connection, latest_rows(rows.values()))
                 if page.cursor is not None:
                     self._store.write_state(connection, key, page.cursor)
             stored, refused = stored + len(rows), refused + bad
@@ -182,17 +182,9 @@ class Mirror:
         """One receive, one transaction, then the ack of what was stored."""
         consumer = self._consumer()
         messages, _info = consumer.receive_raw(batch_size, wait_for)
-        rows: list[dict[str, Any]] = []
-        tokens: list[str] = []
-        refused: list[tuple[str, str]] = []
-        now = _now()
-        for message in messages:
-            try:
-                rows.append(row_of(message.get("record"), now))
-                tokens.append(message["ack_token"])
-            except Malformed as bad:
-                refused.append((bad.what, bad.why))
-        self._write(rows)
+        rows, refused = self._rows_of([message.get("record") for message in messages])
+        tokens = [messages[position]["ack_token"] for position in rows]
+        self._write(list(rows.values()))
         consumer.ack_all(tokens)  # only after the commit: a crash before it means redelivery
         return ApplyResult(len(rows), tuple(tokens), tuple(refused))
 
@@ -201,11 +193,15 @@ class Mirror:
             with self._store.transaction() as connection:
                 self._store.upsert(connection, latest_rows(rows))
 
-    def _rows_of(self, items: list[Any]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-        rows, refused, now = [], [], _now()
-        for item in items:
+    def _rows_of(self, items: list[Any]) -> tuple[dict[int, dict[str, Any]], list[tuple[str, str]]]:
+        """The rows of the records that can be stored, by position, and why the others
+        cannot."""
+        rows: dict[int, dict[str, Any]] = {}
+        refused: list[tuple[str, str]] = []
+        now = _now()
+        for position, item in enumerate(items):
             try:
-                rows.append(row_of(item, now))
+                rows[position] = row_of(item, now)
             except Malformed as bad:
                 refused.append((bad.what, bad.why))
         return rows, refused
