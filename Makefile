@@ -74,12 +74,14 @@ versions:
 	@echo "main: $(MAIN_VERSION)  others: $(or $(OTHER_VERSIONS),none found)"
 
 ## Benchmarks (not tests): bench/run.py (timings against the emulator) writes bench/results.md,
-## then bench/instructions.py (callgrind instruction counts, about 3 minutes) and
-## bench/concurrency.py (latency and the async driver, about 3 minutes) add their sections.
+## then bench/instructions.py (callgrind instruction counts, about 3 minutes),
+## bench/concurrency.py (latency and the async driver, about 3 minutes) and bench/mirror.py
+## (the mirror against a PostgreSQL it starts, several minutes) add their sections.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/instructions.py --out bench/results.md
 	$(BIN)/python bench/concurrency.py --out bench/results.md
+	$(BIN)/python bench/mirror.py --out bench/results.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

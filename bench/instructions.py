@@ -878,12 +878,15 @@ def measure(sizes: Sizes, jobs: int, quick: bool) -> list[str]:
     return lines
 
 
-def write_section(path: Path, lines: list[str]) -> None:
-    section = "\n".join([START, *lines, END])
+def write_section(path: Path, lines: list[str], markers: tuple[str, str] = (START, END)) -> None:
+    """Write ``lines`` into ``path`` between the two markers (replacing what was there), or
+    append them with the markers."""
+    start, end = markers
+    section = "\n".join([start, *lines, end])
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + section + rest.split(end, 1)[1]
     else:
         text = (text.rstrip("\n") + "\n\n" if text else "") + section + "\n"
     path.write_text(text, encoding="utf-8")

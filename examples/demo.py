@@ -2,26 +2,35 @@
 
 Run with `make demo` (or `python examples/demo.py`). Nothing leaves this machine: the
 emulator serves the Sequin v1 API on 127.0.0.1 and the library talks to it over real HTTP.
+A mirror (a SQLite file in a temporary directory) follows the emulator's consumer from a
+worker thread, so `Contact.objects.filter(...)` queries your own database.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
 
 import httpx
 
 import sequin_orm
 from sequin_orm import Consumer, Sync
 from sequin_orm.emulator import Emulator
+from sequin_orm.mirror import Mirror
 from sequin_orm.models import salesforce
 from sequin_orm.progress import progress_bar
 
 BATCH = 3_000
+CSV_ROWS = "\n".join(
+    ["FirstName,LastName,Email"] + [f"Sietch,No. {i},s{i}@tabr.org" for i in range(500)]
+)
 
 
 class RequestCounter(httpx.HTTPTransport):
@@ -44,35 +53,6 @@ def step(title: str, timings: dict[str, float]) -> Iterator[None]:
     print(f"  {title:<66} {timings[title] * 1000:8.1f} ms")
 
 
-class LocalCopy:
-    """What your app would keep in its own database: records as a consumer delivers them."""
-
-    def __init__(self) -> None:
-        self.contacts: dict[str, dict[str, Any]] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def follow(self, consumer: Consumer) -> None:
-        """Start a worker that receives, stores and acks messages until ``stop()``."""
-
-        def work() -> None:
-            while not self._stop.is_set():
-                messages = consumer.receive(batch_size=500, wait_for=100)
-                for message in messages:
-                    record = message.raw.get("record") or {}
-                    if record.get("collection_id") == "salesforce:contact":
-                        self.contacts[record["upstream_id"]] = record
-                consumer.ack_all(messages)
-
-        self._thread = threading.Thread(target=work, name="consumer", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-
-
 def run(emulator: Emulator, base_url: str, counter: RequestCounter) -> None:
     timings: dict[str, float] = {}
     sequin_orm.configure(emulator.token, base_url, transport=counter)
@@ -93,46 +73,62 @@ def run(emulator: Emulator, base_url: str, counter: RequestCounter) -> None:
             },
         )
     print(f"    sync {sync.id} ({sync.status}); its credential: {sync.credential.properties}")
-    client = sequin_orm.configure(
-        emulator.token, base_url, syncs={"salesforce": sync.id}, transport=counter
-    )
+    consumer = Consumer.objects.create(stream_id=stream_id, name="demo-app", deliver_policy="new")
+    database = Path(tempfile.mkdtemp(prefix="sequin-demo-")) / "sequin-mirror.db"
+    client = sequin_orm.Client(emulator.token, base_url, transport=counter)  # fills the mirror
+    mirror = Mirror(f"sqlite:///{database}", consumer_id=consumer.id, client=client,
+                    read_your_writes=True)  # fmt: skip
+    sequin_orm.configure(emulator.token, base_url, syncs={"salesforce": sync.id},
+                         transport=counter, mirror=mirror)  # fmt: skip
+    worker = threading.Thread(target=mirror.run, kwargs={"wait_for": 500}, daemon=True)
+    worker.start()
+    print(f"    mirror: {database} (SQLite), a worker thread follows consumer {consumer.id}")
+    try:
+        writes_and_queries(timings)
+    finally:
+        mirror.stop()
+        worker.join()
+        mirror.close()
+        client.close()
+    with step("read the Contacts back through /v1/records", timings):
+        read_back = list(salesforce.Contact.objects.iter(sync_id=sync.id, limit=1000))
+    print(f"    {len(read_back):,} live contacts read back as typed models")
 
+
+def writes_and_queries(timings: dict[str, float]) -> None:
+    contacts = salesforce.Contact.objects
     paul = salesforce.Contact(FirstName="Paul", LastName="Atreides", Email="paul@arrakis.org")
-    with step("save() a new Contact (create)", timings):
+    with step("save() a new Contact (create, awaits the mirror's consumer)", timings):
         paul.save()
-    print(f"    upstream_id={paul.upstream_id}")
+    with step("query it by email at once: objects.get(Email=...)", timings):
+        found = contacts.get(Email="paul@arrakis.org")
+    print(f"    {found!r}, read from the mirror, not the API")
     with step("change Email, save() again (update of one field)", timings):
         paul.Email = "muaddib@arrakis.org"
         paul.save()
+    print(f"    objects.filter(Email='muaddib@arrakis.org').count() = "
+          f"{contacts.filter(Email='muaddib@arrakis.org').count()}")  # fmt: skip
     with step("delete() it", timings):
         paul.delete()
+    print(f"    objects.filter(LastName='Atreides').exists() = "
+          f"{contacts.filter(LastName='Atreides').exists()}")  # fmt: skip
 
-    consumer = Consumer.objects.create(stream_id=stream_id, name="demo-app", deliver_policy="new")
-    local = LocalCopy()
-    local.follow(Consumer(consumer.id, client=client))
-    title = f"Session: commit {BATCH:,} Contacts + 1 Account, awaiting the consumer"
+    title = f"Session: commit {BATCH:,} Contacts + 1 Account"
     with step(title, timings), sequin_orm.Session() as session:
         house = salesforce.Account(Name="House Atreides")
         for i in range(BATCH):
             salesforce.Contact(
-                FirstName="Fremen",
-                LastName=f"No. {i}",
-                Email=f"f{i}@sietch.org",
-                AccountId=house,
+                FirstName="Fremen", LastName=f"No. {i}", Email=f"f{i}@sietch.org", AccountId=house
             ).save()
         with progress_bar("    committed") as bar:  # a tqdm bar (plain lines without tqdm)
-            result = session.commit(await_consumer_ids=[consumer.id], progress=bar)
-    created = [c.upstream_id for c in result.created if isinstance(c, salesforce.Contact)]
-    print(f"    {result.summary()}")
-    stored = sum(upstream_id in local.contacts for upstream_id in created)
-    print(
-        f"    read-your-writes: the consumer had stored {stored:,} of {len(created):,}"
-        " new contacts when commit() returned"
-    )
-    local.stop()
-    with step("read the Contacts back through /v1/records", timings):
-        read_back = list(salesforce.Contact.objects.iter(sync_id=sync.id, limit=1000))
-    print(f"    {len(read_back):,} live contacts read back as typed models")
+            result = session.commit(progress=bar)
+    print(f"    {result.summary()}; the mirror holds {contacts.count():,} contacts already")
+
+    rows = list(csv.DictReader(io.StringIO(CSV_ROWS)))
+    for run_number in (1, 2):
+        with step(f"upsert {len(rows)} CSV rows by Email, run {run_number}", timings):
+            result = contacts.upsert(rows, key="Email")
+        print(f"    {result.summary()}")
 
 
 def main() -> int:

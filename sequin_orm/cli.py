@@ -1,8 +1,10 @@
-"""``sequin-orm`` command line: ``emulator``, ``generate`` and ``syncs list|get|create``.
+"""``sequin-orm`` command line: ``emulator``, ``generate``, ``syncs list|get|create`` and
+``mirror``.
 
 ``emulator`` and ``generate`` run their own modules' ``main``; ``syncs`` uses a
 ``sequin_orm.Client()`` configured from the environment (``SEQUIN_API_TOKEN``,
-``SEQUIN_BASE_URL``).
+``SEQUIN_BASE_URL``); so does ``mirror``, whose database URL may come from
+``SEQUIN_MIRROR_URL`` (a password stays out of the process list).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -64,7 +68,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="generate typed model classes from a schema (see `generate --help`)",
     )
     _add_syncs(commands)
+    _add_mirror(commands)
     return parser
+
+
+MIRROR_URL_ENV = "SEQUIN_MIRROR_URL"
+
+
+def _add_mirror(commands: Any) -> None:
+    mirror = commands.add_parser(
+        "mirror",
+        help="keep a local database of records current (backfill, then follow a consumer)",
+        description="Backfill collections into a mirror database, then follow an HTTP consumer "
+        "until Ctrl-C or SIGTERM.",
+        formatter_class=HelpFormatter,
+    )
+    mirror.add_argument(
+        "--database", metavar="URL", default=None,
+        help="sqlite:///path.db or postgresql+psycopg://user:pw@host/db "
+        f"(default: ${MIRROR_URL_ENV}, else sqlite:///sequin-mirror.db)",
+    )  # fmt: skip
+    mirror.add_argument("--consumer", metavar="ID", help="the HTTP consumer to follow")
+    mirror.add_argument(
+        "--backfill", metavar="COLLECTION", action="append",
+        help="page /v1/records of this collection first, e.g. salesforce:contact (repeatable)",
+    )  # fmt: skip
+    mirror.add_argument("--once", action="store_true", help="drain the consumer once and exit")
 
 
 def _add_syncs(commands: Any) -> None:
@@ -143,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else 2
     if args.command == "syncs":
         return _run_syncs(args)
+    if args.command == "mirror":
+        return _run_mirror(args)
     module = {"emulator": "sequin_orm.emulator.cli", "generate": "sequin_orm.codegen.cli"}
     code: int = importlib.import_module(module[args.command]).main(args_list[1:])
     return code
@@ -159,6 +190,44 @@ def _run_syncs(args: argparse.Namespace) -> int:
         print(f"{PROG} syncs {args.action}: error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _run_mirror(args: argparse.Namespace) -> int:
+    from sequin_orm.client import Client
+    from sequin_orm.mirror import DEFAULT_URL, Mirror
+    from sequin_orm.mirror.command import run_mirror_command
+
+    if not args.consumer and not args.backfill:
+        print(f"{PROG} mirror: error: mirror needs --consumer ID, --backfill COLLECTION, "
+              "or both", file=sys.stderr)  # fmt: skip
+        return 2
+    url = args.database or os.environ.get(MIRROR_URL_ENV) or DEFAULT_URL
+    _log_to_stderr("sequin_orm.mirror")
+    try:
+        with Client() as client:
+            mirror = Mirror(url, consumer_id=args.consumer, client=client)
+            try:
+                run_mirror_command(
+                    mirror, backfill=args.backfill or (), once=args.once, out=sys.stdout
+                )
+            finally:
+                mirror.close()
+    except SequinError as error:
+        print(f"{PROG} mirror: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _log_to_stderr(name: str) -> None:
+    """Show a logger's INFO and WARNING lines (the worker's retries) on stderr."""
+    logger = logging.getLogger(name)
+    logger.setLevel(logging.INFO)
+    if any(h.get_name() == PROG for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(PROG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger.addHandler(handler)
 
 
 def _list(syncs: SyncManager, args: argparse.Namespace) -> str:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sequin_orm.consumers import AsyncConsumerManager, ConsumerManager
     from sequin_orm.credentials import AsyncCredentialManager, CredentialManager
     from sequin_orm.proxy import AsyncProxy, Proxy
+    from sequin_orm.querying import MirrorHook
     from sequin_orm.streams import AsyncStreamManager, StreamManager
     from sequin_orm.syncs import AsyncSyncManager, SyncManager
 
@@ -55,7 +56,9 @@ class ClientOptions(TypedDict, total=False):
     you did not name (``SSL_CERT_FILE``/``SSL_CERT_DIR`` are honoured).
     ``allow_insecure_http=True`` (or ``SEQUIN_ALLOW_INSECURE_HTTP=1``) allows plain http to a
     host other than loopback, e.g. an emulator in another container. ``event_hooks`` go to
-    httpx as they are: ``{"request": [...], "response": [...]}``.
+    httpx as they are: ``{"request": [...], "response": [...]}``. ``mirror`` (a
+    ``sequin_orm.mirror.Mirror``) is what ``Model.objects.filter()`` and friends query, and what
+    commits await when it asks for read-your-writes.
     """
 
     syncs: Mapping[str, str] | None
@@ -66,6 +69,7 @@ class ClientOptions(TypedDict, total=False):
     proxy: str | None
     allow_insecure_http: bool | None
     event_hooks: EventHooks | None
+    mirror: MirrorHook | None
 
 
 def _settings(api_token: str | None, base_url: str | None, options: ClientOptions) -> Settings:
@@ -128,6 +132,7 @@ class Client(_Facade[Requestor]):
             _settings(api_token, base_url, options),
             transport=transport,
             event_hooks=options.get("event_hooks"),
+            mirror=options.get("mirror"),
         )
 
     @classmethod
@@ -216,6 +221,7 @@ class AsyncClient(_Facade[AsyncRequestor]):
             _settings(api_token, base_url, options),
             transport=transport,
             event_hooks=options.get("event_hooks"),
+            mirror=options.get("mirror"),
         )
 
     @classmethod

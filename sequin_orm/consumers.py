@@ -487,17 +487,26 @@ class _ConsumeCalls(Generic[_Msg]):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.id!r})"
 
-    def _next_call(self, batch_size: int, wait_for: int) -> APICall[MessageBatch[_Msg]]:
+    def _next_raw_call(
+        self, batch_size: int, wait_for: int
+    ) -> APICall[tuple[list[dict[str, Any]], dict[str, Any]]]:
         body = next_body(batch_size, wait_for)
         path = _consumer_path(self.id, "next")
+        return APICall(
+            "POST",
+            path,
+            lambda payload: parse_next(payload, path),
+            json_body=body,
+            safety=Safety.IDEMPOTENT,
+            long_poll_ms=wait_for,
+        )
 
-        def read(payload: Any) -> MessageBatch[_Msg]:
-            items, info = parse_next(payload, path)
+    def _next_call(self, batch_size: int, wait_for: int) -> APICall[MessageBatch[_Msg]]:
+        def batch(raw: tuple[list[dict[str, Any]], dict[str, Any]]) -> MessageBatch[_Msg]:
+            items, info = raw
             return MessageBatch(tuple(self._message(item) for item in items), info)
 
-        return APICall(
-            "POST", path, read, json_body=body, safety=Safety.IDEMPOTENT, long_poll_ms=wait_for
-        )
+        return self._next_raw_call(batch_size, wait_for).then(batch)
 
     def _settle_call(self, action: str, messages: Iterable[_Msg | str]) -> APICall[None] | None:
         """The request that acks or nacks the messages not settled yet (None: none left)."""
@@ -580,6 +589,13 @@ class Consumer(ClientBound, _ConsumeCalls[Message]):
         first message is asked for). See ``MessageStream`` for when messages are acked."""
         next_body(batch_size, wait_for)
         return MessageStream(self, batch_size, wait_for, stop_when_empty)
+
+    def receive_raw(
+        self, batch_size: int = DEFAULT_BATCH_SIZE, wait_for: int = 0
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The raw messages (``{"ack_token", "record"}``) and ``info`` of one ``/next`` call,
+        without building models (the mirror stores records as they come)."""
+        return self.requestor.call(self._next_raw_call(batch_size, wait_for))
 
 
 class AsyncConsumer(AsyncClientBound, _ConsumeCalls[AsyncMessage]):

@@ -19,7 +19,7 @@ session each record is a new object (``Model.from_record``).
 from __future__ import annotations
 
 import warnings
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
@@ -45,6 +45,8 @@ from sequin_orm.session import current_session
 
 if TYPE_CHECKING:
     from sequin_orm.model import Model
+    from sequin_orm.querying import MirrorHook, QuerySetLike
+    from sequin_orm.results import CommitResult
 
 __all__ = ["RECORDS_PATH", "RecordManager", "RecordPage", "load_record", "parse_records_page"]
 
@@ -306,14 +308,29 @@ class RecordManager(Generic[_M]):
             if include_deleted or record.get("deleted") is not True:
                 yield load_record(self.model, record)
 
-    def get(self, upstream_id: str, *, sync_id: str | None = None) -> _M:
-        """The record with this upstream id — **O(n)**: scans the collection.
+    def get(
+        self, upstream_id: str | None = None, *, sync_id: str | None = None, **lookups: Any
+    ) -> _M:
+        """The one record matching: with a mirror, one query there (``get(Email=…)``,
+        ``get(upstream_id=…)``); ``NotFoundError`` when none does, ``MultipleRecordsError``
+        when several do.
 
-        The v1 API has no get-by-upstream-id endpoint (``/v1/records`` filters only by sync,
-        provider and collection), so this pages through ``iter()`` until it finds it. Fine for
-        tests and small collections; keep a local copy (a consumer) for anything larger.
-        Raises ``NotFoundError`` when no live record has that id.
+        Without a mirror only ``get(upstream_id)`` works, and it is **O(n)**: the v1 API has no
+        get-by-upstream-id endpoint, so this pages through ``iter()`` until it finds it.
         """
+        mirror = self.requestor.mirror
+        if mirror is not None:
+            if upstream_id is not None:
+                lookups["upstream_id"] = upstream_id
+            if sync_id is not None:
+                lookups["sync_id"] = sync_id
+            return mirror.query(self.model).get(**lookups)
+        if lookups:
+            self._mirror()  # raises: lookups need a mirror
+        return self._scan_for(upstream_id, sync_id)
+
+    def _scan_for(self, upstream_id: str | None, sync_id: str | None) -> _M:
+        """``get(upstream_id)`` without a mirror: pages the collection (hits the network)."""
         if not isinstance(upstream_id, str) or not upstream_id:
             raise ModelError("upstream_id must be a non-empty string")
         for record in self.iter_records(sync_id=sync_id):
@@ -325,3 +342,60 @@ class RecordManager(Generic[_M]):
             method="GET",
             path=RECORDS_PATH,
         )
+
+    # -- the mirror (sequin_orm.mirror): queries on your own database -----------------------
+
+    def _mirror(self) -> MirrorHook:
+        mirror = self.requestor.mirror
+        if mirror is None:
+            raise ConfigurationError(
+                f"{self.model.__name__}.objects.filter() and friends query a mirror of your "
+                "records, and none is configured: create one with "
+                "sequin_orm.mirror.Mirror(url, consumer_id=...), fill it (mirror.backfill(), "
+                "mirror.run()), then pass it as configure(mirror=...) or Client(mirror=...)"
+            )
+        return mirror
+
+    def all(self) -> QuerySetLike[_M]:
+        """Every live mirrored record of this model, as a lazy query (no query yet)."""
+        return self._mirror().query(self.model)
+
+    def filter(self, **lookups: Any) -> QuerySetLike[_M]:
+        """Records matching every lookup (``Email="…"``, ``LastName__in=[…]``): lazy."""
+        return self.all().filter(**lookups)
+
+    def exclude(self, **lookups: Any) -> QuerySetLike[_M]:
+        """Records not matching the lookups: lazy."""
+        return self.all().exclude(**lookups)
+
+    def order_by(self, *names: str) -> QuerySetLike[_M]:
+        """Every record, ordered (``"-LastName"`` descending): lazy."""
+        return self.all().order_by(*names)
+
+    def first(self) -> _M | None:
+        """The first record (by upstream id), or None (queries the mirror)."""
+        return self.all().first()
+
+    def count(self) -> int:
+        """How many live records the mirror holds (queries the mirror)."""
+        return self.all().count()
+
+    def exists(self) -> bool:
+        """Whether the mirror holds any live record of this model (queries the mirror)."""
+        return self.all().exists()
+
+    def upsert(
+        self, rows: Iterable[Mapping[str, Any]], *, key: str | Sequence[str]
+    ) -> CommitResult:
+        """Create the rows whose ``key`` field(s) match no record, update the others with only
+        the fields that changed: one mirror query per chunk, then one commit (hits the
+        network). Returns the ``CommitResult``."""
+        return self._mirror().upsert(self.model, rows, key=key, client=self.requestor)
+
+    def get_or_create(
+        self, defaults: Mapping[str, Any] | None = None, **lookups: Any
+    ) -> tuple[_M, bool]:
+        """``(obj, False)`` for the record matching ``lookups`` in the mirror, else
+        ``(new object saved with lookups and defaults, True)``."""
+        mirror = self._mirror()
+        return mirror.get_or_create(self.model, lookups, defaults=defaults, client=self.requestor)

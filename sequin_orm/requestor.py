@@ -13,7 +13,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import attrs
 import httpx
@@ -27,6 +27,10 @@ from sequin_orm.retry import Safety
 from sequin_orm.secrets import redact_errors
 
 _T = TypeVar("_T")
+_U = TypeVar("_U")
+
+if TYPE_CHECKING:
+    from sequin_orm.querying import MirrorHook
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +65,20 @@ class APICall(Generic[_T]):
     long_poll_ms: int | None = None
     secrets: Any = None
 
+    def then(self, after: Callable[[_T], _U]) -> APICall[_U]:
+        """The same request, its answer read further by ``after``."""
+        read = self.read
+        return APICall(
+            self.method,
+            self.path,
+            lambda payload: after(read(payload)),
+            self.json_body,
+            self.params,
+            self.safety,
+            self.long_poll_ms,
+            self.secrets,
+        )
+
     def http_call(self) -> Call:
         return Call.of(
             self.method,
@@ -77,10 +95,17 @@ class APICall(Generic[_T]):
 class RequestorBase:
     """Settings, and what the sync and async requestors know about the syncs they write to."""
 
-    def __init__(self, settings: Settings, rate_limits: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        rate_limits: dict[str, int] | None = None,
+        mirror: MirrorHook | None = None,
+    ) -> None:
         self.settings = settings
         #: ``rate_limit.max_concurrent_requests`` of the syncs seen (read through a manager).
         self.rate_limits: dict[str, int] = {} if rate_limits is None else rate_limits
+        #: The mirror ``Model.objects`` queries and read-your-writes awaits (``Client(mirror=)``).
+        self.mirror = mirror
 
     def concurrency_for(self, sync_ids: Iterable[str]) -> int:
         """How many mutation requests may be in flight for a commit to these syncs: the
@@ -108,8 +133,9 @@ class Requestor(RequestorBase):
         transport: httpx.BaseTransport | None = None,
         event_hooks: EventHooks | None = None,
         async_transport: httpx.AsyncBaseTransport | None = None,
+        mirror: MirrorHook | None = None,
     ) -> None:
-        super().__init__(settings)
+        super().__init__(settings, mirror=mirror)
         self.http = HTTPSession(settings, transport=transport, event_hooks=event_hooks)
         self.event_hooks = event_hooks
         #: What an ``AsyncRequestor`` built from this one sends through (``configure()``).
@@ -161,8 +187,9 @@ class AsyncRequestor(RequestorBase):
         transport: httpx.AsyncBaseTransport | None = None,
         event_hooks: EventHooks | None = None,
         rate_limits: dict[str, int] | None = None,
+        mirror: MirrorHook | None = None,
     ) -> None:
-        super().__init__(settings, rate_limits)
+        super().__init__(settings, rate_limits, mirror)
         self.http = AsyncHTTPSession(settings, transport=transport, event_hooks=event_hooks)
 
     @property
@@ -306,12 +333,14 @@ def default_async_requestor() -> AsyncRequestor:
 
 
 def async_twin(requestor: Requestor) -> AsyncRequestor:
-    """An async requestor with ``requestor``'s settings, async transport and event hooks."""
+    """An async requestor with ``requestor``'s settings, async transport, event hooks and
+    mirror."""
     return AsyncRequestor(
         requestor.settings,
         transport=requestor.async_transport,
         event_hooks=requestor.event_hooks,
         rate_limits=requestor.rate_limits,
+        mirror=requestor.mirror,
     )
 
 

@@ -38,6 +38,7 @@ from sequin_orm.plan import (
     plan_commit,
     unsaved_references,
 )
+from sequin_orm.querying import awaiting_with_mirror
 from sequin_orm.record import DELETED, NEW, PERSISTENT, UNKNOWN, Record
 from sequin_orm.requestor import (
     AsyncRequestor,
@@ -222,6 +223,7 @@ class UnitOfWork:
             )
         try:
             settings = requestor.settings
+            awaiting = awaiting_with_mirror(requestor.mirror, awaiting)  # read-your-writes
             steps, unknown = self._plan(awaiting, settings)
             if steps:
                 settings.require_token()  # before any request is built

@@ -24,8 +24,10 @@
 
 Configuration keys (``app.config``): ``SEQUIN_API_TOKEN`` (else env ``SEQUIN_API_TOKEN``),
 ``SEQUIN_BASE_URL``, ``SEQUIN_SYNCS``, ``SEQUIN_TIMEOUT``, ``SEQUIN_MAX_RETRIES``,
-``SEQUIN_BATCH_SIZE``, ``SEQUIN_COMMIT_ON_TEARDOWN`` (default False) and ``SEQUIN_TRANSPORT``
-(an ``httpx.BaseTransport``, e.g. ``Emulator().transport()`` in tests).
+``SEQUIN_BATCH_SIZE``, ``SEQUIN_COMMIT_ON_TEARDOWN`` (default False), ``SEQUIN_TRANSPORT``
+(an ``httpx.BaseTransport``, e.g. ``Emulator().transport()`` in tests), and for a mirror
+(``Model.objects.filter()``): ``SEQUIN_MIRROR_URL``, ``SEQUIN_MIRROR_CONSUMER_ID`` and
+``SEQUIN_MIRROR_READ_YOUR_WRITES``.
 
 Each app gets its own client (``app.extensions["sequin"].client``). Each application context
 gets its own session, current for that context (a ``ContextVar``: concurrent requests never
@@ -34,8 +36,8 @@ At teardown, pending changes are rolled back (a warning is logged) unless
 ``SEQUIN_COMMIT_ON_TEARDOWN`` is on, the context ended without an exception and the response,
 if any, was not an error (status < 400).
 
-``flask sequin syncs``, ``flask sequin emulator ...`` and ``flask sequin generate ...`` are
-added to the app's command line.
+``flask sequin syncs``, ``flask sequin emulator ...``, ``flask sequin generate ...`` and
+``flask sequin mirror`` are added to the app's command line.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ from sequin_orm.results import CommitResult
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from sequin_orm.mirror import Mirror
     from sequin_orm.plan import AwaitKwargs
 
 __all__ = [
@@ -77,6 +80,7 @@ __all__ = [
     "SequinConfigWarning",
     "SequinState",
     "client_from_config",
+    "mirror_from_config",
     "sequin_cli",
 ]
 
@@ -102,6 +106,9 @@ CONFIG_DEFAULTS: Mapping[str, Any] = {
     "SEQUIN_BATCH_SIZE": None,
     "SEQUIN_COMMIT_ON_TEARDOWN": False,
     "SEQUIN_TRANSPORT": None,
+    "SEQUIN_MIRROR_URL": None,
+    "SEQUIN_MIRROR_CONSUMER_ID": None,
+    "SEQUIN_MIRROR_READ_YOUR_WRITES": False,
 }
 
 
@@ -112,9 +119,29 @@ class SequinState:
     extension: Sequin
     client: Client
     commit_on_teardown: bool = False
+    mirror: Mirror | None = None
 
 
-def client_from_config(config: Mapping[str, Any]) -> Client:
+def mirror_from_config(config: Mapping[str, Any]) -> Mirror | None:
+    """The ``Mirror`` of ``SEQUIN_MIRROR_URL`` (None when unset); ``ConfigurationError``."""
+    url = config.get("SEQUIN_MIRROR_URL")
+    if url is None:
+        return None
+    consumer_id = config.get("SEQUIN_MIRROR_CONSUMER_ID")
+    read_your_writes = config.get("SEQUIN_MIRROR_READ_YOUR_WRITES", False)
+    if not isinstance(url, str) or not isinstance(consumer_id, str | None):
+        raise ConfigurationError(
+            "app.config['SEQUIN_MIRROR_URL'] must be a database URL and "
+            "['SEQUIN_MIRROR_CONSUMER_ID'] an HTTP consumer id (strings)."
+        )
+    if not isinstance(read_your_writes, bool):
+        raise ConfigurationError("app.config['SEQUIN_MIRROR_READ_YOUR_WRITES'] must be a bool.")
+    from sequin_orm.mirror import Mirror  # an optional dependency (SQLAlchemy)
+
+    return Mirror(url, consumer_id=consumer_id, read_your_writes=read_your_writes)
+
+
+def client_from_config(config: Mapping[str, Any], *, mirror: Mirror | None = None) -> Client:
     """A ``Client`` from ``SEQUIN_*`` keys; ``ConfigurationError`` naming the bad key."""
     token = config.get("SEQUIN_API_TOKEN") or os.environ.get(TOKEN_ENV) or None
     if token is not None and not isinstance(token, str):
@@ -174,6 +201,7 @@ def client_from_config(config: Mapping[str, Any]) -> Client:
             max_retries=retries,
             transport=transport,
             batch_size=config.get("SEQUIN_BATCH_SIZE"),
+            mirror=mirror,
         )
     except ConfigurationError as error:
         raise ConfigurationError(
@@ -205,7 +233,11 @@ class Sequin:
             raise ConfigurationError(
                 "app.config['SEQUIN_COMMIT_ON_TEARDOWN'] must be True or False."
             )
-        state = SequinState(self, client_from_config(app.config), commit_on_teardown)
+        mirror = mirror_from_config(app.config)
+        client = client_from_config(app.config, mirror=mirror)
+        if mirror is not None:
+            mirror.client = client  # the app's client fills it
+        state = SequinState(self, client, commit_on_teardown, mirror)
         app.extensions[EXTENSION_KEY] = state
         appcontext_pushed.connect(_bind_session, app, weak=False)
         app.after_request(_remember_status)
@@ -355,6 +387,30 @@ def emulator_command(args: tuple[str, ...]) -> None:
 def generate_command(args: tuple[str, ...]) -> None:
     """Generate typed model classes (arguments of `sequin-orm generate`)."""
     _delegate("sequin_orm.codegen.cli", args)
+
+
+@sequin_cli.command("mirror")
+@click.option(
+    "--backfill",
+    "backfill",
+    multiple=True,
+    metavar="COLLECTION",
+    help="page /v1/records of this collection first, e.g. salesforce:contact",
+)
+@click.option("--once", is_flag=True, help="drain the consumer once and exit")
+def mirror_command(backfill: tuple[str, ...], once: bool) -> None:
+    """Fill the app's mirror: backfill, then follow its consumer until Ctrl-C."""  # fmt: skip
+    from sequin_orm.mirror.command import run_mirror_command
+
+    mirror = _state(current_app).mirror
+    if mirror is None:
+        raise click.ClickException(
+            "No mirror: set app.config['SEQUIN_MIRROR_URL'] and ['SEQUIN_MIRROR_CONSUMER_ID']"
+        )
+    try:
+        run_mirror_command(mirror, backfill=backfill, once=once, out=sys.stdout)
+    except SequinError as error:
+        raise click.ClickException(str(error)) from error
 
 
 def _delegate(module: str, args: tuple[str, ...]) -> None:

@@ -89,7 +89,12 @@ def test_wheel_metadata_and_files(wheel: Path) -> None:
     assert not any(name.startswith("tests/") for name in names)
     assert metadata["Version"] == sequin_orm.__version__
     assert metadata["License-Expression"] == "MIT"
-    assert set(metadata.get_all("Provides-Extra") or []) == {"django", "flask", "progress"}
+    assert set(metadata.get_all("Provides-Extra") or []) == {
+        "django",
+        "flask",
+        "mirror",
+        "progress",
+    }
     classifiers = metadata.get_all("Classifier") or []
     assert "Typing :: Typed" in classifiers
     versions = [f"Programming Language :: Python :: 3.{minor}" for minor in range(10, 14)]

@@ -8,6 +8,8 @@
 ``sequin_orm.E004`` another value has the wrong type (``SEQUIN``, ``TIMEOUT``,
                     ``MAX_RETRIES``, ``BATCH_SIZE``, ``SESSION_PER_REQUEST``, ``DATABASE``,
                     ``EMULATOR``), or ``DATABASE`` is not in ``DATABASES``
+``sequin_orm.E005`` ``MIRROR`` is not a dict of ``DATABASE``, ``CONSUMER_ID`` and
+                    ``READ_YOUR_WRITES``
 ``sequin_orm.W001`` the emulator or a loopback base URL while ``DEBUG`` is False
 ``sequin_orm.W002`` unknown key in ``SEQUIN`` (a typo such as ``API_KEY``)
 ``sequin_orm.W003`` ``SESSION_PER_REQUEST`` is on but the middleware is not in ``MIDDLEWARE``

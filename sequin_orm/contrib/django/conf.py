@@ -41,6 +41,7 @@ from sequin_orm.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from sequin_orm.emulator import Emulator
+    from sequin_orm.mirror import Mirror
 
 __all__ = [
     "DEFAULTS",
@@ -51,6 +52,8 @@ __all__ = [
     "emulator",
     "ensure_configured",
     "get_client",
+    "mirror",
+    "mirror_url",
     "pin_client",
     "sequin_settings",
     "validate",
@@ -67,6 +70,8 @@ DEFAULTS: Mapping[str, Any] = {
     "SESSION_PER_REQUEST": True,  # the middleware opens a Session per request
     "DATABASE": "default",  # alias whose transactions gate the request's Sequin writes
     "EMULATOR": False,  # True: an in-process emulator (demo seed), for examples and tests
+    # {"DATABASE": "default" or a URL, "CONSUMER_ID": "...", "READ_YOUR_WRITES": False}
+    "MIRROR": None,
 }
 
 #: The base URL of the in-process emulator (``EMULATOR: True``); never contacted.
@@ -180,7 +185,31 @@ def validate(
         problems.append(
             Problem("sequin_orm.E004", "SEQUIN['DATABASE'] must be a database alias (a string).")
         )
+    problems += _mirror_problems(values["MIRROR"])
     return problems
+
+
+_MIRROR_HINT = (
+    "For example: SEQUIN['MIRROR'] = {'DATABASE': 'default', 'CONSUMER_ID': '8ff58ef0-...'} "
+    "(DATABASE: a DATABASES alias or a URL such as postgresql+psycopg://...)"
+)
+
+
+def _mirror_problems(value: Any) -> list[Problem]:
+    """E005 for a ``MIRROR`` of the wrong shape."""
+    if value is None:
+        return []
+    wrong = not isinstance(value, Mapping) or not (
+        isinstance(value.get("DATABASE", "default"), str)
+        and isinstance(value.get("CONSUMER_ID"), str | None)
+        and isinstance(value.get("READ_YOUR_WRITES", False), bool)
+        and set(value) <= {"DATABASE", "CONSUMER_ID", "READ_YOUR_WRITES"}
+    )
+    if wrong:
+        return [
+            Problem("sequin_orm.E005", "SEQUIN['MIRROR'] is not a mirror setting.", _MIRROR_HINT)
+        ]
+    return []
 
 
 _DICT_HINT = "For example: SEQUIN = {'API_TOKEN': '...', 'SYNCS': {'salesforce': '...'}}"
@@ -329,6 +358,8 @@ def client_kwargs() -> dict[str, Any]:
         "max_retries": s.MAX_RETRIES,
         "batch_size": s.BATCH_SIZE,
     }
+    if s.MIRROR is not None:
+        kwargs["mirror"] = mirror()
     if s.EMULATOR:
         emu = emulator()
         demo_syncs = {
@@ -343,6 +374,62 @@ def client_kwargs() -> dict[str, Any]:
             transport=emu.transport(),
         )
     return kwargs
+
+
+_mirrors: dict[tuple[str, str | None, bool], Mirror] = {}
+
+
+def mirror_url(database: str) -> str:
+    """The SQLAlchemy URL of ``SEQUIN['MIRROR']['DATABASE']``: a URL as it is, or the URL of
+    that ``DATABASES`` alias (SQLite or PostgreSQL)."""
+    if "://" in database:
+        return database
+    from django.conf import settings
+    from sqlalchemy import URL
+
+    found = settings.DATABASES.get(database)
+    if found is None:
+        raise ConfigurationError(f"SEQUIN['MIRROR']['DATABASE'] names no database: {database!r}")
+    engine, name = str(found.get("ENGINE", "")), str(found.get("NAME", ""))
+    if engine.endswith("sqlite3"):
+        return f"sqlite:///{name}"
+    if engine.endswith("postgresql"):
+        port = found.get("PORT")
+        url = URL.create(
+            "postgresql+psycopg",
+            username=found.get("USER") or None,
+            password=found.get("PASSWORD") or None,
+            host=found.get("HOST") or None,
+            port=int(port) if port else None,
+            database=name,
+        )
+        return url.render_as_string(hide_password=False)
+    raise ConfigurationError(
+        f"The mirror runs on SQLite or PostgreSQL; DATABASES[{database!r}] uses {engine}"
+    )
+
+
+def mirror() -> Mirror:
+    """The mirror ``SEQUIN['MIRROR']`` describes (one per setting; filled by the default
+    client). ``ConfigurationError`` when it is not set."""
+    from sequin_orm.mirror import Mirror
+
+    value = sequin_settings.MIRROR
+    problems = _mirror_problems(value)
+    if value is None or problems:
+        raise ConfigurationError(
+            problems[0].message if problems else "SEQUIN['MIRROR'] is not set. " + _MIRROR_HINT
+        )
+    key = (
+        mirror_url(value.get("DATABASE", "default")),
+        value.get("CONSUMER_ID"),
+        value.get("READ_YOUR_WRITES", False),
+    )
+    with _client_lock:
+        found = _mirrors.get(key)
+        if found is None:
+            found = _mirrors[key] = Mirror(key[0], consumer_id=key[1], read_your_writes=key[2])
+        return found
 
 
 def ensure_configured() -> Client:
