@@ -57,13 +57,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from instructions import Counter, revision, rows, run_child, server_call, settle
+from instructions import (
+    Counter,
+    revision,
+    rows,
+    run_child,
+    server_call,
+    settle,
+    write_section,
+)
 
 HERE = Path(__file__).resolve().parent
 TOKEN = "bench-token"
 SYNC = "bench-sync-sf"
 CHUNK = 200  # Salesforce's limit per request
 TITLE = "## Concurrency and the async driver (issue 14)"
+MARKERS = ("<!-- concurrency:start -->", "<!-- concurrency:end -->")
 DRIVERS = ("sync", "async")
 SIDES = ("sync1", "async1", "sync4")  # counted under callgrind
 HTTPX = ("httpx-sync", "httpx-async")  # the same bodies through httpx alone, for information
@@ -483,25 +492,6 @@ def report(
     ]
 
 
-def write_section(path: Path, lines: list[str]) -> None:
-    """Put the section into ``path``: in place of the one with the same title (up to the next
-    ``## `` heading or ``<!--`` marker), else at the end."""
-    old = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    if TITLE in old:
-        start = old.index(TITLE)
-        end = next(
-            (i for i in range(start + 1, len(old)) if old[i].startswith(("## ", "# ", "<!--"))),
-            len(old),
-        )
-        tail = old[end:]
-        new = old[:start] + lines + (["", *tail] if tail else [])
-    else:
-        while old and not old[-1].strip():
-            old.pop()
-        new = old + ([""] if old else []) + lines
-    path.write_text("\n".join(new) + "\n", encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
@@ -526,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = report(sizes, settings, counts, args.quick, time.perf_counter() - started)
     print("\n".join(lines))
     if args.out is not None:
-        write_section(args.out, lines)
+        write_section(args.out, lines, MARKERS)
         print(f"\nwrote the section into {args.out}", file=sys.stderr)
     return 0
 
