@@ -1,16 +1,17 @@
 """A progress bar for long commits: ``session.commit(progress=progress_bar())``.
 
 With ``tqdm`` installed (``pip install 'sequin-orm[progress]'``) it draws a tqdm bar; without,
-it writes a plain line per tenth of the way to stderr. Either way it is a callable
-``(done_records, total_records)``, which is all ``commit(progress=...)`` asks for: any
-function of that shape works as well.
+it writes a plain line per tenth of the way to stderr (a line per call when the total is not
+known, as in a mirror's backfill). Either way it is a callable ``(done_records,
+total_records)``, which is all ``commit(progress=...)`` asks for: any function of that shape
+works as well.
 """
 
 from __future__ import annotations
 
 import sys
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 _tqdm: Any
 try:  # an optional extra: the fallback below draws without it
@@ -18,14 +19,21 @@ try:  # an optional extra: the fallback below draws without it
 except ImportError:  # pragma: no cover - exercised by forcing the fallback
     _tqdm = None
 
-__all__ = ["ProgressBar", "progress_bar"]
+__all__ = ["ProgressBar", "Stream", "progress_bar"]
+
+
+class Stream(Protocol):
+    """Where a bar is drawn: a text stream (stderr by default)."""
+
+    def write(self, text: str, /) -> Any: ...
+    def flush(self) -> Any: ...
 
 
 class ProgressBar:
     """``callback(done, total)`` that draws a bar; close it (or use ``with``) when done."""
 
     def __init__(
-        self, description: str = "records", *, file: TextIO | None = None, use_tqdm: bool = True
+        self, description: str = "records", *, file: Stream | None = None, use_tqdm: bool = True
     ) -> None:
         self.description = description
         self._file = file
@@ -33,7 +41,8 @@ class ProgressBar:
         self._bar: Any = None
         self._shown = -1  # the last tenth written by the plain fallback
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int | None = None) -> None:
+        """Show ``done`` of ``total`` records (``total`` None: not known)."""
         if self._use_tqdm:
             self._draw_tqdm(done, total)
         else:
@@ -56,7 +65,7 @@ class ProgressBar:
     ) -> None:
         self.close()
 
-    def _draw_tqdm(self, done: int, total: int) -> None:
+    def _draw_tqdm(self, done: int, total: int | None) -> None:
         assert _tqdm is not None
         if self._bar is None:
             self._bar = _tqdm(
@@ -65,16 +74,20 @@ class ProgressBar:
         self._bar.total = total
         self._bar.update(done - self._bar.n)
 
-    def _draw_plain(self, done: int, total: int) -> None:
-        tenth = 10 if total <= 0 else done * 10 // total
-        if tenth == self._shown:
-            return
-        self._shown = tenth
+    def _draw_plain(self, done: int, total: int | None) -> None:
         file = self._file if self._file is not None else sys.stderr
-        percent = 100 if total <= 0 else done * 100 // total
-        print(f"{self.description}: {done:,}/{total:,} ({percent}%)", file=file, flush=True)
+        if total is None:
+            file.write(f"{self.description}: {done:,} records\n")
+        else:
+            tenth = 10 if total <= 0 else done * 10 // total
+            if tenth == self._shown:
+                return
+            self._shown = tenth
+            percent = 100 if total <= 0 else done * 100 // total
+            file.write(f"{self.description}: {done:,}/{total:,} ({percent}%)\n")
+        file.flush()
 
 
-def progress_bar(description: str = "records", *, file: TextIO | None = None) -> ProgressBar:
+def progress_bar(description: str = "records", *, file: Stream | None = None) -> ProgressBar:
     """A ``ProgressBar`` for ``commit(progress=...)``: tqdm when installed, else plain lines."""
     return ProgressBar(description, file=file)

@@ -3,10 +3,11 @@ backfill collections (progress shown), then run the worker until Ctrl-C or SIGTE
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sequin_orm.mirror.core import Mirror
+from sequin_orm.progress import ProgressBar
 
 __all__ = ["Output", "run_mirror_command"]
 
@@ -30,9 +31,10 @@ def run_mirror_command(
     network and the database). Raises the ``SequinError`` that stopped it."""
     mirror.create_tables()
     for collection_id in backfill:
-        show = _progress(out, f"backfill {collection_id}")
-        total = mirror.backfill(collection_id, progress=show)
-        _finish(out, f"backfill {collection_id}: {total} records stored")
+        # a live bar on a terminal (tqdm when installed), a line per page in a log
+        with ProgressBar(f"backfill {collection_id}", file=out, use_tqdm=out.isatty()) as bar:
+            total = mirror.backfill(collection_id, progress=bar)
+        out.write(f"backfill {collection_id}: {total} records stored\n")
     if mirror.consumer_id is None:
         return
     if once:
@@ -42,23 +44,3 @@ def run_mirror_command(
     out.flush()
     mirror.run()
     out.write("stopped\n")
-
-
-def _progress(out: Output, label: str) -> Callable[[int], None]:
-    """A progress callback: one line rewritten in place on a terminal, a line per page else."""
-    live = out.isatty()
-
-    def show(stored: int) -> None:
-        if live:
-            out.write(f"\r{label}: {stored} records")
-        else:
-            out.write(f"{label}: {stored} records\n")
-        out.flush()
-
-    return show
-
-
-def _finish(out: Output, text: str) -> None:
-    if out.isatty():
-        out.write("\r")
-    out.write(text + "\n")
