@@ -5,17 +5,20 @@ The modules form layers; each imports only the layers below it (an import-linter
 
     integrations   contrib, testing, cli, codegen
     facade         client            Client / AsyncClient over a requestor, configure()
-    resources      syncs, streams, consumers, credentials
+    mirror         mirror            your own database of the records (SQLAlchemy), queries
+    resources      syncs, streams, consumers, proxy, credentials
                    registry, models  model_for(); the generated model modules
     model          model             Model(Record): save(), delete(), objects
                    reading           Model.objects: pages /v1/records
     session        session           Session, AsyncSession: the unit of work
                    drivers           the sync and async loops that send a commit's requests
-    HTTP           requestor, http   one pooled httpx client (or async one), auth, deadlines
+    HTTP           requestor         a client's settings, APICall, the default clients
+                   querying          what the lower layers know of a mirror (a Protocol)
+                   http              one pooled httpx client (or async one), auth, deadlines
     unit of work   flow              CommitFlow: the commit as a pure state machine
                    plan, identity    the requests of a commit; the identity map
     records        record, fields    values, changed keys, typed Field descriptors
-    protocol       wire, codec, records, secrets, retry, config, results, errors
+    protocol       wire, codec, records, secrets, retry, progress, config, results, errors
 
 The emulator (``sequin_orm.emulator``) imports none of these; only integrations import it.
 """
