@@ -8,7 +8,6 @@ and ``AsyncHTTPSession``.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import random
@@ -338,12 +337,12 @@ class AsyncHTTPSession(_HTTPBase):
         settings: Settings,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         jitter: Callable[[], float] = random.random,
         event_hooks: EventHooks | None = None,
     ) -> None:
         super().__init__(settings, jitter=jitter)
-        self.sleep = sleep
+        self.sleep = sleep or _asyncio_sleep
         if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
             raise ConfigurationError(
                 f"{type(transport).__name__} serves sync clients only: pass an "
@@ -392,6 +391,14 @@ class AsyncHTTPSession(_HTTPBase):
         finally:
             await response.aclose()
         return self._answer(call, response, b"".join(chunks), started)
+
+
+async def _asyncio_sleep(seconds: float) -> None:
+    # asyncio is imported when an async client first waits, not with this module: a program
+    # that never uses the async side does not pay for loading it (about 11 ms)
+    import asyncio
+
+    await asyncio.sleep(seconds)
 
 
 def _awaitable(hook: Callable[..., Any]) -> Callable[..., Awaitable[None]]:

@@ -8,7 +8,6 @@ itself) can be passed where one is wanted; with none, the default is used: the o
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import weakref
@@ -30,6 +29,8 @@ _T = TypeVar("_T")
 _U = TypeVar("_U")
 
 if TYPE_CHECKING:
+    import asyncio
+
     from sequin_orm.querying import MirrorHook
 
 logger = logging.getLogger(__name__)
@@ -321,6 +322,8 @@ _async_defaults: weakref.WeakKeyDictionary[
 def default_async_requestor() -> AsyncRequestor:
     """The default async requestor of the running event loop: the settings, transport and
     hooks of the default (``configure()``'s) client, over an ``httpx.AsyncClient``."""
+    import asyncio  # with the async side only (see drivers.adrive)
+
     loop = asyncio.get_running_loop()
     sync_side = default_requestor()
     with _lock:
