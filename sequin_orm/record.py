@@ -787,7 +787,10 @@ class Record:
         more = read_more(record)
         if (record_id, created_at, updated_at, updated_idx) == (None,) * 4 and more == NO_MORE:
             return deleted
-        if self._meta is not None:  # keys the record lacks keep their value
+        # keys the record lacks keep their value (a record with a `sync` object says what its
+        # sync's external_id and metadata are, null included): a whole record needs no unpacking
+        lacks = None in (record_id, created_at, updated_at, updated_idx, more[0], more[1])
+        if self._meta is not None and (lacks or "sync" not in record):
             known = unpack_all(self._meta)
             record_id = known[0] if record_id is None else record_id
             created_at = known[1] if created_at is None else created_at

@@ -65,6 +65,10 @@ def test_an_answer_without_them_keeps_what_was_known(
     (contact,) = salesforce.Contact.objects.using(client).iter(sync_id="t2")
     contact._absorb_record({"upstream_id": contact.upstream_id, "data": {"Title": "Planetologist"}})
     assert contact.sync_external_id == "org_7" and contact.stream_id is not None
+    # a record with its sync says what that sync's external id is, null included
+    whole = {"upstream_id": contact.upstream_id, "sync": {"id": "t2", "external_id": None}}
+    contact._absorb_record({**whole, "data": {}})
+    assert contact.sync_external_id is None and contact.stream_id is not None
 
 
 @pytest.mark.parametrize("name", ["stream_id", "inserted_at", "sync_external_id", "sync_metadata"])
