@@ -796,11 +796,12 @@ class Record:
             created_at = known[1] if created_at is None else created_at
             updated_at = known[2] if updated_at is None else updated_at
             updated_idx = known[3] if updated_idx is None else updated_idx
+            has_sync = "sync" in record
             more = (
                 more[0] or known[4],
                 more[1] or known[5],
-                more[2] or known[6],
-                more[3] or known[7],
+                more[2] if has_sync else known[6],
+                more[3] if has_sync else known[7],
             )
         _set_meta(self, pack_meta(record_id, created_at, updated_at, updated_idx, more))
         return deleted
