@@ -785,18 +785,19 @@ class Record:
         if sync_id is not None:
             _set_sync_id(self, sync_id)
         more = read_more(record)
-        if (record_id, created_at, updated_at, updated_idx) == (None,) * 4 and more == NO_MORE:
-            return deleted
         # keys the record lacks keep their value (a record with a `sync` object says what its
         # sync's external_id and metadata are, null included): a whole record needs no unpacking
-        lacks = None in (record_id, created_at, updated_at, updated_idx, more[0], more[1])
-        if self._meta is not None and (lacks or "sync" not in record):
+        has_sync = "sync" in record
+        said = (record_id, created_at, updated_at, updated_idx)
+        if not has_sync and said == (None,) * 4 and more == NO_MORE:
+            return deleted  # the record says nothing of these
+        lacks = None in said or more[0] is None or more[1] is None
+        if self._meta is not None and (lacks or not has_sync):
             known = unpack_all(self._meta)
             record_id = known[0] if record_id is None else record_id
             created_at = known[1] if created_at is None else created_at
             updated_at = known[2] if updated_at is None else updated_at
             updated_idx = known[3] if updated_idx is None else updated_idx
-            has_sync = "sync" in record
             more = (
                 more[0] or known[4],
                 more[1] or known[5],
