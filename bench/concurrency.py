@@ -40,7 +40,6 @@ edited, ``git archive COMMIT sequin_orm | tar -x -C /tmp/snap`` and run it with
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime
 import json
@@ -59,6 +58,7 @@ from typing import Any
 
 from instructions import (
     Counter,
+    parse_bench_args,
     revision,
     rows,
     run_child,
@@ -496,16 +496,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
         return child(argv[1:])
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one run per setting, smaller job")
-    parser.add_argument("--out", type=Path, help="write the Markdown section into this file")
-    parser.add_argument(
-        "--jobs",
-        type=int,
-        default=min(2, os.cpu_count() or 1),
-        help="callgrind runs at once (default: 2, or 1 on one CPU)",
-    )
-    args = parser.parse_args(argv)
+    description = (__doc__ or "").splitlines()[0]
+    args = parse_bench_args(argv, description, "one run per setting, smaller job")
     sizes = QUICK if args.quick else Sizes()
     started = time.perf_counter()
     with loopback_server(sizes.latency_ms) as url, loopback_server(0) as plain:

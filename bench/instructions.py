@@ -897,12 +897,10 @@ def write_section(path: Path, lines: list[str], markers: tuple[str, str] = (STAR
     path.write_text(text, encoding="utf-8")
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--child"]:
-        return child(argv[1:])
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (about two minutes)")
+def parse_bench_args(argv: list[str], description: str, quick: str) -> argparse.Namespace:
+    """The options of a callgrind benchmark script: ``--quick``, ``--out FILE``, ``--jobs N``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=quick)
     parser.add_argument("--out", type=Path, help="write the Markdown section into this file")
     parser.add_argument(
         "--jobs",
@@ -910,7 +908,15 @@ def main(argv: list[str] | None = None) -> int:
         default=min(2, os.cpu_count() or 1),
         help="callgrind runs at once (default: 2, or 1 on one CPU)",
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        return child(argv[1:])
+    description = (__doc__ or "").splitlines()[0]
+    args = parse_bench_args(argv, description, "small sizes (about two minutes)")
     lines = measure(QUICK if args.quick else Sizes(), max(1, args.jobs), args.quick)
     print("\n".join(lines))
     if args.out is not None:
