@@ -49,7 +49,8 @@ def test_one_request_per_kind_chunked_by_the_provider_limit(
 
     kinds = [b["kind"] for b in _mutations(emulator)]
     assert kinds == ["create"] * 3 + ["update"] * 2 + ["delete"]
-    assert [len(b["records"]) for b in _mutations(emulator, "create")] == [200, 200, 50]
+    sizes = [len(b["records"]) for b in _mutations(emulator, "create")]
+    assert sorted(sizes, reverse=True) == [200, 200, 50]  # a stage's requests go out together
     assert all(
         r["data"] == {"Title": "Naib"} for b in _mutations(emulator, "update") for r in b["records"]
     )
