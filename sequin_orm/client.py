@@ -87,12 +87,20 @@ def _settings(api_token: str | None, base_url: str | None, options: ClientOption
 
 
 _R = TypeVar("_R", bound=RequestorBase)
+_F = TypeVar("_F", bound="_Facade[Any]")
 
 
 class _Facade(Generic[_R]):
     """What ``Client`` and ``AsyncClient`` share: their settings."""
 
     requestor: _R
+
+    @classmethod
+    def _over(cls: type[_F], requestor: Any) -> _F:
+        """A facade over an existing requestor (a default one built before any client)."""
+        client = cls.__new__(cls)
+        client.requestor = requestor
+        return client
 
     @property
     def settings(self) -> Settings:
@@ -134,13 +142,6 @@ class Client(_Facade[Requestor]):
             event_hooks=options.get("event_hooks"),
             mirror=options.get("mirror"),
         )
-
-    @classmethod
-    def _over(cls, requestor: Requestor) -> Client:
-        """A facade over an existing requestor (the default one built before any client)."""
-        client = cls.__new__(cls)
-        client.requestor = requestor
-        return client
 
     @property
     def http(self) -> HTTPSession:
@@ -223,12 +224,6 @@ class AsyncClient(_Facade[AsyncRequestor]):
             event_hooks=options.get("event_hooks"),
             mirror=options.get("mirror"),
         )
-
-    @classmethod
-    def _over(cls, requestor: AsyncRequestor) -> AsyncClient:
-        client = cls.__new__(cls)
-        client.requestor = requestor
-        return client
 
     @property
     def http(self) -> AsyncHTTPSession:

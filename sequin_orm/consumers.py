@@ -43,6 +43,7 @@ from sequin_orm.requestor import (
     ClientBound,
     HasAsyncRequestor,
     HasRequestor,
+    ignore_answer,
 )
 from sequin_orm.retry import Safety
 from sequin_orm.wire import (
@@ -262,7 +263,9 @@ class _ConsumerCalls:
 
     @staticmethod
     def _delete_call(consumer_id: str) -> APICall[None]:
-        return APICall("DELETE", _consumer_path(consumer_id), _nothing, safety=Safety.IDEMPOTENT)
+        return APICall(
+            "DELETE", _consumer_path(consumer_id), ignore_answer, safety=Safety.IDEMPOTENT
+        )
 
     def _reader(self, method: str, path: str) -> Callable[[Any], HttpConsumer]:
         return lambda payload: self._bind(decode(payload, HttpConsumer, method=method, path=path))
@@ -320,10 +323,6 @@ class AsyncConsumerManager(AsyncClientBound, _ConsumerCalls):
     async def delete(self, consumer_id: str) -> None:
         """``DELETE /v1/http-consumers/{id}``."""
         await self.requestor.call(self._delete_call(consumer_id))
-
-
-def _nothing(payload: Any) -> None:
-    """Read an answer whose body does not matter."""
 
 
 def _consumer_path(consumer_id: str, action: str = "") -> str:

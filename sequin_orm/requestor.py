@@ -46,6 +46,7 @@ __all__ = [
     "RequestorBase",
     "default_holder",
     "default_requestor",
+    "ignore_answer",
     "install_default",
     "reset_default",
 ]
@@ -91,6 +92,10 @@ class APICall(Generic[_T]):
                 "long_poll_ms": self.long_poll_ms,
             },
         )
+
+
+def ignore_answer(payload: Any) -> None:
+    """The reader of an ``APICall`` whose answer does not matter (a delete)."""
 
 
 class RequestorBase:

@@ -36,6 +36,7 @@ from sequin_orm.requestor import (
     HasAsyncRequestor,
     HasRequestor,
     RequestorBase,
+    ignore_answer,
 )
 from sequin_orm.retry import Safety
 from sequin_orm.secrets import reveal
@@ -522,7 +523,7 @@ class _SyncCalls:
         )
 
     def _delete_call(self, sync_id: str) -> APICall[None]:
-        return APICall("DELETE", _sync_path(sync_id), _nothing, safety=Safety.IDEMPOTENT)
+        return APICall("DELETE", _sync_path(sync_id), ignore_answer, safety=Safety.IDEMPOTENT)
 
     def _reader(self, method: str, path: str) -> Callable[[Any], Sync]:
         return lambda payload: self._bind(decode(payload, Sync, method=method, path=path))
@@ -598,10 +599,6 @@ class AsyncSyncManager(AsyncClientBound, _SyncCalls):
     async def delete(self, sync_id: str) -> None:
         """``DELETE /v1/syncs/{id}``."""
         await self.requestor.call(self._delete_call(sync_id))
-
-
-def _nothing(payload: Any) -> None:
-    """Read an answer whose body does not matter (a delete)."""
 
 
 def _sync_path(sync_id: str) -> str:
