@@ -63,15 +63,20 @@ from sequin_orm.fields import (
     to_wire,
 )
 from sequin_orm.records import (
-    NO_MORE,
+    CREATED,
+    CREATED_AT,
+    INSERTED_AT,
+    RECORD_ID,
+    STREAM_ID,
+    UPDATED_AT,
     Packed,
     fold_key,
+    identity_of,
+    meta_index,
+    meta_sync,
+    meta_text,
     pack_meta,
-    read_meta,
-    read_more,
-    sync_metadata,
-    unpack_all,
-    unpack_meta,
+    text_of,
 )
 
 __all__ = ["Record", "State", "ref_record", "registered_model"]
@@ -165,8 +170,8 @@ class Record:
     _state: State
     _upstream_id: str | None
     _sync_id: str | None
-    #: record_id, upstream_created_at, upstream_updated_at and updated_idx, packed in one
-    #: string (records.pack_meta): rarely read, and 140 bytes less per loaded object
+    #: record_id, timestamps, updated_idx, stream and sync, packed in one bytes value
+    #: (records.pack_meta): rarely read, and less memory per loaded object than its parts
     _meta: Packed | None
     #: The session this object is pending in (read and written by the session layer only).
     _owner: Any
@@ -274,22 +279,10 @@ class Record:
         else:
             obj._set_from_raw(data)
         _set_owner(obj, None)
-        upstream_id, record_id, sync_id, created_at, updated_at, updated_idx, deleted = read_meta(
-            record
-        )
+        upstream_id, sync_id, deleted = identity_of(record)
         _set_upstream_id(obj, upstream_id)
         _set_sync_id(obj, sync_id)
-        more = read_more(record)
-        if (
-            record_id is None
-            and created_at is None
-            and updated_at is None
-            and updated_idx is None
-            and more == NO_MORE
-        ):
-            _set_meta(obj, None)
-        else:
-            _set_meta(obj, pack_meta(record_id, created_at, updated_at, updated_idx, more))
+        _set_meta(obj, pack_meta(record))
         _set_state(obj, DELETED if deleted else PERSISTENT)
         return obj
 
@@ -401,7 +394,7 @@ class Record:
     @property
     def record_id(self) -> str | None:
         """Sequin's id of the record."""
-        return unpack_meta(self._meta)[0]
+        return meta_text(self._meta, RECORD_ID)
 
     @property
     def sync_id(self) -> str | None:
@@ -410,36 +403,39 @@ class Record:
 
     @property
     def upstream_created_at(self) -> str | None:
-        return unpack_meta(self._meta)[1]
+        return meta_text(self._meta, CREATED_AT)
 
     @property
     def upstream_updated_at(self) -> str | None:
-        return unpack_meta(self._meta)[2]
+        return meta_text(self._meta, UPDATED_AT)
 
     @property
     def updated_idx(self) -> int | None:
         """Version of the record: increases on every change."""
-        return unpack_meta(self._meta)[3]
+        return meta_index(self._meta)
 
     @property
     def stream_id(self) -> str | None:
         """The stream the record is in, when the record says."""
-        return unpack_all(self._meta)[4]
+        return meta_text(self._meta, STREAM_ID)
 
     @property
     def inserted_at(self) -> str | None:
         """When the record was inserted into the stream (ISO 8601), when the record says."""
-        return unpack_all(self._meta)[5]
+        return meta_text(self._meta, INSERTED_AT) or meta_text(self._meta, CREATED)
 
     @property
     def sync_external_id(self) -> str | None:
         """The ``external_id`` of the record's sync (your user or org id), when it has one."""
-        return unpack_all(self._meta)[6]
+        sync = meta_sync(self._meta)
+        return None if sync is None else text_of(sync.get("external_id"))
 
     @property
     def sync_metadata(self) -> dict[str, Any] | None:
         """The ``metadata`` of the record's sync (a copy), when the record carries it."""
-        return sync_metadata(self._meta)
+        sync = meta_sync(self._meta)
+        metadata = None if sync is None else sync.get("metadata")
+        return metadata if isinstance(metadata, dict) else None
 
     @property
     def deleted(self) -> bool | None:
@@ -777,34 +773,12 @@ class Record:
 
     def _absorb_meta(self, record: Mapping[str, Any]) -> bool | None:
         """Take the record's metadata (keys it lacks keep their value); returns ``deleted``."""
-        upstream_id, record_id, sync_id, created_at, updated_at, updated_idx, deleted = read_meta(
-            record
-        )
+        upstream_id, sync_id, deleted = identity_of(record)
         if upstream_id is not None:
             _set_upstream_id(self, upstream_id)
         if sync_id is not None:
             _set_sync_id(self, sync_id)
-        more = read_more(record)
-        # keys the record lacks keep their value (a record with a `sync` object says what its
-        # sync's external_id and metadata are, null included): a whole record needs no unpacking
-        has_sync = "sync" in record
-        said = (record_id, created_at, updated_at, updated_idx)
-        if not has_sync and said == (None,) * 4 and more == NO_MORE:
-            return deleted  # the record says nothing of these
-        lacks = None in said or more[0] is None or more[1] is None
-        if self._meta is not None and (lacks or not has_sync):
-            known = unpack_all(self._meta)
-            record_id = known[0] if record_id is None else record_id
-            created_at = known[1] if created_at is None else created_at
-            updated_at = known[2] if updated_at is None else updated_at
-            updated_idx = known[3] if updated_idx is None else updated_idx
-            more = (
-                more[0] or known[4],
-                more[1] or known[5],
-                more[2] if has_sync else known[6],
-                more[3] if has_sync else known[7],
-            )
-        _set_meta(self, pack_meta(record_id, created_at, updated_at, updated_idx, more))
+        _set_meta(self, pack_meta(record, self._meta))
         return deleted
 
     def _absorb_sent_update(self, sent: Mapping[str, Any]) -> None:
