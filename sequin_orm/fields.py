@@ -85,6 +85,7 @@ class Field(Generic[T]):
         "parse",
         "path",
         "plain_get",
+        "plain_set",
         "read_only",
         "references",
         "required",
@@ -141,7 +142,7 @@ class Field(Generic[T]):
         self.create_only = create_only
         self.name = self.key = wire or ""
         self.path = tuple(self.key.split("."))
-        self.simple = self.plain_get = False
+        self.simple = self.plain_get = self.plain_set = False
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -149,6 +150,10 @@ class Field(Generic[T]):
         self.path = tuple(self.key.split("."))
         self.simple = self.kind == "plain" and len(self.path) == 1
         self.plain_get = self.parse is None and not self.mutable and self.factory is None
+        #: an ASCII ``str`` is assigned without a call (``__set__``'s fast path)
+        self.plain_set = (
+            self.takes_str and self.plain_get and self.default is None and not self.create_only
+        )
 
     @property
     def wire_name(self) -> str:
@@ -204,6 +209,22 @@ class Field(Generic[T]):
         return value
 
     def __set__(self, obj: Record, value: T) -> None:
+        if self.plain_set and value.__class__ is str and value.isascii():  # type: ignore[attr-defined]
+            # the common case of Record._assign, inline: a str needs no other check, and
+            # equal strings are equal JSON
+            key = self.key
+            values = obj._values
+            if values.get(key) == value:
+                return
+            if values is obj._raw:
+                values = obj._own_values()
+            values[key] = value
+            changed = obj._changed
+            if changed is None:
+                obj._changed = {key}
+            else:
+                changed.add(key)
+            return
         obj._assign(self, value)
 
     # -- checks ------------------------------------------------------------------------

@@ -47,8 +47,6 @@ from sequin_orm.errors import (
     FieldTypeError,
     KeyCasingWarning,
     ModelError,
-    ReadOnlyFieldError,
-    UnknownFieldError,
 )
 from sequin_orm.fields import (
     MISSING,
@@ -106,23 +104,6 @@ class State(enum.Enum):
 # __getattr__ hook, which costs more than the comparison.
 NEW, PERSISTENT, DELETED, UNKNOWN = State.NEW, State.PERSISTENT, State.DELETED, State.UNKNOWN
 
-_METADATA_NAMES = frozenset(
-    {
-        "stream_id",
-        "inserted_at",
-        "sync_external_id",
-        "sync_metadata",
-        "upstream_id",
-        "upstream_created_at",
-        "upstream_updated_at",
-        "updated_idx",
-        "deleted",
-        "sync_id",
-        "record_id",
-    }
-)
-
-
 #: The model class of each collection id (``registry.model_for`` reads it).
 _models: dict[str, type[Record]] = {}
 _BUNDLED_PACKAGE = "sequin_orm.models"
@@ -141,8 +122,24 @@ def registered_model(collection_id: str) -> type[Record] | None:
     return _models.get(collection_id)
 
 
-class Record:
-    """The state of one record: its values, what changed, what the API last said."""
+class _RecordType(type):
+    """The metaclass of records: a class that declares no ``__slots__`` gets empty ones, so
+    that objects have no ``__dict__`` and a misspelt attribute raises ``AttributeError``
+    (``'Contact' object has no attribute 'Emial'``) instead of being kept silently."""
+
+    def __new__(
+        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
+    ) -> _RecordType:
+        namespace.setdefault("__slots__", ())
+        return super().__new__(mcs, name, bases, namespace, **kwargs)
+
+
+class Record(metaclass=_RecordType):
+    """The state of one record: its values, what changed, what the API last said.
+
+    Attributes are slots written directly (no ``__setattr__``): fields are data descriptors
+    (fields.py), metadata is read-only properties, anything else is an ``AttributeError``.
+    """
 
     __slots__ = (
         "_changed",
@@ -235,15 +232,15 @@ class Record:
             for field in spec.non_nullable:
                 if values.get(field.key) is None:
                     field.check(cls, None)
-        _set_values(self, values)
-        _set_state(self, NEW)
-        _set_changed(self, None)
-        _set_raw(self, None)
-        _set_extra(self, None)
-        _set_owner(self, None)
-        _set_upstream_id(self, None)
-        _set_sync_id(self, None)
-        _set_meta(self, None)
+        self._values = values
+        self._state = NEW
+        self._changed = None
+        self._raw = None
+        self._extra = None
+        self._owner = None
+        self._upstream_id = None
+        self._sync_id = None
+        self._meta = None
 
     @classmethod
     def from_record(cls: type[_M], record: Mapping[str, Any]) -> _M:
@@ -271,35 +268,35 @@ class Record:
         elif not adopt:
             data = dict(data)
         spec = cls._spec
-        _set_raw(obj, data)
-        _set_changed(obj, None)
+        obj._raw = data
+        obj._changed = None
         if spec.flat and spec.top_level_keys.issuperset(data):
-            _set_values(obj, data)  # the common case: one dict for values and known data
-            _set_extra(obj, None)
+            obj._values = data  # the common case: one dict for values and known data
+            obj._extra = None
         else:
             obj._set_from_raw(data)
-        _set_owner(obj, None)
+        obj._owner = None
         upstream_id, sync_id, deleted = identity_of(record)
-        _set_upstream_id(obj, upstream_id)
-        _set_sync_id(obj, sync_id)
-        _set_meta(obj, pack_meta(record))
-        _set_state(obj, DELETED if deleted else PERSISTENT)
+        obj._upstream_id = upstream_id
+        obj._sync_id = sync_id
+        obj._meta = pack_meta(record)
+        obj._state = DELETED if deleted else PERSISTENT
         return obj
 
     def _set_from_raw(self, raw: dict[str, Any]) -> None:
         """Values and extra from last-known data ``raw``; nothing changed."""
         spec = self._spec
-        _set_raw(self, raw)
-        _set_changed(self, None)
+        self._raw = raw
+        self._changed = None
         if spec.flat:
             declared = spec.top_level_keys
             if declared.issuperset(raw):
-                _set_values(self, raw)  # the common case: one dict for both
-                _set_extra(self, None)
+                self._values = raw  # the common case: one dict for both
+                self._extra = None
                 return
-            _set_values(self, {k: v for k, v in raw.items() if k in declared})
+            self._values = {k: v for k, v in raw.items() if k in declared}
             rest = {k: copy_json(v) for k, v in raw.items() if k not in declared}
-            _set_extra(self, rest)
+            self._extra = rest
             if len(rest) * 2 > len(raw) and type(self) not in _casing_checked:
                 _check_key_casing(type(self), rest, len(raw))
             return
@@ -308,16 +305,16 @@ class Record:
             value = lookup(raw, field.path)
             if value is not MISSING:
                 values[field.key] = value
-        _set_values(self, values)
+        self._values = values
         residual = _residual(raw, spec)
-        _set_extra(self, copy_json(residual) if residual else None)
+        self._extra = copy_json(residual) if residual else None
 
     def _own_values(self) -> dict[str, Any]:
         """``_values``, made a dict of its own first if it is still the last-known data."""
         values = self._values
         if values is self._raw:
             values = dict(values)
-            _set_values(self, values)
+            self._values = values
         return values
 
     # -- attribute assignment: type checks and dirty tracking ------------------------------
@@ -338,37 +335,9 @@ class Record:
         self._own_values()[key] = value
         changed = self._changed
         if changed is None:
-            _set_changed(self, {key})
+            self._changed = {key}
         else:
             changed.add(key)
-
-    if not TYPE_CHECKING:
-        # hidden from type checkers: they would accept any attribute name otherwise
-
-        def __setattr__(self, name: str, value: Any) -> None:
-            field = self._spec.by_name.get(name)
-            if field is not None:
-                field.__set__(self, value)
-            else:
-                self._set_non_field(name, value)
-
-    def _set_non_field(self, name: str, value: Any) -> None:
-        if name[:1] == "_":
-            object.__setattr__(self, name, value)
-        elif name == "extra":
-            if not isinstance(value, dict):
-                raise FieldTypeError("extra must be a dict of record data keys")
-            self._check_extra_keys(value)
-            _set_extra(self, value)
-        elif name in _METADATA_NAMES:
-            raise ReadOnlyFieldError(f"{name} is record metadata, set by the API")
-        elif hasattr(type(self), name):
-            raise ReadOnlyFieldError(f"{type(self).__name__}.{name} cannot be assigned")
-        else:
-            raise UnknownFieldError(
-                f"{type(self).__name__} has no field {name!r}; undeclared record keys go in "
-                f"obj.extra[{name!r}]"
-            )
 
     def __repr__(self) -> str:
         name = type(self).__name__
@@ -451,8 +420,15 @@ class Record:
         extra = self._extra
         if extra is None:
             extra = {}
-            _set_extra(self, extra)
+            self._extra = extra
         return extra
+
+    @extra.setter
+    def extra(self, value: dict[str, Any]) -> None:
+        if not isinstance(value, dict):
+            raise FieldTypeError("extra must be a dict of record data keys")
+        self._check_extra_keys(value)
+        self._extra = value
 
     # -- change tracking -----------------------------------------------------------------
 
@@ -690,13 +666,13 @@ class Record:
         if kept:
             values = self._own_values()
             values.update(kept)
-            _set_changed(self, set(kept))
+            self._changed = set(kept)
         if kept_extra:
             self.extra.update(kept_extra)
         deleted = self._absorb_meta(record)
         if deleted is None:
             deleted = self._state is DELETED
-        _set_state(self, DELETED if deleted else PERSISTENT)
+        self._state = DELETED if deleted else PERSISTENT
 
     def _absorb_created(
         self, record: dict[str, Any], sent: Mapping[str, Any], sync_id: str
@@ -715,11 +691,11 @@ class Record:
             and data.keys() >= sent.keys()
             and spec.top_level_keys.issuperset(data)
         ):
-            _set_raw(self, data)
-            _set_values(self, data)
+            self._raw = data
+            self._values = data
             self._bind_sync(sync_id)
             deleted = self._absorb_meta(record)
-            _set_state(self, DELETED if deleted else PERSISTENT)
+            self._state = DELETED if deleted else PERSISTENT
             return
         self._bind_sync(sync_id)
         self._absorb_record(record, sent)
@@ -728,14 +704,14 @@ class Record:
         """Give the changed keys to the request just built from them (see ``_absorb_record``);
         returns them for ``_take_back`` if the request is not applied."""
         changed = self._changed
-        _set_changed(self, None)
+        self._changed = None
         return changed
 
     def _take_back(self, handed: set[str] | None) -> None:
         """The request that took ``handed`` was not applied: they are changed again."""
         if handed:
             changed = self._changed
-            _set_changed(self, handed if changed is None else handed | changed)
+            self._changed = handed if changed is None else handed | changed
 
     def _in_flight(
         self, sent: Mapping[str, Any]
@@ -775,10 +751,10 @@ class Record:
         """Take the record's metadata (keys it lacks keep their value); returns ``deleted``."""
         upstream_id, sync_id, deleted = identity_of(record)
         if upstream_id is not None:
-            _set_upstream_id(self, upstream_id)
+            self._upstream_id = upstream_id
         if sync_id is not None:
-            _set_sync_id(self, sync_id)
-        _set_meta(self, pack_meta(record, self._meta))
+            self._sync_id = sync_id
+        self._meta = pack_meta(record, self._meta)
         return deleted
 
     def _absorb_sent_update(self, sent: Mapping[str, Any]) -> None:
@@ -786,11 +762,11 @@ class Record:
         self._absorb_record({}, sent)
 
     def _absorb_delete(self) -> None:
-        _set_state(self, DELETED)
-        _set_changed(self, None)
+        self._state = DELETED
+        self._changed = None
 
     def _mark_unknown(self) -> None:
-        _set_state(self, UNKNOWN)
+        self._state = UNKNOWN
 
     def reset_unknown(self) -> None:
         """Declare that a create whose outcome was unknown did not happen upstream.
@@ -799,7 +775,7 @@ class Record:
         """
         if self._state is not UNKNOWN:
             raise ModelError("reset_unknown() is only for objects whose create is unknown")
-        _set_state(self, NEW)
+        self._state = NEW
 
     def _revert(self) -> None:
         """Throw away local changes: fields go back to the last data seen from the API."""
@@ -809,27 +785,12 @@ class Record:
 
     def _bind_sync(self, sync_id: str | None) -> None:
         if sync_id is not None and (self._sync_id is None or self._raw is None):
-            _set_sync_id(self, sync_id)
+            self._sync_id = sync_id
 
 
 Record._spec = compile_spec(Record)
 
 
-def _slot_setter(name: str) -> Callable[[Record, Any], None]:
-    """The C setter of one of Record's own slots: ``Record.__setattr__`` is not involved."""
-    setter: Callable[[Record, Any], None] = Record.__dict__[name].__set__
-    return setter
-
-
-_set_values = _slot_setter("_values")
-_set_state = _slot_setter("_state")
-_set_raw = _slot_setter("_raw")
-_set_extra = _slot_setter("_extra")
-_set_changed = _slot_setter("_changed")
-_set_owner = _slot_setter("_owner")
-_set_upstream_id = _slot_setter("_upstream_id")
-_set_sync_id = _slot_setter("_sync_id")
-_set_meta = _slot_setter("_meta")
 
 
 class _FieldOrder(dict[type, dict[str, int]]):

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import pytest
 
 from sequin_orm import DynamicModel, Model, Session, model_for
-from sequin_orm.errors import FieldTypeError, ModelError, ReadOnlyFieldError, UnknownFieldError
+from sequin_orm.errors import FieldTypeError, ModelError, ReadOnlyFieldError
 from sequin_orm.fields import Field
 from sequin_orm.models import hubspot, salesforce, stripe
 
@@ -161,16 +161,31 @@ def test_wrong_type_is_a_model_error_at_construction_and_assignment() -> None:
     assert contact.changed_fields == {"LastName"}
 
 
-def test_unknown_attribute_and_read_only_assignment_are_model_errors() -> None:
+def test_unknown_attribute_and_read_only_assignment_raise() -> None:
     contact = salesforce.Contact(LastName="x")
-    with pytest.raises(UnknownFieldError, match="extra"):
+    with pytest.raises(AttributeError, match="Nickname"):
         contact.Nickname = "Usul"  # type: ignore[attr-defined]
     with pytest.raises(ReadOnlyFieldError):
         contact.Id = "003000000000001AAA"  # type: ignore[misc]
-    with pytest.raises(ReadOnlyFieldError):
+    with pytest.raises(AttributeError, match="upstream_id"):  # a property without a setter
         contact.upstream_id = "x"  # type: ignore[misc]
-    with pytest.raises(ModelError):
+    with pytest.raises(AttributeError):
         contact.save = None  # type: ignore[method-assign]
+    with pytest.raises(FieldTypeError):
+        contact.extra = ["not", "a", "dict"]  # type: ignore[assignment]
+    assert contact.changed_fields == {"LastName"}  # nothing above changed the object
+
+
+class Harvest(Model):  # a hand-written model that declares no __slots__
+    collection_id = "custom:harvest"
+    Spice: Field[int | None] = Field(int)
+
+
+def test_a_model_without_slots_still_refuses_unknown_attributes() -> None:
+    harvest = Harvest(Spice=3)
+    with pytest.raises(AttributeError, match="Spic"):
+        harvest.Spic = 4  # type: ignore[attr-defined]
+    assert not hasattr(harvest, "__dict__")
 
 
 def test_read_only_fields_are_never_sent() -> None:
