@@ -321,7 +321,9 @@ class ClassSpec:
         "defaults",
         "fields",
         "flat",
+        "init_names",
         "mutable",
+        "names_are_keys",
         "nested",
         "nested_keys",
         "nested_leaves",
@@ -345,6 +347,9 @@ class ClassSpec:
         self.required = tuple(f for f in fields if f.required)
         self.mutable = tuple(f for f in fields if f.mutable)
         self.writable = tuple(f for f in fields if not f.read_only)
+        #: the keywords of ``__init__``: every field that is not read-only
+        self.init_names = frozenset(f.name for f in self.writable)
+        self.names_are_keys = all(f.name == f.key for f in fields)
         self.create_only = frozenset(f.key for f in fields if f.create_only)
         self.non_nullable = tuple(f for f in fields if not f.nullable)
         #: fields whose absent key reads as something else than None (set at construction)

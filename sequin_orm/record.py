@@ -40,8 +40,8 @@ from __future__ import annotations
 
 import enum
 import warnings
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 from sequin_orm.errors import (
     FieldTypeError,
@@ -191,28 +191,30 @@ class Record(metaclass=_RecordType):
     # -- construction: the one path -----------------------------------------------------
 
     def __init__(self, **values: Any) -> None:
-        """Keyword construction by attribute name (generated classes write out a typed one)."""
-        by_name = self._spec.by_name
-        keyed: dict[str, Any] = {}
-        for name, value in values.items():
-            field = by_name.get(name)
-            if field is None or field.read_only:
-                raise TypeError(
-                    f"{type(self).__name__}.__init__() got an unexpected keyword argument {name!r}"
-                )
-            keyed[field.key] = value
-        self._init_values(keyed)
+        """A new object from field values by attribute name: ``Contact(FirstName="Paul")``.
+
+        A generated class declares these keywords, typed, for type checkers and editors; here
+        they are checked (``FieldTypeError`` naming the field, the expected and the given
+        type; ``ModelError`` for what is not JSON). Nothing is sent.
+        """
+        spec = self._spec
+        if not spec.init_names.issuperset(values):
+            unknown = min(values.keys() - spec.init_names)
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got an unexpected keyword argument {unknown!r}"
+            )
+        if not spec.names_are_keys:
+            by_name = spec.by_name
+            values = {by_name[name].key: value for name, value in values.items()}
+        self._init_values(values)
 
     def _init_values(self, values: dict[str, Any]) -> None:
-        """Make a new object holding ``values`` (wire-keyed; None values are dropped).
-
-        Every ``__init__`` ends here: the values are checked (``FieldTypeError`` naming the
-        field, the expected and the given type; ``ModelError`` for what is not JSON), absent
-        fields with a default get it, and the object becomes ``NEW``.
-        """
+        """Make a new object holding ``values`` (wire-keyed, checked here; None values are
+        dropped): absent fields with a default get it, and the object becomes ``NEW``."""
         cls = type(self)
         spec = cls._spec
         by_key = spec.by_key
+        nones = False
         for key, value in values.items():
             field = by_key[key]
             kind = value.__class__
@@ -221,8 +223,10 @@ class Record(metaclass=_RecordType):
                     continue  # the common case, without a call
             elif kind in field.fast:
                 continue
+            elif value is None:
+                nones = True
             field.check(cls, value)
-        if None in values.values():
+        if nones:
             values = {k: v for k, v in values.items() if v is not None}
         if spec.defaults:
             for field in spec.defaults:
@@ -789,8 +793,6 @@ class Record(metaclass=_RecordType):
 
 
 Record._spec = compile_spec(Record)
-
-
 
 
 class _FieldOrder(dict[type, dict[str, int]]):

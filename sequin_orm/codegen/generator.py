@@ -664,9 +664,11 @@ def generate_module(
     out += ["", "from __future__ import annotations", ""]
     if "datetime" in uses:
         out.append("import datetime")
-    if any(fp.param is not None for plan in plans for fp in plan.fields):
-        uses.add("Any")  # the values dict of __init__
-    typing_names = sorted({"ClassVar"} | (uses & {"Any", "Literal", "TypeAlias"}))
+    # isort's order: the constant first
+    typing_names = [
+        "TYPE_CHECKING",
+        *sorted({"ClassVar"} | (uses & {"Any", "Literal", "TypeAlias"})),
+    ]
     out += [f"from typing import {', '.join(typing_names)}", ""]
     descriptors = sorted(uses & {"Field", "ReadOnlyField"})
     if descriptors:
@@ -730,48 +732,33 @@ def _class_lines(plan: _ClassPlan, label: str) -> list[str]:
 
 
 def _init_lines(plan: _ClassPlan) -> list[str]:
-    """The typed keyword-only ``__init__``: each given value goes in the values dict, keyed by
-    its wire key, and ``Model._init_values`` checks them and makes the object new."""
+    """The typed keyword-only ``__init__``, for type checkers and editors only: at run time
+    ``Record.__init__`` takes the same keywords (every field that is not read-only), checks
+    the values and makes the object new. One construction path, and no per-class code."""
     params = [f.param for f in plan.fields if f.param is not None]
-    inner = INDENT * 2
-    if not params:
-        return [
-            f"{INDENT}def __init__(self) -> None:",
-            f"{inner}self._init_values({{}})",
-        ]
-    lines = _def_lines(params)
-    lines.append(f"{inner}values: dict[str, Any] = {{}}")
-    for field in plan.fields:
-        if field.param is None:
-            continue
-        lines.append(f"{inner}if {field.attr} is not None:")
-        body = f"{inner}{INDENT}values[{python_string(field.key)}] = {field.attr}"
-        if len(body) <= LINE_LENGTH:
-            lines.append(body)
-        else:  # ruff splits the subscript
-            lines.append(f"{inner}{INDENT}values[")
-            lines.append(f"{inner}{INDENT * 2}{python_string(field.key)}")
-            lines.append(f"{inner}{INDENT}] = {field.attr}")
-    lines.append(f"{inner}self._init_values(values)")
-    return lines
+    return [
+        f"{INDENT}if TYPE_CHECKING:  # the keywords Record.__init__ takes",
+        "",
+        *_def_lines(params, INDENT * 2),
+    ]
 
 
-def _def_lines(params: Sequence[str]) -> list[str]:
-    """``def __init__(self, *, ...) -> None:`` as ruff lays it out."""
-    joined = ", ".join(["self", "*", *params])
-    flat = f"{INDENT}def __init__({joined}) -> None:"
+def _def_lines(params: Sequence[str], indent: str) -> list[str]:
+    """``def __init__(self, *, ...) -> None: ...`` as ruff lays it out at ``indent``."""
+    joined = ", ".join(["self", "*", *params]) if params else "self"
+    flat = f"{indent}def __init__({joined}) -> None: ..."
     if len(flat) <= LINE_LENGTH:
         return [flat]
-    middle = f"{INDENT * 2}{joined}"
+    inner = indent + INDENT
+    middle = f"{inner}{joined}"
     if len(middle) <= LINE_LENGTH:
-        return [f"{INDENT}def __init__(", middle, f"{INDENT}) -> None:"]
-    inner = INDENT * 2
+        return [f"{indent}def __init__(", middle, f"{indent}) -> None: ..."]
     return [
-        f"{INDENT}def __init__(",
+        f"{indent}def __init__(",
         f"{inner}self,",
         f"{inner}*,",
         *(line for p in params for line in _param_lines(p, inner)),
-        f"{INDENT}) -> None:",
+        f"{indent}) -> None: ...",
     ]
 
 

@@ -12,7 +12,7 @@ Regenerate it with ``python -m sequin_orm.codegen.regenerate``.
 from __future__ import annotations
 
 import datetime
-from typing import Any, ClassVar, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
 from sequin_orm.fields import Field, ReadOnlyField
 from sequin_orm.model import Model
@@ -82,57 +82,27 @@ class Repository(Model):
     created_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     updated_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
 
-    def __init__(
-        self,
-        *,
-        name: str | None = None,
-        private: bool | None = None,
-        visibility: Literal["public", "private", "internal"] | None = None,
-        description: str | None = None,
-        homepage: str | None = None,
-        default_branch: str | None = None,
-        topics: list[str] | None = None,
-        archived: bool | None = None,
-        is_template: bool | None = None,
-        has_issues: bool | None = None,
-        has_projects: bool | None = None,
-        has_wiki: bool | None = None,
-        has_discussions: bool | None = None,
-        allow_forking: bool | None = None,
-        web_commit_signoff_required: bool | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if name is not None:
-            values["name"] = name
-        if private is not None:
-            values["private"] = private
-        if visibility is not None:
-            values["visibility"] = visibility
-        if description is not None:
-            values["description"] = description
-        if homepage is not None:
-            values["homepage"] = homepage
-        if default_branch is not None:
-            values["default_branch"] = default_branch
-        if topics is not None:
-            values["topics"] = topics
-        if archived is not None:
-            values["archived"] = archived
-        if is_template is not None:
-            values["is_template"] = is_template
-        if has_issues is not None:
-            values["has_issues"] = has_issues
-        if has_projects is not None:
-            values["has_projects"] = has_projects
-        if has_wiki is not None:
-            values["has_wiki"] = has_wiki
-        if has_discussions is not None:
-            values["has_discussions"] = has_discussions
-        if allow_forking is not None:
-            values["allow_forking"] = allow_forking
-        if web_commit_signoff_required is not None:
-            values["web_commit_signoff_required"] = web_commit_signoff_required
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            name: str | None = None,
+            private: bool | None = None,
+            visibility: Literal["public", "private", "internal"] | None = None,
+            description: str | None = None,
+            homepage: str | None = None,
+            default_branch: str | None = None,
+            topics: list[str] | None = None,
+            archived: bool | None = None,
+            is_template: bool | None = None,
+            has_issues: bool | None = None,
+            has_projects: bool | None = None,
+            has_wiki: bool | None = None,
+            has_discussions: bool | None = None,
+            allow_forking: bool | None = None,
+            web_commit_signoff_required: bool | None = None,
+        ) -> None: ...
 
 
 IssueAuthorAssociation: TypeAlias = Literal[
@@ -195,33 +165,19 @@ class Issue(Model):
     created_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     updated_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
 
-    def __init__(
-        self,
-        *,
-        title: str | None = None,
-        body: str | None = None,
-        state_: Literal["open", "closed"] | None = None,
-        state_reason: Literal["completed", "not_planned", "reopened"] | None = None,
-        labels: list[Any] | None = None,
-        assignees: list[Any] | None = None,
-        milestone: dict[str, Any] | int | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if title is not None:
-            values["title"] = title
-        if body is not None:
-            values["body"] = body
-        if state_ is not None:
-            values["state"] = state_
-        if state_reason is not None:
-            values["state_reason"] = state_reason
-        if labels is not None:
-            values["labels"] = labels
-        if assignees is not None:
-            values["assignees"] = assignees
-        if milestone is not None:
-            values["milestone"] = milestone
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            title: str | None = None,
+            body: str | None = None,
+            state_: Literal["open", "closed"] | None = None,
+            state_reason: Literal["completed", "not_planned", "reopened"] | None = None,
+            labels: list[Any] | None = None,
+            assignees: list[Any] | None = None,
+            milestone: dict[str, Any] | int | None = None,
+        ) -> None: ...
 
 
 PullRequestAuthorAssociation: TypeAlias = Literal[
@@ -297,30 +253,16 @@ class PullRequest(Model):
     created_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     updated_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
 
-    def __init__(
-        self,
-        *,
-        title: str | None = None,
-        body: str | None = None,
-        state_: Literal["open", "closed"] | None = None,
-        draft: bool | None = None,
-        head: dict[str, Any] | str | None = None,
-        base: dict[str, Any] | str | None = None,
-        maintainer_can_modify: bool | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if title is not None:
-            values["title"] = title
-        if body is not None:
-            values["body"] = body
-        if state_ is not None:
-            values["state"] = state_
-        if draft is not None:
-            values["draft"] = draft
-        if head is not None:
-            values["head"] = head
-        if base is not None:
-            values["base"] = base
-        if maintainer_can_modify is not None:
-            values["maintainer_can_modify"] = maintainer_can_modify
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            title: str | None = None,
+            body: str | None = None,
+            state_: Literal["open", "closed"] | None = None,
+            draft: bool | None = None,
+            head: dict[str, Any] | str | None = None,
+            base: dict[str, Any] | str | None = None,
+            maintainer_can_modify: bool | None = None,
+        ) -> None: ...

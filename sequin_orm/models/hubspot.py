@@ -13,7 +13,7 @@ Regenerate it with ``python -m sequin_orm.codegen.regenerate``.
 from __future__ import annotations
 
 import datetime
-from typing import Any, ClassVar, Literal, TypeAlias
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
 
 from sequin_orm.fields import Field, ReadOnlyField
 from sequin_orm.model import Model
@@ -136,75 +136,33 @@ class Contact(Model):
     archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """Present only on archived objects."""
 
-    def __init__(
-        self,
-        *,
-        firstname: str | None = None,
-        lastname: str | None = None,
-        email: str | None = None,
-        phone: str | None = None,
-        mobilephone: str | None = None,
-        fax: str | None = None,
-        salutation: str | None = None,
-        company: str | None = None,
-        jobtitle: str | None = None,
-        website: str | None = None,
-        address: str | None = None,
-        city: str | None = None,
-        state_: str | None = None,
-        zip: str | None = None,
-        country: str | None = None,
-        industry: str | None = None,
-        annualrevenue: str | None = None,
-        lifecyclestage: ContactLifecyclestage | str | None = None,
-        hs_lead_status: ContactHsLeadStatus | str | None = None,
-        hubspot_owner_id: str | None = None,
-        associatedcompanyid: str | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if firstname is not None:
-            values["properties.firstname"] = firstname
-        if lastname is not None:
-            values["properties.lastname"] = lastname
-        if email is not None:
-            values["properties.email"] = email
-        if phone is not None:
-            values["properties.phone"] = phone
-        if mobilephone is not None:
-            values["properties.mobilephone"] = mobilephone
-        if fax is not None:
-            values["properties.fax"] = fax
-        if salutation is not None:
-            values["properties.salutation"] = salutation
-        if company is not None:
-            values["properties.company"] = company
-        if jobtitle is not None:
-            values["properties.jobtitle"] = jobtitle
-        if website is not None:
-            values["properties.website"] = website
-        if address is not None:
-            values["properties.address"] = address
-        if city is not None:
-            values["properties.city"] = city
-        if state_ is not None:
-            values["properties.state"] = state_
-        if zip is not None:
-            values["properties.zip"] = zip
-        if country is not None:
-            values["properties.country"] = country
-        if industry is not None:
-            values["properties.industry"] = industry
-        if annualrevenue is not None:
-            values["properties.annualrevenue"] = annualrevenue
-        if lifecyclestage is not None:
-            values["properties.lifecyclestage"] = lifecyclestage
-        if hs_lead_status is not None:
-            values["properties.hs_lead_status"] = hs_lead_status
-        if hubspot_owner_id is not None:
-            values["properties.hubspot_owner_id"] = hubspot_owner_id
-        if associatedcompanyid is not None:
-            values["properties.associatedcompanyid"] = associatedcompanyid
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            firstname: str | None = None,
+            lastname: str | None = None,
+            email: str | None = None,
+            phone: str | None = None,
+            mobilephone: str | None = None,
+            fax: str | None = None,
+            salutation: str | None = None,
+            company: str | None = None,
+            jobtitle: str | None = None,
+            website: str | None = None,
+            address: str | None = None,
+            city: str | None = None,
+            state_: str | None = None,
+            zip: str | None = None,
+            country: str | None = None,
+            industry: str | None = None,
+            annualrevenue: str | None = None,
+            lifecyclestage: ContactLifecyclestage | str | None = None,
+            hs_lead_status: ContactHsLeadStatus | str | None = None,
+            hubspot_owner_id: str | None = None,
+            associatedcompanyid: str | None = None,
+        ) -> None: ...
 
 
 CompanyLifecyclestage: TypeAlias = Literal[
@@ -316,81 +274,35 @@ class Company(Model):
     archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """Present only on archived objects."""
 
-    def __init__(
-        self,
-        *,
-        name: str | None = None,
-        domain: str | None = None,
-        website: str | None = None,
-        description: str | None = None,
-        industry: str | None = None,
-        type: Literal["PROSPECT", "PARTNER", "RESELLER", "VENDOR", "OTHER"] | str | None = None,
-        phone: str | None = None,
-        address: str | None = None,
-        address2: str | None = None,
-        city: str | None = None,
-        state_: str | None = None,
-        zip: str | None = None,
-        country: str | None = None,
-        timezone: str | None = None,
-        numberofemployees: str | None = None,
-        annualrevenue: str | None = None,
-        founded_year: str | None = None,
-        is_public: str | None = None,
-        linkedin_company_page: str | None = None,
-        twitterhandle: str | None = None,
-        lifecyclestage: CompanyLifecyclestage | str | None = None,
-        hs_lead_status: CompanyHsLeadStatus | str | None = None,
-        hubspot_owner_id: str | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if name is not None:
-            values["properties.name"] = name
-        if domain is not None:
-            values["properties.domain"] = domain
-        if website is not None:
-            values["properties.website"] = website
-        if description is not None:
-            values["properties.description"] = description
-        if industry is not None:
-            values["properties.industry"] = industry
-        if type is not None:
-            values["properties.type"] = type
-        if phone is not None:
-            values["properties.phone"] = phone
-        if address is not None:
-            values["properties.address"] = address
-        if address2 is not None:
-            values["properties.address2"] = address2
-        if city is not None:
-            values["properties.city"] = city
-        if state_ is not None:
-            values["properties.state"] = state_
-        if zip is not None:
-            values["properties.zip"] = zip
-        if country is not None:
-            values["properties.country"] = country
-        if timezone is not None:
-            values["properties.timezone"] = timezone
-        if numberofemployees is not None:
-            values["properties.numberofemployees"] = numberofemployees
-        if annualrevenue is not None:
-            values["properties.annualrevenue"] = annualrevenue
-        if founded_year is not None:
-            values["properties.founded_year"] = founded_year
-        if is_public is not None:
-            values["properties.is_public"] = is_public
-        if linkedin_company_page is not None:
-            values["properties.linkedin_company_page"] = linkedin_company_page
-        if twitterhandle is not None:
-            values["properties.twitterhandle"] = twitterhandle
-        if lifecyclestage is not None:
-            values["properties.lifecyclestage"] = lifecyclestage
-        if hs_lead_status is not None:
-            values["properties.hs_lead_status"] = hs_lead_status
-        if hubspot_owner_id is not None:
-            values["properties.hubspot_owner_id"] = hubspot_owner_id
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            name: str | None = None,
+            domain: str | None = None,
+            website: str | None = None,
+            description: str | None = None,
+            industry: str | None = None,
+            type: Literal["PROSPECT", "PARTNER", "RESELLER", "VENDOR", "OTHER"] | str | None = None,
+            phone: str | None = None,
+            address: str | None = None,
+            address2: str | None = None,
+            city: str | None = None,
+            state_: str | None = None,
+            zip: str | None = None,
+            country: str | None = None,
+            timezone: str | None = None,
+            numberofemployees: str | None = None,
+            annualrevenue: str | None = None,
+            founded_year: str | None = None,
+            is_public: str | None = None,
+            linkedin_company_page: str | None = None,
+            twitterhandle: str | None = None,
+            lifecyclestage: CompanyLifecyclestage | str | None = None,
+            hs_lead_status: CompanyHsLeadStatus | str | None = None,
+            hubspot_owner_id: str | None = None,
+        ) -> None: ...
 
 
 DealDealstage: TypeAlias = Literal[
@@ -484,48 +396,24 @@ class Deal(Model):
     archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """Present only on archived objects."""
 
-    def __init__(
-        self,
-        *,
-        dealname: str | None = None,
-        amount: str | None = None,
-        deal_currency_code: str | None = None,
-        dealstage: DealDealstage | str | None = None,
-        pipeline: str | None = None,
-        closedate: str | None = None,
-        dealtype: Literal["newbusiness", "existingbusiness"] | str | None = None,
-        description: str | None = None,
-        hs_priority: Literal["low", "medium", "high"] | str | None = None,
-        hs_next_step: str | None = None,
-        hs_forecast_probability: str | None = None,
-        hubspot_owner_id: str | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if dealname is not None:
-            values["properties.dealname"] = dealname
-        if amount is not None:
-            values["properties.amount"] = amount
-        if deal_currency_code is not None:
-            values["properties.deal_currency_code"] = deal_currency_code
-        if dealstage is not None:
-            values["properties.dealstage"] = dealstage
-        if pipeline is not None:
-            values["properties.pipeline"] = pipeline
-        if closedate is not None:
-            values["properties.closedate"] = closedate
-        if dealtype is not None:
-            values["properties.dealtype"] = dealtype
-        if description is not None:
-            values["properties.description"] = description
-        if hs_priority is not None:
-            values["properties.hs_priority"] = hs_priority
-        if hs_next_step is not None:
-            values["properties.hs_next_step"] = hs_next_step
-        if hs_forecast_probability is not None:
-            values["properties.hs_forecast_probability"] = hs_forecast_probability
-        if hubspot_owner_id is not None:
-            values["properties.hubspot_owner_id"] = hubspot_owner_id
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            dealname: str | None = None,
+            amount: str | None = None,
+            deal_currency_code: str | None = None,
+            dealstage: DealDealstage | str | None = None,
+            pipeline: str | None = None,
+            closedate: str | None = None,
+            dealtype: Literal["newbusiness", "existingbusiness"] | str | None = None,
+            description: str | None = None,
+            hs_priority: Literal["low", "medium", "high"] | str | None = None,
+            hs_next_step: str | None = None,
+            hs_forecast_probability: str | None = None,
+            hubspot_owner_id: str | None = None,
+        ) -> None: ...
 
 
 class Ticket(Model):
@@ -590,42 +478,22 @@ class Ticket(Model):
     archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """Present only on archived objects."""
 
-    def __init__(
-        self,
-        *,
-        subject: str | None = None,
-        content: str | None = None,
-        hs_pipeline: str | None = None,
-        hs_pipeline_stage: Literal["1", "2", "3", "4"] | str | None = None,
-        hs_ticket_priority: Literal["LOW", "MEDIUM", "HIGH", "URGENT"] | str | None = None,
-        hs_ticket_category: str | None = None,
-        source_type: Literal["CHAT", "EMAIL", "FORM", "PHONE"] | str | None = None,
-        hubspot_owner_id: str | None = None,
-        closed_date: str | None = None,
-        hs_resolution: str | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if subject is not None:
-            values["properties.subject"] = subject
-        if content is not None:
-            values["properties.content"] = content
-        if hs_pipeline is not None:
-            values["properties.hs_pipeline"] = hs_pipeline
-        if hs_pipeline_stage is not None:
-            values["properties.hs_pipeline_stage"] = hs_pipeline_stage
-        if hs_ticket_priority is not None:
-            values["properties.hs_ticket_priority"] = hs_ticket_priority
-        if hs_ticket_category is not None:
-            values["properties.hs_ticket_category"] = hs_ticket_category
-        if source_type is not None:
-            values["properties.source_type"] = source_type
-        if hubspot_owner_id is not None:
-            values["properties.hubspot_owner_id"] = hubspot_owner_id
-        if closed_date is not None:
-            values["properties.closed_date"] = closed_date
-        if hs_resolution is not None:
-            values["properties.hs_resolution"] = hs_resolution
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            subject: str | None = None,
+            content: str | None = None,
+            hs_pipeline: str | None = None,
+            hs_pipeline_stage: Literal["1", "2", "3", "4"] | str | None = None,
+            hs_ticket_priority: Literal["LOW", "MEDIUM", "HIGH", "URGENT"] | str | None = None,
+            hs_ticket_category: str | None = None,
+            source_type: Literal["CHAT", "EMAIL", "FORM", "PHONE"] | str | None = None,
+            hubspot_owner_id: str | None = None,
+            closed_date: str | None = None,
+            hs_resolution: str | None = None,
+        ) -> None: ...
 
 
 ProductRecurringbillingfrequency: TypeAlias = Literal[
@@ -697,48 +565,24 @@ class Product(Model):
     archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """Present only on archived objects."""
 
-    def __init__(
-        self,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        price: str | None = None,
-        hs_sku: str | None = None,
-        hs_cost_of_goods_sold: str | None = None,
-        hs_product_type: Literal["inventory", "non_inventory", "service"] | str | None = None,
-        recurringbillingfrequency: ProductRecurringbillingfrequency | str | None = None,
-        hs_recurring_billing_period: str | None = None,
-        hs_url: str | None = None,
-        hs_images: str | None = None,
-        tax: str | None = None,
-        hs_folder_id: str | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if name is not None:
-            values["properties.name"] = name
-        if description is not None:
-            values["properties.description"] = description
-        if price is not None:
-            values["properties.price"] = price
-        if hs_sku is not None:
-            values["properties.hs_sku"] = hs_sku
-        if hs_cost_of_goods_sold is not None:
-            values["properties.hs_cost_of_goods_sold"] = hs_cost_of_goods_sold
-        if hs_product_type is not None:
-            values["properties.hs_product_type"] = hs_product_type
-        if recurringbillingfrequency is not None:
-            values["properties.recurringbillingfrequency"] = recurringbillingfrequency
-        if hs_recurring_billing_period is not None:
-            values["properties.hs_recurring_billing_period"] = hs_recurring_billing_period
-        if hs_url is not None:
-            values["properties.hs_url"] = hs_url
-        if hs_images is not None:
-            values["properties.hs_images"] = hs_images
-        if tax is not None:
-            values["properties.tax"] = tax
-        if hs_folder_id is not None:
-            values["properties.hs_folder_id"] = hs_folder_id
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            name: str | None = None,
+            description: str | None = None,
+            price: str | None = None,
+            hs_sku: str | None = None,
+            hs_cost_of_goods_sold: str | None = None,
+            hs_product_type: Literal["inventory", "non_inventory", "service"] | str | None = None,
+            recurringbillingfrequency: ProductRecurringbillingfrequency | str | None = None,
+            hs_recurring_billing_period: str | None = None,
+            hs_url: str | None = None,
+            hs_images: str | None = None,
+            tax: str | None = None,
+            hs_folder_id: str | None = None,
+        ) -> None: ...
 
 
 LineItemRecurringbillingfrequency: TypeAlias = Literal[
@@ -826,54 +670,24 @@ class LineItem(Model):
     archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """Present only on archived objects."""
 
-    def __init__(
-        self,
-        *,
-        name: str | None = None,
-        hs_product_id: str | Product | None = None,
-        description: str | None = None,
-        hs_sku: str | None = None,
-        quantity: str | None = None,
-        price: str | None = None,
-        discount: str | None = None,
-        hs_discount_percentage: str | None = None,
-        tax: str | None = None,
-        hs_cost_of_goods_sold: str | None = None,
-        hs_line_item_currency_code: str | None = None,
-        recurringbillingfrequency: LineItemRecurringbillingfrequency | str | None = None,
-        hs_recurring_billing_period: str | None = None,
-        hs_recurring_billing_start_date: str | None = None,
-        hs_position_on_quote: str | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if name is not None:
-            values["properties.name"] = name
-        if hs_product_id is not None:
-            values["properties.hs_product_id"] = hs_product_id
-        if description is not None:
-            values["properties.description"] = description
-        if hs_sku is not None:
-            values["properties.hs_sku"] = hs_sku
-        if quantity is not None:
-            values["properties.quantity"] = quantity
-        if price is not None:
-            values["properties.price"] = price
-        if discount is not None:
-            values["properties.discount"] = discount
-        if hs_discount_percentage is not None:
-            values["properties.hs_discount_percentage"] = hs_discount_percentage
-        if tax is not None:
-            values["properties.tax"] = tax
-        if hs_cost_of_goods_sold is not None:
-            values["properties.hs_cost_of_goods_sold"] = hs_cost_of_goods_sold
-        if hs_line_item_currency_code is not None:
-            values["properties.hs_line_item_currency_code"] = hs_line_item_currency_code
-        if recurringbillingfrequency is not None:
-            values["properties.recurringbillingfrequency"] = recurringbillingfrequency
-        if hs_recurring_billing_period is not None:
-            values["properties.hs_recurring_billing_period"] = hs_recurring_billing_period
-        if hs_recurring_billing_start_date is not None:
-            values["properties.hs_recurring_billing_start_date"] = hs_recurring_billing_start_date
-        if hs_position_on_quote is not None:
-            values["properties.hs_position_on_quote"] = hs_position_on_quote
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            name: str | None = None,
+            hs_product_id: str | Product | None = None,
+            description: str | None = None,
+            hs_sku: str | None = None,
+            quantity: str | None = None,
+            price: str | None = None,
+            discount: str | None = None,
+            hs_discount_percentage: str | None = None,
+            tax: str | None = None,
+            hs_cost_of_goods_sold: str | None = None,
+            hs_line_item_currency_code: str | None = None,
+            recurringbillingfrequency: LineItemRecurringbillingfrequency | str | None = None,
+            hs_recurring_billing_period: str | None = None,
+            hs_recurring_billing_start_date: str | None = None,
+            hs_position_on_quote: str | None = None,
+        ) -> None: ...

@@ -12,7 +12,7 @@ Regenerate it with ``python -m sequin_orm.codegen.regenerate``.
 from __future__ import annotations
 
 import datetime
-from typing import Any, ClassVar, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
 from sequin_orm.fields import Field, ReadOnlyField
 from sequin_orm.model import Model
@@ -77,48 +77,24 @@ class Project(Model):
     """Last meaningful update; equals createdAt if never updated."""
     archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
 
-    def __init__(
-        self,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        content: str | None = None,
-        icon: str | None = None,
-        color: str | None = None,
-        priority: int | None = None,
-        startDate: datetime.date | None = None,
-        targetDate: datetime.date | None = None,
-        leadId: str | None = None,
-        teamIds: list[Any] | None = None,
-        memberIds: list[Any] | None = None,
-        sortOrder: float | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if name is not None:
-            values["name"] = name
-        if description is not None:
-            values["description"] = description
-        if content is not None:
-            values["content"] = content
-        if icon is not None:
-            values["icon"] = icon
-        if color is not None:
-            values["color"] = color
-        if priority is not None:
-            values["priority"] = priority
-        if startDate is not None:
-            values["startDate"] = startDate
-        if targetDate is not None:
-            values["targetDate"] = targetDate
-        if leadId is not None:
-            values["leadId"] = leadId
-        if teamIds is not None:
-            values["teamIds"] = teamIds
-        if memberIds is not None:
-            values["memberIds"] = memberIds
-        if sortOrder is not None:
-            values["sortOrder"] = sortOrder
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            name: str | None = None,
+            description: str | None = None,
+            content: str | None = None,
+            icon: str | None = None,
+            color: str | None = None,
+            priority: int | None = None,
+            startDate: datetime.date | None = None,
+            targetDate: datetime.date | None = None,
+            leadId: str | None = None,
+            teamIds: list[Any] | None = None,
+            memberIds: list[Any] | None = None,
+            sortOrder: float | None = None,
+        ) -> None: ...
 
 
 class Issue(Model):
@@ -177,57 +153,25 @@ class Issue(Model):
     """Last meaningful update; equals createdAt if never updated."""
     archivedAt: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
 
-    def __init__(
-        self,
-        *,
-        title: str | None = None,
-        description: str | None = None,
-        priority: int | None = None,
-        estimate: float | None = None,
-        dueDate: datetime.date | None = None,
-        teamId: str | None = None,
-        stateId: str | None = None,
-        assigneeId: str | None = None,
-        projectId: str | Project | None = None,
-        projectMilestoneId: str | None = None,
-        cycleId: str | None = None,
-        parentId: str | Issue | None = None,
-        labelIds: list[Any] | None = None,
-        sortOrder: float | None = None,
-        subIssueSortOrder: float | None = None,
-        snoozedUntilAt: datetime.datetime | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if title is not None:
-            values["title"] = title
-        if description is not None:
-            values["description"] = description
-        if priority is not None:
-            values["priority"] = priority
-        if estimate is not None:
-            values["estimate"] = estimate
-        if dueDate is not None:
-            values["dueDate"] = dueDate
-        if teamId is not None:
-            values["teamId"] = teamId
-        if stateId is not None:
-            values["stateId"] = stateId
-        if assigneeId is not None:
-            values["assigneeId"] = assigneeId
-        if projectId is not None:
-            values["projectId"] = projectId
-        if projectMilestoneId is not None:
-            values["projectMilestoneId"] = projectMilestoneId
-        if cycleId is not None:
-            values["cycleId"] = cycleId
-        if parentId is not None:
-            values["parentId"] = parentId
-        if labelIds is not None:
-            values["labelIds"] = labelIds
-        if sortOrder is not None:
-            values["sortOrder"] = sortOrder
-        if subIssueSortOrder is not None:
-            values["subIssueSortOrder"] = subIssueSortOrder
-        if snoozedUntilAt is not None:
-            values["snoozedUntilAt"] = snoozedUntilAt
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            title: str | None = None,
+            description: str | None = None,
+            priority: int | None = None,
+            estimate: float | None = None,
+            dueDate: datetime.date | None = None,
+            teamId: str | None = None,
+            stateId: str | None = None,
+            assigneeId: str | None = None,
+            projectId: str | Project | None = None,
+            projectMilestoneId: str | None = None,
+            cycleId: str | None = None,
+            parentId: str | Issue | None = None,
+            labelIds: list[Any] | None = None,
+            sortOrder: float | None = None,
+            subIssueSortOrder: float | None = None,
+            snoozedUntilAt: datetime.datetime | None = None,
+        ) -> None: ...

@@ -12,7 +12,7 @@ Regenerate it with ``python -m sequin_orm.codegen.regenerate``.
 from __future__ import annotations
 
 import datetime
-from typing import Any, ClassVar, Literal, TypeAlias
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
 
 from sequin_orm.fields import Field, ReadOnlyField
 from sequin_orm.model import Model
@@ -160,96 +160,40 @@ class User(Model):
     SystemModstamp: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     """When a user or an automated process last modified the record."""
 
-    def __init__(
-        self,
-        *,
-        Username: str | None = None,
-        FirstName: str | None = None,
-        LastName: str | None = None,
-        Alias: str | None = None,
-        Email: str | None = None,
-        CommunityNickname: str | None = None,
-        IsActive: bool | None = None,
-        Title: str | None = None,
-        Department: str | None = None,
-        Division: str | None = None,
-        CompanyName: str | None = None,
-        EmployeeNumber: str | None = None,
-        Phone: str | None = None,
-        MobilePhone: str | None = None,
-        Fax: str | None = None,
-        Street: str | None = None,
-        City: str | None = None,
-        State: str | None = None,
-        PostalCode: str | None = None,
-        Country: str | None = None,
-        ManagerId: str | User | None = None,
-        ProfileId: str | Model | None = None,
-        UserRoleId: str | Model | None = None,
-        TimeZoneSidKey: str | None = None,
-        LocaleSidKey: str | None = None,
-        LanguageLocaleKey: str | None = None,
-        EmailEncodingKey: UserEmailEncodingKey | None = None,
-        FederationIdentifier: str | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if Username is not None:
-            values["Username"] = Username
-        if FirstName is not None:
-            values["FirstName"] = FirstName
-        if LastName is not None:
-            values["LastName"] = LastName
-        if Alias is not None:
-            values["Alias"] = Alias
-        if Email is not None:
-            values["Email"] = Email
-        if CommunityNickname is not None:
-            values["CommunityNickname"] = CommunityNickname
-        if IsActive is not None:
-            values["IsActive"] = IsActive
-        if Title is not None:
-            values["Title"] = Title
-        if Department is not None:
-            values["Department"] = Department
-        if Division is not None:
-            values["Division"] = Division
-        if CompanyName is not None:
-            values["CompanyName"] = CompanyName
-        if EmployeeNumber is not None:
-            values["EmployeeNumber"] = EmployeeNumber
-        if Phone is not None:
-            values["Phone"] = Phone
-        if MobilePhone is not None:
-            values["MobilePhone"] = MobilePhone
-        if Fax is not None:
-            values["Fax"] = Fax
-        if Street is not None:
-            values["Street"] = Street
-        if City is not None:
-            values["City"] = City
-        if State is not None:
-            values["State"] = State
-        if PostalCode is not None:
-            values["PostalCode"] = PostalCode
-        if Country is not None:
-            values["Country"] = Country
-        if ManagerId is not None:
-            values["ManagerId"] = ManagerId
-        if ProfileId is not None:
-            values["ProfileId"] = ProfileId
-        if UserRoleId is not None:
-            values["UserRoleId"] = UserRoleId
-        if TimeZoneSidKey is not None:
-            values["TimeZoneSidKey"] = TimeZoneSidKey
-        if LocaleSidKey is not None:
-            values["LocaleSidKey"] = LocaleSidKey
-        if LanguageLocaleKey is not None:
-            values["LanguageLocaleKey"] = LanguageLocaleKey
-        if EmailEncodingKey is not None:
-            values["EmailEncodingKey"] = EmailEncodingKey
-        if FederationIdentifier is not None:
-            values["FederationIdentifier"] = FederationIdentifier
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            Username: str | None = None,
+            FirstName: str | None = None,
+            LastName: str | None = None,
+            Alias: str | None = None,
+            Email: str | None = None,
+            CommunityNickname: str | None = None,
+            IsActive: bool | None = None,
+            Title: str | None = None,
+            Department: str | None = None,
+            Division: str | None = None,
+            CompanyName: str | None = None,
+            EmployeeNumber: str | None = None,
+            Phone: str | None = None,
+            MobilePhone: str | None = None,
+            Fax: str | None = None,
+            Street: str | None = None,
+            City: str | None = None,
+            State: str | None = None,
+            PostalCode: str | None = None,
+            Country: str | None = None,
+            ManagerId: str | User | None = None,
+            ProfileId: str | Model | None = None,
+            UserRoleId: str | Model | None = None,
+            TimeZoneSidKey: str | None = None,
+            LocaleSidKey: str | None = None,
+            LanguageLocaleKey: str | None = None,
+            EmailEncodingKey: UserEmailEncodingKey | None = None,
+            FederationIdentifier: str | None = None,
+        ) -> None: ...
 
 
 AccountType: TypeAlias = Literal[
@@ -397,99 +341,41 @@ class Account(Model):
     IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
 
-    def __init__(
-        self,
-        *,
-        Name: str | None = None,
-        AccountNumber: str | None = None,
-        Type: AccountType | str | None = None,
-        ParentId: str | Account | None = None,
-        Industry: AccountIndustry | str | None = None,
-        AnnualRevenue: float | None = None,
-        NumberOfEmployees: int | None = None,
-        Ownership: Literal["Public", "Private", "Subsidiary", "Other"] | str | None = None,
-        Rating: Literal["Hot", "Warm", "Cold"] | str | None = None,
-        Phone: str | None = None,
-        Fax: str | None = None,
-        Website: str | None = None,
-        Site: str | None = None,
-        TickerSymbol: str | None = None,
-        Sic: str | None = None,
-        Description: str | None = None,
-        BillingStreet: str | None = None,
-        BillingCity: str | None = None,
-        BillingState: str | None = None,
-        BillingPostalCode: str | None = None,
-        BillingCountry: str | None = None,
-        ShippingStreet: str | None = None,
-        ShippingCity: str | None = None,
-        ShippingState: str | None = None,
-        ShippingPostalCode: str | None = None,
-        ShippingCountry: str | None = None,
-        AccountSource: AccountAccountSource | str | None = None,
-        OwnerId: str | User | None = None,
-        RecordTypeId: str | Model | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if Name is not None:
-            values["Name"] = Name
-        if AccountNumber is not None:
-            values["AccountNumber"] = AccountNumber
-        if Type is not None:
-            values["Type"] = Type
-        if ParentId is not None:
-            values["ParentId"] = ParentId
-        if Industry is not None:
-            values["Industry"] = Industry
-        if AnnualRevenue is not None:
-            values["AnnualRevenue"] = AnnualRevenue
-        if NumberOfEmployees is not None:
-            values["NumberOfEmployees"] = NumberOfEmployees
-        if Ownership is not None:
-            values["Ownership"] = Ownership
-        if Rating is not None:
-            values["Rating"] = Rating
-        if Phone is not None:
-            values["Phone"] = Phone
-        if Fax is not None:
-            values["Fax"] = Fax
-        if Website is not None:
-            values["Website"] = Website
-        if Site is not None:
-            values["Site"] = Site
-        if TickerSymbol is not None:
-            values["TickerSymbol"] = TickerSymbol
-        if Sic is not None:
-            values["Sic"] = Sic
-        if Description is not None:
-            values["Description"] = Description
-        if BillingStreet is not None:
-            values["BillingStreet"] = BillingStreet
-        if BillingCity is not None:
-            values["BillingCity"] = BillingCity
-        if BillingState is not None:
-            values["BillingState"] = BillingState
-        if BillingPostalCode is not None:
-            values["BillingPostalCode"] = BillingPostalCode
-        if BillingCountry is not None:
-            values["BillingCountry"] = BillingCountry
-        if ShippingStreet is not None:
-            values["ShippingStreet"] = ShippingStreet
-        if ShippingCity is not None:
-            values["ShippingCity"] = ShippingCity
-        if ShippingState is not None:
-            values["ShippingState"] = ShippingState
-        if ShippingPostalCode is not None:
-            values["ShippingPostalCode"] = ShippingPostalCode
-        if ShippingCountry is not None:
-            values["ShippingCountry"] = ShippingCountry
-        if AccountSource is not None:
-            values["AccountSource"] = AccountSource
-        if OwnerId is not None:
-            values["OwnerId"] = OwnerId
-        if RecordTypeId is not None:
-            values["RecordTypeId"] = RecordTypeId
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            Name: str | None = None,
+            AccountNumber: str | None = None,
+            Type: AccountType | str | None = None,
+            ParentId: str | Account | None = None,
+            Industry: AccountIndustry | str | None = None,
+            AnnualRevenue: float | None = None,
+            NumberOfEmployees: int | None = None,
+            Ownership: Literal["Public", "Private", "Subsidiary", "Other"] | str | None = None,
+            Rating: Literal["Hot", "Warm", "Cold"] | str | None = None,
+            Phone: str | None = None,
+            Fax: str | None = None,
+            Website: str | None = None,
+            Site: str | None = None,
+            TickerSymbol: str | None = None,
+            Sic: str | None = None,
+            Description: str | None = None,
+            BillingStreet: str | None = None,
+            BillingCity: str | None = None,
+            BillingState: str | None = None,
+            BillingPostalCode: str | None = None,
+            BillingCountry: str | None = None,
+            ShippingStreet: str | None = None,
+            ShippingCity: str | None = None,
+            ShippingState: str | None = None,
+            ShippingPostalCode: str | None = None,
+            ShippingCountry: str | None = None,
+            AccountSource: AccountAccountSource | str | None = None,
+            OwnerId: str | User | None = None,
+            RecordTypeId: str | Model | None = None,
+        ) -> None: ...
 
 
 ContactLeadSource: TypeAlias = Literal[
@@ -592,102 +478,42 @@ class Contact(Model):
     IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
 
-    def __init__(
-        self,
-        *,
-        AccountId: str | Account | None = None,
-        Salutation: Literal["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."] | str | None = None,
-        FirstName: str | None = None,
-        LastName: str | None = None,
-        Title: str | None = None,
-        Department: str | None = None,
-        Email: str | None = None,
-        Phone: str | None = None,
-        MobilePhone: str | None = None,
-        HomePhone: str | None = None,
-        OtherPhone: str | None = None,
-        Fax: str | None = None,
-        AssistantName: str | None = None,
-        AssistantPhone: str | None = None,
-        Birthdate: datetime.date | None = None,
-        MailingStreet: str | None = None,
-        MailingCity: str | None = None,
-        MailingState: str | None = None,
-        MailingPostalCode: str | None = None,
-        MailingCountry: str | None = None,
-        LeadSource: ContactLeadSource | str | None = None,
-        Description: str | None = None,
-        OwnerId: str | User | None = None,
-        ReportsToId: str | Contact | None = None,
-        DoNotCall: bool | None = None,
-        HasOptedOutOfEmail: bool | None = None,
-        HasOptedOutOfFax: bool | None = None,
-        EmailBouncedReason: str | None = None,
-        EmailBouncedDate: datetime.datetime | None = None,
-        RecordTypeId: str | Model | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if AccountId is not None:
-            values["AccountId"] = AccountId
-        if Salutation is not None:
-            values["Salutation"] = Salutation
-        if FirstName is not None:
-            values["FirstName"] = FirstName
-        if LastName is not None:
-            values["LastName"] = LastName
-        if Title is not None:
-            values["Title"] = Title
-        if Department is not None:
-            values["Department"] = Department
-        if Email is not None:
-            values["Email"] = Email
-        if Phone is not None:
-            values["Phone"] = Phone
-        if MobilePhone is not None:
-            values["MobilePhone"] = MobilePhone
-        if HomePhone is not None:
-            values["HomePhone"] = HomePhone
-        if OtherPhone is not None:
-            values["OtherPhone"] = OtherPhone
-        if Fax is not None:
-            values["Fax"] = Fax
-        if AssistantName is not None:
-            values["AssistantName"] = AssistantName
-        if AssistantPhone is not None:
-            values["AssistantPhone"] = AssistantPhone
-        if Birthdate is not None:
-            values["Birthdate"] = Birthdate
-        if MailingStreet is not None:
-            values["MailingStreet"] = MailingStreet
-        if MailingCity is not None:
-            values["MailingCity"] = MailingCity
-        if MailingState is not None:
-            values["MailingState"] = MailingState
-        if MailingPostalCode is not None:
-            values["MailingPostalCode"] = MailingPostalCode
-        if MailingCountry is not None:
-            values["MailingCountry"] = MailingCountry
-        if LeadSource is not None:
-            values["LeadSource"] = LeadSource
-        if Description is not None:
-            values["Description"] = Description
-        if OwnerId is not None:
-            values["OwnerId"] = OwnerId
-        if ReportsToId is not None:
-            values["ReportsToId"] = ReportsToId
-        if DoNotCall is not None:
-            values["DoNotCall"] = DoNotCall
-        if HasOptedOutOfEmail is not None:
-            values["HasOptedOutOfEmail"] = HasOptedOutOfEmail
-        if HasOptedOutOfFax is not None:
-            values["HasOptedOutOfFax"] = HasOptedOutOfFax
-        if EmailBouncedReason is not None:
-            values["EmailBouncedReason"] = EmailBouncedReason
-        if EmailBouncedDate is not None:
-            values["EmailBouncedDate"] = EmailBouncedDate
-        if RecordTypeId is not None:
-            values["RecordTypeId"] = RecordTypeId
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            AccountId: str | Account | None = None,
+            Salutation: Literal["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."] | str | None = None,
+            FirstName: str | None = None,
+            LastName: str | None = None,
+            Title: str | None = None,
+            Department: str | None = None,
+            Email: str | None = None,
+            Phone: str | None = None,
+            MobilePhone: str | None = None,
+            HomePhone: str | None = None,
+            OtherPhone: str | None = None,
+            Fax: str | None = None,
+            AssistantName: str | None = None,
+            AssistantPhone: str | None = None,
+            Birthdate: datetime.date | None = None,
+            MailingStreet: str | None = None,
+            MailingCity: str | None = None,
+            MailingState: str | None = None,
+            MailingPostalCode: str | None = None,
+            MailingCountry: str | None = None,
+            LeadSource: ContactLeadSource | str | None = None,
+            Description: str | None = None,
+            OwnerId: str | User | None = None,
+            ReportsToId: str | Contact | None = None,
+            DoNotCall: bool | None = None,
+            HasOptedOutOfEmail: bool | None = None,
+            HasOptedOutOfFax: bool | None = None,
+            EmailBouncedReason: str | None = None,
+            EmailBouncedDate: datetime.datetime | None = None,
+            RecordTypeId: str | Model | None = None,
+        ) -> None: ...
 
 
 TaskStatus: TypeAlias = Literal[
@@ -781,66 +607,30 @@ class Task(Model):
     IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
 
-    def __init__(
-        self,
-        *,
-        Subject: str | None = None,
-        ActivityDate: datetime.date | None = None,
-        Status: TaskStatus | str | None = None,
-        Priority: Literal["High", "Normal", "Low"] | str | None = None,
-        Description: str | None = None,
-        WhoId: str | Model | None = None,
-        WhatId: str | Model | None = None,
-        OwnerId: str | Model | None = None,
-        Type: Literal["Call", "Email", "Meeting", "Other"] | str | None = None,
-        TaskSubtype: TaskTaskSubtype | None = None,
-        CallDurationInSeconds: int | None = None,
-        CallType: Literal["Internal", "Inbound", "Outbound"] | None = None,
-        CallDisposition: str | None = None,
-        CallObject: str | None = None,
-        IsReminderSet: bool | None = None,
-        ReminderDateTime: datetime.datetime | None = None,
-        IsRecurrence: bool | None = None,
-        RecordTypeId: str | Model | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if Subject is not None:
-            values["Subject"] = Subject
-        if ActivityDate is not None:
-            values["ActivityDate"] = ActivityDate
-        if Status is not None:
-            values["Status"] = Status
-        if Priority is not None:
-            values["Priority"] = Priority
-        if Description is not None:
-            values["Description"] = Description
-        if WhoId is not None:
-            values["WhoId"] = WhoId
-        if WhatId is not None:
-            values["WhatId"] = WhatId
-        if OwnerId is not None:
-            values["OwnerId"] = OwnerId
-        if Type is not None:
-            values["Type"] = Type
-        if TaskSubtype is not None:
-            values["TaskSubtype"] = TaskSubtype
-        if CallDurationInSeconds is not None:
-            values["CallDurationInSeconds"] = CallDurationInSeconds
-        if CallType is not None:
-            values["CallType"] = CallType
-        if CallDisposition is not None:
-            values["CallDisposition"] = CallDisposition
-        if CallObject is not None:
-            values["CallObject"] = CallObject
-        if IsReminderSet is not None:
-            values["IsReminderSet"] = IsReminderSet
-        if ReminderDateTime is not None:
-            values["ReminderDateTime"] = ReminderDateTime
-        if IsRecurrence is not None:
-            values["IsRecurrence"] = IsRecurrence
-        if RecordTypeId is not None:
-            values["RecordTypeId"] = RecordTypeId
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            Subject: str | None = None,
+            ActivityDate: datetime.date | None = None,
+            Status: TaskStatus | str | None = None,
+            Priority: Literal["High", "Normal", "Low"] | str | None = None,
+            Description: str | None = None,
+            WhoId: str | Model | None = None,
+            WhatId: str | Model | None = None,
+            OwnerId: str | Model | None = None,
+            Type: Literal["Call", "Email", "Meeting", "Other"] | str | None = None,
+            TaskSubtype: TaskTaskSubtype | None = None,
+            CallDurationInSeconds: int | None = None,
+            CallType: Literal["Internal", "Inbound", "Outbound"] | None = None,
+            CallDisposition: str | None = None,
+            CallObject: str | None = None,
+            IsReminderSet: bool | None = None,
+            ReminderDateTime: datetime.datetime | None = None,
+            IsRecurrence: bool | None = None,
+            RecordTypeId: str | Model | None = None,
+        ) -> None: ...
 
 
 class Event(Model):
@@ -919,72 +709,32 @@ class Event(Model):
     IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
 
-    def __init__(
-        self,
-        *,
-        Subject: str | None = None,
-        StartDateTime: datetime.datetime | None = None,
-        EndDateTime: datetime.datetime | None = None,
-        ActivityDateTime: datetime.datetime | None = None,
-        ActivityDate: datetime.date | None = None,
-        DurationInMinutes: int | None = None,
-        IsAllDayEvent: bool | None = None,
-        Location: str | None = None,
-        Description: str | None = None,
-        WhoId: str | Model | None = None,
-        WhatId: str | Model | None = None,
-        OwnerId: str | Model | None = None,
-        Type: Literal["Call", "Email", "Meeting", "Other"] | str | None = None,
-        ShowAs: Literal["Busy", "OutOfOffice", "Free"] | str | None = None,
-        EventSubtype: Literal["Event"] | None = None,
-        IsPrivate: bool | None = None,
-        IsReminderSet: bool | None = None,
-        ReminderDateTime: datetime.datetime | None = None,
-        IsRecurrence: bool | None = None,
-        RecordTypeId: str | Model | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if Subject is not None:
-            values["Subject"] = Subject
-        if StartDateTime is not None:
-            values["StartDateTime"] = StartDateTime
-        if EndDateTime is not None:
-            values["EndDateTime"] = EndDateTime
-        if ActivityDateTime is not None:
-            values["ActivityDateTime"] = ActivityDateTime
-        if ActivityDate is not None:
-            values["ActivityDate"] = ActivityDate
-        if DurationInMinutes is not None:
-            values["DurationInMinutes"] = DurationInMinutes
-        if IsAllDayEvent is not None:
-            values["IsAllDayEvent"] = IsAllDayEvent
-        if Location is not None:
-            values["Location"] = Location
-        if Description is not None:
-            values["Description"] = Description
-        if WhoId is not None:
-            values["WhoId"] = WhoId
-        if WhatId is not None:
-            values["WhatId"] = WhatId
-        if OwnerId is not None:
-            values["OwnerId"] = OwnerId
-        if Type is not None:
-            values["Type"] = Type
-        if ShowAs is not None:
-            values["ShowAs"] = ShowAs
-        if EventSubtype is not None:
-            values["EventSubtype"] = EventSubtype
-        if IsPrivate is not None:
-            values["IsPrivate"] = IsPrivate
-        if IsReminderSet is not None:
-            values["IsReminderSet"] = IsReminderSet
-        if ReminderDateTime is not None:
-            values["ReminderDateTime"] = ReminderDateTime
-        if IsRecurrence is not None:
-            values["IsRecurrence"] = IsRecurrence
-        if RecordTypeId is not None:
-            values["RecordTypeId"] = RecordTypeId
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            Subject: str | None = None,
+            StartDateTime: datetime.datetime | None = None,
+            EndDateTime: datetime.datetime | None = None,
+            ActivityDateTime: datetime.datetime | None = None,
+            ActivityDate: datetime.date | None = None,
+            DurationInMinutes: int | None = None,
+            IsAllDayEvent: bool | None = None,
+            Location: str | None = None,
+            Description: str | None = None,
+            WhoId: str | Model | None = None,
+            WhatId: str | Model | None = None,
+            OwnerId: str | Model | None = None,
+            Type: Literal["Call", "Email", "Meeting", "Other"] | str | None = None,
+            ShowAs: Literal["Busy", "OutOfOffice", "Free"] | str | None = None,
+            EventSubtype: Literal["Event"] | None = None,
+            IsPrivate: bool | None = None,
+            IsReminderSet: bool | None = None,
+            ReminderDateTime: datetime.datetime | None = None,
+            IsRecurrence: bool | None = None,
+            RecordTypeId: str | Model | None = None,
+        ) -> None: ...
 
 
 CaseType: TypeAlias = Literal["Mechanical", "Electrical", "Electronic", "Structural", "Other"]
@@ -1073,66 +823,30 @@ class Case(Model):
     IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
 
-    def __init__(
-        self,
-        *,
-        Subject: str | None = None,
-        Description: str | None = None,
-        Status: Literal["New", "Working", "Escalated", "Closed"] | str | None = None,
-        Priority: Literal["High", "Medium", "Low"] | str | None = None,
-        Origin: Literal["Phone", "Email", "Web"] | str | None = None,
-        Type: CaseType | str | None = None,
-        Reason: CaseReason | str | None = None,
-        AccountId: str | Account | None = None,
-        ContactId: str | Contact | None = None,
-        ParentId: str | Case | None = None,
-        AssetId: str | Model | None = None,
-        OwnerId: str | Model | None = None,
-        SuppliedName: str | None = None,
-        SuppliedEmail: str | None = None,
-        SuppliedPhone: str | None = None,
-        SuppliedCompany: str | None = None,
-        IsEscalated: bool | None = None,
-        RecordTypeId: str | Model | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if Subject is not None:
-            values["Subject"] = Subject
-        if Description is not None:
-            values["Description"] = Description
-        if Status is not None:
-            values["Status"] = Status
-        if Priority is not None:
-            values["Priority"] = Priority
-        if Origin is not None:
-            values["Origin"] = Origin
-        if Type is not None:
-            values["Type"] = Type
-        if Reason is not None:
-            values["Reason"] = Reason
-        if AccountId is not None:
-            values["AccountId"] = AccountId
-        if ContactId is not None:
-            values["ContactId"] = ContactId
-        if ParentId is not None:
-            values["ParentId"] = ParentId
-        if AssetId is not None:
-            values["AssetId"] = AssetId
-        if OwnerId is not None:
-            values["OwnerId"] = OwnerId
-        if SuppliedName is not None:
-            values["SuppliedName"] = SuppliedName
-        if SuppliedEmail is not None:
-            values["SuppliedEmail"] = SuppliedEmail
-        if SuppliedPhone is not None:
-            values["SuppliedPhone"] = SuppliedPhone
-        if SuppliedCompany is not None:
-            values["SuppliedCompany"] = SuppliedCompany
-        if IsEscalated is not None:
-            values["IsEscalated"] = IsEscalated
-        if RecordTypeId is not None:
-            values["RecordTypeId"] = RecordTypeId
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            Subject: str | None = None,
+            Description: str | None = None,
+            Status: Literal["New", "Working", "Escalated", "Closed"] | str | None = None,
+            Priority: Literal["High", "Medium", "Low"] | str | None = None,
+            Origin: Literal["Phone", "Email", "Web"] | str | None = None,
+            Type: CaseType | str | None = None,
+            Reason: CaseReason | str | None = None,
+            AccountId: str | Account | None = None,
+            ContactId: str | Contact | None = None,
+            ParentId: str | Case | None = None,
+            AssetId: str | Model | None = None,
+            OwnerId: str | Model | None = None,
+            SuppliedName: str | None = None,
+            SuppliedEmail: str | None = None,
+            SuppliedPhone: str | None = None,
+            SuppliedCompany: str | None = None,
+            IsEscalated: bool | None = None,
+            RecordTypeId: str | Model | None = None,
+        ) -> None: ...
 
 
 CampaignType: TypeAlias = Literal[
@@ -1227,60 +941,28 @@ class Campaign(Model):
     IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
 
-    def __init__(
-        self,
-        *,
-        Name: str | None = None,
-        Type: CampaignType | str | None = None,
-        Status: Literal["Planned", "In Progress", "Completed", "Aborted"] | str | None = None,
-        StartDate: datetime.date | None = None,
-        EndDate: datetime.date | None = None,
-        IsActive: bool | None = None,
-        Description: str | None = None,
-        BudgetedCost: float | None = None,
-        ActualCost: float | None = None,
-        ExpectedRevenue: float | None = None,
-        ExpectedResponse: float | None = None,
-        NumberSent: float | None = None,
-        ParentId: str | Campaign | None = None,
-        CampaignMemberRecordTypeId: str | Model | None = None,
-        OwnerId: str | User | None = None,
-        RecordTypeId: str | Model | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if Name is not None:
-            values["Name"] = Name
-        if Type is not None:
-            values["Type"] = Type
-        if Status is not None:
-            values["Status"] = Status
-        if StartDate is not None:
-            values["StartDate"] = StartDate
-        if EndDate is not None:
-            values["EndDate"] = EndDate
-        if IsActive is not None:
-            values["IsActive"] = IsActive
-        if Description is not None:
-            values["Description"] = Description
-        if BudgetedCost is not None:
-            values["BudgetedCost"] = BudgetedCost
-        if ActualCost is not None:
-            values["ActualCost"] = ActualCost
-        if ExpectedRevenue is not None:
-            values["ExpectedRevenue"] = ExpectedRevenue
-        if ExpectedResponse is not None:
-            values["ExpectedResponse"] = ExpectedResponse
-        if NumberSent is not None:
-            values["NumberSent"] = NumberSent
-        if ParentId is not None:
-            values["ParentId"] = ParentId
-        if CampaignMemberRecordTypeId is not None:
-            values["CampaignMemberRecordTypeId"] = CampaignMemberRecordTypeId
-        if OwnerId is not None:
-            values["OwnerId"] = OwnerId
-        if RecordTypeId is not None:
-            values["RecordTypeId"] = RecordTypeId
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            Name: str | None = None,
+            Type: CampaignType | str | None = None,
+            Status: Literal["Planned", "In Progress", "Completed", "Aborted"] | str | None = None,
+            StartDate: datetime.date | None = None,
+            EndDate: datetime.date | None = None,
+            IsActive: bool | None = None,
+            Description: str | None = None,
+            BudgetedCost: float | None = None,
+            ActualCost: float | None = None,
+            ExpectedRevenue: float | None = None,
+            ExpectedResponse: float | None = None,
+            NumberSent: float | None = None,
+            ParentId: str | Campaign | None = None,
+            CampaignMemberRecordTypeId: str | Model | None = None,
+            OwnerId: str | User | None = None,
+            RecordTypeId: str | Model | None = None,
+        ) -> None: ...
 
 
 OpportunityStageName: TypeAlias = Literal[
@@ -1392,63 +1074,29 @@ class Opportunity(Model):
     IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
 
-    def __init__(
-        self,
-        *,
-        Name: str | None = None,
-        AccountId: str | Account | None = None,
-        ContactId: str | Contact | None = None,
-        CampaignId: str | Campaign | None = None,
-        Amount: float | None = None,
-        CloseDate: datetime.date | None = None,
-        StageName: OpportunityStageName | str | None = None,
-        Probability: float | None = None,
-        TotalOpportunityQuantity: float | None = None,
-        Type: OpportunityType | str | None = None,
-        LeadSource: OpportunityLeadSource | str | None = None,
-        NextStep: str | None = None,
-        Description: str | None = None,
-        ForecastCategoryName: OpportunityForecastCategoryName | None = None,
-        Pricebook2Id: str | Model | None = None,
-        OwnerId: str | User | None = None,
-        RecordTypeId: str | Model | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if Name is not None:
-            values["Name"] = Name
-        if AccountId is not None:
-            values["AccountId"] = AccountId
-        if ContactId is not None:
-            values["ContactId"] = ContactId
-        if CampaignId is not None:
-            values["CampaignId"] = CampaignId
-        if Amount is not None:
-            values["Amount"] = Amount
-        if CloseDate is not None:
-            values["CloseDate"] = CloseDate
-        if StageName is not None:
-            values["StageName"] = StageName
-        if Probability is not None:
-            values["Probability"] = Probability
-        if TotalOpportunityQuantity is not None:
-            values["TotalOpportunityQuantity"] = TotalOpportunityQuantity
-        if Type is not None:
-            values["Type"] = Type
-        if LeadSource is not None:
-            values["LeadSource"] = LeadSource
-        if NextStep is not None:
-            values["NextStep"] = NextStep
-        if Description is not None:
-            values["Description"] = Description
-        if ForecastCategoryName is not None:
-            values["ForecastCategoryName"] = ForecastCategoryName
-        if Pricebook2Id is not None:
-            values["Pricebook2Id"] = Pricebook2Id
-        if OwnerId is not None:
-            values["OwnerId"] = OwnerId
-        if RecordTypeId is not None:
-            values["RecordTypeId"] = RecordTypeId
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            Name: str | None = None,
+            AccountId: str | Account | None = None,
+            ContactId: str | Contact | None = None,
+            CampaignId: str | Campaign | None = None,
+            Amount: float | None = None,
+            CloseDate: datetime.date | None = None,
+            StageName: OpportunityStageName | str | None = None,
+            Probability: float | None = None,
+            TotalOpportunityQuantity: float | None = None,
+            Type: OpportunityType | str | None = None,
+            LeadSource: OpportunityLeadSource | str | None = None,
+            NextStep: str | None = None,
+            Description: str | None = None,
+            ForecastCategoryName: OpportunityForecastCategoryName | None = None,
+            Pricebook2Id: str | Model | None = None,
+            OwnerId: str | User | None = None,
+            RecordTypeId: str | Model | None = None,
+        ) -> None: ...
 
 
 LeadStatus: TypeAlias = Literal[
@@ -1598,93 +1246,39 @@ class Lead(Model):
     IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
 
-    def __init__(
-        self,
-        *,
-        Salutation: Literal["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."] | str | None = None,
-        FirstName: str | None = None,
-        LastName: str | None = None,
-        Title: str | None = None,
-        Company: str | None = None,
-        Email: str | None = None,
-        Phone: str | None = None,
-        MobilePhone: str | None = None,
-        Fax: str | None = None,
-        Website: str | None = None,
-        Street: str | None = None,
-        City: str | None = None,
-        State: str | None = None,
-        PostalCode: str | None = None,
-        Country: str | None = None,
-        Status: LeadStatus | str | None = None,
-        LeadSource: LeadLeadSource | str | None = None,
-        Industry: LeadIndustry | str | None = None,
-        Rating: Literal["Hot", "Warm", "Cold"] | str | None = None,
-        AnnualRevenue: float | None = None,
-        NumberOfEmployees: int | None = None,
-        Description: str | None = None,
-        OwnerId: str | Model | None = None,
-        IsConverted: bool | None = None,
-        DoNotCall: bool | None = None,
-        HasOptedOutOfEmail: bool | None = None,
-        RecordTypeId: str | Model | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if Salutation is not None:
-            values["Salutation"] = Salutation
-        if FirstName is not None:
-            values["FirstName"] = FirstName
-        if LastName is not None:
-            values["LastName"] = LastName
-        if Title is not None:
-            values["Title"] = Title
-        if Company is not None:
-            values["Company"] = Company
-        if Email is not None:
-            values["Email"] = Email
-        if Phone is not None:
-            values["Phone"] = Phone
-        if MobilePhone is not None:
-            values["MobilePhone"] = MobilePhone
-        if Fax is not None:
-            values["Fax"] = Fax
-        if Website is not None:
-            values["Website"] = Website
-        if Street is not None:
-            values["Street"] = Street
-        if City is not None:
-            values["City"] = City
-        if State is not None:
-            values["State"] = State
-        if PostalCode is not None:
-            values["PostalCode"] = PostalCode
-        if Country is not None:
-            values["Country"] = Country
-        if Status is not None:
-            values["Status"] = Status
-        if LeadSource is not None:
-            values["LeadSource"] = LeadSource
-        if Industry is not None:
-            values["Industry"] = Industry
-        if Rating is not None:
-            values["Rating"] = Rating
-        if AnnualRevenue is not None:
-            values["AnnualRevenue"] = AnnualRevenue
-        if NumberOfEmployees is not None:
-            values["NumberOfEmployees"] = NumberOfEmployees
-        if Description is not None:
-            values["Description"] = Description
-        if OwnerId is not None:
-            values["OwnerId"] = OwnerId
-        if IsConverted is not None:
-            values["IsConverted"] = IsConverted
-        if DoNotCall is not None:
-            values["DoNotCall"] = DoNotCall
-        if HasOptedOutOfEmail is not None:
-            values["HasOptedOutOfEmail"] = HasOptedOutOfEmail
-        if RecordTypeId is not None:
-            values["RecordTypeId"] = RecordTypeId
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            Salutation: Literal["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."] | str | None = None,
+            FirstName: str | None = None,
+            LastName: str | None = None,
+            Title: str | None = None,
+            Company: str | None = None,
+            Email: str | None = None,
+            Phone: str | None = None,
+            MobilePhone: str | None = None,
+            Fax: str | None = None,
+            Website: str | None = None,
+            Street: str | None = None,
+            City: str | None = None,
+            State: str | None = None,
+            PostalCode: str | None = None,
+            Country: str | None = None,
+            Status: LeadStatus | str | None = None,
+            LeadSource: LeadLeadSource | str | None = None,
+            Industry: LeadIndustry | str | None = None,
+            Rating: Literal["Hot", "Warm", "Cold"] | str | None = None,
+            AnnualRevenue: float | None = None,
+            NumberOfEmployees: int | None = None,
+            Description: str | None = None,
+            OwnerId: str | Model | None = None,
+            IsConverted: bool | None = None,
+            DoNotCall: bool | None = None,
+            HasOptedOutOfEmail: bool | None = None,
+            RecordTypeId: str | Model | None = None,
+        ) -> None: ...
 
 
 CampaignMemberLeadSource: TypeAlias = Literal[
@@ -1767,24 +1361,16 @@ class CampaignMember(Model):
     IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
 
-    def __init__(
-        self,
-        *,
-        CampaignId: str | Campaign | None = None,
-        LeadId: str | Lead | None = None,
-        ContactId: str | Contact | None = None,
-        Status: Literal["Sent", "Responded"] | str | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if CampaignId is not None:
-            values["CampaignId"] = CampaignId
-        if LeadId is not None:
-            values["LeadId"] = LeadId
-        if ContactId is not None:
-            values["ContactId"] = ContactId
-        if Status is not None:
-            values["Status"] = Status
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            CampaignId: str | Campaign | None = None,
+            LeadId: str | Lead | None = None,
+            ContactId: str | Contact | None = None,
+            Status: Literal["Sent", "Responded"] | str | None = None,
+        ) -> None: ...
 
 
 class Note(Model):
@@ -1824,24 +1410,14 @@ class Note(Model):
     IsDeleted: ReadOnlyField[bool | None] = ReadOnlyField(bool)
     """True if the record is in the Recycle Bin."""
 
-    def __init__(
-        self,
-        *,
-        ParentId: str | Model | None = None,
-        Title: str | None = None,
-        Body: str | None = None,
-        IsPrivate: bool | None = None,
-        OwnerId: str | User | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if ParentId is not None:
-            values["ParentId"] = ParentId
-        if Title is not None:
-            values["Title"] = Title
-        if Body is not None:
-            values["Body"] = Body
-        if IsPrivate is not None:
-            values["IsPrivate"] = IsPrivate
-        if OwnerId is not None:
-            values["OwnerId"] = OwnerId
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            ParentId: str | Model | None = None,
+            Title: str | None = None,
+            Body: str | None = None,
+            IsPrivate: bool | None = None,
+            OwnerId: str | User | None = None,
+        ) -> None: ...

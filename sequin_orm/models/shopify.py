@@ -12,7 +12,7 @@ Regenerate it with ``python -m sequin_orm.codegen.regenerate``.
 from __future__ import annotations
 
 import datetime
-from typing import Any, ClassVar, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
 from sequin_orm.fields import Field, ReadOnlyField
 from sequin_orm.model import Model
@@ -68,54 +68,26 @@ class Product(Model):
     created_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     updated_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
 
-    def __init__(
-        self,
-        *,
-        title: str | None = None,
-        body_html: str | None = None,
-        vendor: str | None = None,
-        product_type: str | None = None,
-        handle: str | None = None,
-        status: Literal["active", "archived", "draft"] | None = None,
-        tags: str | None = None,
-        template_suffix: str | None = None,
-        published_at: datetime.datetime | None = None,
-        published_scope: Literal["web", "global"] | None = None,
-        variants: list[Any] | None = None,
-        options: list[Any] | None = None,
-        images: list[Any] | None = None,
-        image: dict[str, Any] | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if title is not None:
-            values["title"] = title
-        if body_html is not None:
-            values["body_html"] = body_html
-        if vendor is not None:
-            values["vendor"] = vendor
-        if product_type is not None:
-            values["product_type"] = product_type
-        if handle is not None:
-            values["handle"] = handle
-        if status is not None:
-            values["status"] = status
-        if tags is not None:
-            values["tags"] = tags
-        if template_suffix is not None:
-            values["template_suffix"] = template_suffix
-        if published_at is not None:
-            values["published_at"] = published_at
-        if published_scope is not None:
-            values["published_scope"] = published_scope
-        if variants is not None:
-            values["variants"] = variants
-        if options is not None:
-            values["options"] = options
-        if images is not None:
-            values["images"] = images
-        if image is not None:
-            values["image"] = image
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            title: str | None = None,
+            body_html: str | None = None,
+            vendor: str | None = None,
+            product_type: str | None = None,
+            handle: str | None = None,
+            status: Literal["active", "archived", "draft"] | None = None,
+            tags: str | None = None,
+            template_suffix: str | None = None,
+            published_at: datetime.datetime | None = None,
+            published_scope: Literal["web", "global"] | None = None,
+            variants: list[Any] | None = None,
+            options: list[Any] | None = None,
+            images: list[Any] | None = None,
+            image: dict[str, Any] | None = None,
+        ) -> None: ...
 
 
 OrderFinancialStatus: TypeAlias = Literal[
@@ -222,96 +194,40 @@ class Order(Model):
     created_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     updated_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
 
-    def __init__(
-        self,
-        *,
-        email: str | None = None,
-        phone: str | None = None,
-        currency: str | None = None,
-        presentment_currency: str | None = None,
-        total_price: str | None = None,
-        subtotal_price: str | None = None,
-        total_tax: str | None = None,
-        total_discounts: str | None = None,
-        total_line_items_price: str | None = None,
-        total_weight: int | None = None,
-        taxes_included: bool | None = None,
-        financial_status: OrderFinancialStatus | None = None,
-        fulfillment_status: Literal["fulfilled", "partial", "restocked"] | None = None,
-        cancel_reason: OrderCancelReason | None = None,
-        processed_at: datetime.datetime | None = None,
-        tags: str | None = None,
-        note: str | None = None,
-        note_attributes: list[Any] | None = None,
-        line_items: list[Any] | None = None,
-        customer: dict[str, Any] | None = None,
-        billing_address: dict[str, Any] | None = None,
-        shipping_address: dict[str, Any] | None = None,
-        shipping_lines: list[Any] | None = None,
-        tax_lines: list[Any] | None = None,
-        discount_codes: list[Any] | None = None,
-        test: bool | None = None,
-        buyer_accepts_marketing: bool | None = None,
-        source_name: str | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if email is not None:
-            values["email"] = email
-        if phone is not None:
-            values["phone"] = phone
-        if currency is not None:
-            values["currency"] = currency
-        if presentment_currency is not None:
-            values["presentment_currency"] = presentment_currency
-        if total_price is not None:
-            values["total_price"] = total_price
-        if subtotal_price is not None:
-            values["subtotal_price"] = subtotal_price
-        if total_tax is not None:
-            values["total_tax"] = total_tax
-        if total_discounts is not None:
-            values["total_discounts"] = total_discounts
-        if total_line_items_price is not None:
-            values["total_line_items_price"] = total_line_items_price
-        if total_weight is not None:
-            values["total_weight"] = total_weight
-        if taxes_included is not None:
-            values["taxes_included"] = taxes_included
-        if financial_status is not None:
-            values["financial_status"] = financial_status
-        if fulfillment_status is not None:
-            values["fulfillment_status"] = fulfillment_status
-        if cancel_reason is not None:
-            values["cancel_reason"] = cancel_reason
-        if processed_at is not None:
-            values["processed_at"] = processed_at
-        if tags is not None:
-            values["tags"] = tags
-        if note is not None:
-            values["note"] = note
-        if note_attributes is not None:
-            values["note_attributes"] = note_attributes
-        if line_items is not None:
-            values["line_items"] = line_items
-        if customer is not None:
-            values["customer"] = customer
-        if billing_address is not None:
-            values["billing_address"] = billing_address
-        if shipping_address is not None:
-            values["shipping_address"] = shipping_address
-        if shipping_lines is not None:
-            values["shipping_lines"] = shipping_lines
-        if tax_lines is not None:
-            values["tax_lines"] = tax_lines
-        if discount_codes is not None:
-            values["discount_codes"] = discount_codes
-        if test is not None:
-            values["test"] = test
-        if buyer_accepts_marketing is not None:
-            values["buyer_accepts_marketing"] = buyer_accepts_marketing
-        if source_name is not None:
-            values["source_name"] = source_name
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            email: str | None = None,
+            phone: str | None = None,
+            currency: str | None = None,
+            presentment_currency: str | None = None,
+            total_price: str | None = None,
+            subtotal_price: str | None = None,
+            total_tax: str | None = None,
+            total_discounts: str | None = None,
+            total_line_items_price: str | None = None,
+            total_weight: int | None = None,
+            taxes_included: bool | None = None,
+            financial_status: OrderFinancialStatus | None = None,
+            fulfillment_status: Literal["fulfilled", "partial", "restocked"] | None = None,
+            cancel_reason: OrderCancelReason | None = None,
+            processed_at: datetime.datetime | None = None,
+            tags: str | None = None,
+            note: str | None = None,
+            note_attributes: list[Any] | None = None,
+            line_items: list[Any] | None = None,
+            customer: dict[str, Any] | None = None,
+            billing_address: dict[str, Any] | None = None,
+            shipping_address: dict[str, Any] | None = None,
+            shipping_lines: list[Any] | None = None,
+            tax_lines: list[Any] | None = None,
+            discount_codes: list[Any] | None = None,
+            test: bool | None = None,
+            buyer_accepts_marketing: bool | None = None,
+            source_name: str | None = None,
+        ) -> None: ...
 
 
 CustomerState: TypeAlias = Literal["disabled", "invited", "enabled", "declined"]
@@ -368,54 +284,24 @@ class Customer(Model):
     created_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
     updated_at: ReadOnlyField[datetime.datetime | None] = ReadOnlyField(datetime.datetime)
 
-    def __init__(
-        self,
-        *,
-        first_name: str | None = None,
-        last_name: str | None = None,
-        email: str | None = None,
-        phone: str | None = None,
-        tags: str | None = None,
-        note: str | None = None,
-        verified_email: bool | None = None,
-        accepts_marketing: bool | None = None,
-        marketing_opt_in_level: CustomerMarketingOptInLevel | None = None,
-        email_marketing_consent: dict[str, Any] | None = None,
-        sms_marketing_consent: dict[str, Any] | None = None,
-        tax_exempt: bool | None = None,
-        tax_exemptions: list[str] | None = None,
-        addresses: list[Any] | None = None,
-        multipass_identifier: str | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if first_name is not None:
-            values["first_name"] = first_name
-        if last_name is not None:
-            values["last_name"] = last_name
-        if email is not None:
-            values["email"] = email
-        if phone is not None:
-            values["phone"] = phone
-        if tags is not None:
-            values["tags"] = tags
-        if note is not None:
-            values["note"] = note
-        if verified_email is not None:
-            values["verified_email"] = verified_email
-        if accepts_marketing is not None:
-            values["accepts_marketing"] = accepts_marketing
-        if marketing_opt_in_level is not None:
-            values["marketing_opt_in_level"] = marketing_opt_in_level
-        if email_marketing_consent is not None:
-            values["email_marketing_consent"] = email_marketing_consent
-        if sms_marketing_consent is not None:
-            values["sms_marketing_consent"] = sms_marketing_consent
-        if tax_exempt is not None:
-            values["tax_exempt"] = tax_exempt
-        if tax_exemptions is not None:
-            values["tax_exemptions"] = tax_exemptions
-        if addresses is not None:
-            values["addresses"] = addresses
-        if multipass_identifier is not None:
-            values["multipass_identifier"] = multipass_identifier
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            first_name: str | None = None,
+            last_name: str | None = None,
+            email: str | None = None,
+            phone: str | None = None,
+            tags: str | None = None,
+            note: str | None = None,
+            verified_email: bool | None = None,
+            accepts_marketing: bool | None = None,
+            marketing_opt_in_level: CustomerMarketingOptInLevel | None = None,
+            email_marketing_consent: dict[str, Any] | None = None,
+            sms_marketing_consent: dict[str, Any] | None = None,
+            tax_exempt: bool | None = None,
+            tax_exemptions: list[str] | None = None,
+            addresses: list[Any] | None = None,
+            multipass_identifier: str | None = None,
+        ) -> None: ...

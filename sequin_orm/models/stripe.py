@@ -11,7 +11,7 @@ Regenerate it with ``python -m sequin_orm.codegen.regenerate``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
 
 from sequin_orm.fields import Field, ReadOnlyField
 from sequin_orm.model import Model
@@ -77,54 +77,26 @@ class Customer(Model):
     metadata: Field[dict[str, Any] | None] = Field(dict)
     """Key-value pairs attached to the object."""
 
-    def __init__(
-        self,
-        *,
-        email: str | None = None,
-        name: str | None = None,
-        description: str | None = None,
-        phone: str | None = None,
-        address: dict[str, Any] | None = None,
-        shipping: dict[str, Any] | None = None,
-        balance: int | None = None,
-        default_source: str | None = None,
-        invoice_prefix: str | None = None,
-        invoice_settings: dict[str, Any] | None = None,
-        next_invoice_sequence: int | None = None,
-        preferred_locales: list[str] | None = None,
-        tax_exempt: Literal["none", "exempt", "reverse"] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if email is not None:
-            values["email"] = email
-        if name is not None:
-            values["name"] = name
-        if description is not None:
-            values["description"] = description
-        if phone is not None:
-            values["phone"] = phone
-        if address is not None:
-            values["address"] = address
-        if shipping is not None:
-            values["shipping"] = shipping
-        if balance is not None:
-            values["balance"] = balance
-        if default_source is not None:
-            values["default_source"] = default_source
-        if invoice_prefix is not None:
-            values["invoice_prefix"] = invoice_prefix
-        if invoice_settings is not None:
-            values["invoice_settings"] = invoice_settings
-        if next_invoice_sequence is not None:
-            values["next_invoice_sequence"] = next_invoice_sequence
-        if preferred_locales is not None:
-            values["preferred_locales"] = preferred_locales
-        if tax_exempt is not None:
-            values["tax_exempt"] = tax_exempt
-        if metadata is not None:
-            values["metadata"] = metadata
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            email: str | None = None,
+            name: str | None = None,
+            description: str | None = None,
+            phone: str | None = None,
+            address: dict[str, Any] | None = None,
+            shipping: dict[str, Any] | None = None,
+            balance: int | None = None,
+            default_source: str | None = None,
+            invoice_prefix: str | None = None,
+            invoice_settings: dict[str, Any] | None = None,
+            next_invoice_sequence: int | None = None,
+            preferred_locales: list[str] | None = None,
+            tax_exempt: Literal["none", "exempt", "reverse"] | None = None,
+            metadata: dict[str, Any] | None = None,
+        ) -> None: ...
 
 
 InvoiceStatus: TypeAlias = Literal["draft", "open", "paid", "uncollectible", "void"]
@@ -217,42 +189,22 @@ class Invoice(Model):
     metadata: Field[dict[str, Any] | None] = Field(dict)
     """Key-value pairs attached to the object."""
 
-    def __init__(
-        self,
-        *,
-        customer: str | Customer | None = None,
-        number: str | None = None,
-        description: str | None = None,
-        footer: str | None = None,
-        currency: str | None = None,
-        auto_advance: bool | None = None,
-        collection_method: Literal["charge_automatically", "send_invoice"] | None = None,
-        default_payment_method: str | None = None,
-        due_date: int | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if customer is not None:
-            values["customer"] = customer
-        if number is not None:
-            values["number"] = number
-        if description is not None:
-            values["description"] = description
-        if footer is not None:
-            values["footer"] = footer
-        if currency is not None:
-            values["currency"] = currency
-        if auto_advance is not None:
-            values["auto_advance"] = auto_advance
-        if collection_method is not None:
-            values["collection_method"] = collection_method
-        if default_payment_method is not None:
-            values["default_payment_method"] = default_payment_method
-        if due_date is not None:
-            values["due_date"] = due_date
-        if metadata is not None:
-            values["metadata"] = metadata
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            customer: str | Customer | None = None,
+            number: str | None = None,
+            description: str | None = None,
+            footer: str | None = None,
+            currency: str | None = None,
+            auto_advance: bool | None = None,
+            collection_method: Literal["charge_automatically", "send_invoice"] | None = None,
+            default_payment_method: str | None = None,
+            due_date: int | None = None,
+            metadata: dict[str, Any] | None = None,
+        ) -> None: ...
 
 
 SubscriptionStatus: TypeAlias = Literal[
@@ -325,72 +277,32 @@ class Subscription(Model):
     metadata: Field[dict[str, Any] | None] = Field(dict)
     """Key-value pairs attached to the object."""
 
-    def __init__(
-        self,
-        *,
-        customer: str | Customer | None = None,
-        items: dict[str, Any] | list[Any] | None = None,
-        description: str | None = None,
-        currency: str | None = None,
-        collection_method: Literal["charge_automatically", "send_invoice"] | None = None,
-        days_until_due: int | None = None,
-        default_payment_method: str | None = None,
-        default_source: str | None = None,
-        billing_cycle_anchor: int | None = None,
-        cancel_at: int | None = None,
-        cancel_at_period_end: bool | None = None,
-        cancellation_details: dict[str, Any] | None = None,
-        trial_end: int | None = None,
-        trial_settings: dict[str, Any] | None = None,
-        application_fee_percent: float | None = None,
-        automatic_tax: dict[str, Any] | None = None,
-        billing_thresholds: dict[str, Any] | None = None,
-        pause_collection: dict[str, Any] | None = None,
-        payment_settings: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if customer is not None:
-            values["customer"] = customer
-        if items is not None:
-            values["items"] = items
-        if description is not None:
-            values["description"] = description
-        if currency is not None:
-            values["currency"] = currency
-        if collection_method is not None:
-            values["collection_method"] = collection_method
-        if days_until_due is not None:
-            values["days_until_due"] = days_until_due
-        if default_payment_method is not None:
-            values["default_payment_method"] = default_payment_method
-        if default_source is not None:
-            values["default_source"] = default_source
-        if billing_cycle_anchor is not None:
-            values["billing_cycle_anchor"] = billing_cycle_anchor
-        if cancel_at is not None:
-            values["cancel_at"] = cancel_at
-        if cancel_at_period_end is not None:
-            values["cancel_at_period_end"] = cancel_at_period_end
-        if cancellation_details is not None:
-            values["cancellation_details"] = cancellation_details
-        if trial_end is not None:
-            values["trial_end"] = trial_end
-        if trial_settings is not None:
-            values["trial_settings"] = trial_settings
-        if application_fee_percent is not None:
-            values["application_fee_percent"] = application_fee_percent
-        if automatic_tax is not None:
-            values["automatic_tax"] = automatic_tax
-        if billing_thresholds is not None:
-            values["billing_thresholds"] = billing_thresholds
-        if pause_collection is not None:
-            values["pause_collection"] = pause_collection
-        if payment_settings is not None:
-            values["payment_settings"] = payment_settings
-        if metadata is not None:
-            values["metadata"] = metadata
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            customer: str | Customer | None = None,
+            items: dict[str, Any] | list[Any] | None = None,
+            description: str | None = None,
+            currency: str | None = None,
+            collection_method: Literal["charge_automatically", "send_invoice"] | None = None,
+            days_until_due: int | None = None,
+            default_payment_method: str | None = None,
+            default_source: str | None = None,
+            billing_cycle_anchor: int | None = None,
+            cancel_at: int | None = None,
+            cancel_at_period_end: bool | None = None,
+            cancellation_details: dict[str, Any] | None = None,
+            trial_end: int | None = None,
+            trial_settings: dict[str, Any] | None = None,
+            application_fee_percent: float | None = None,
+            automatic_tax: dict[str, Any] | None = None,
+            billing_thresholds: dict[str, Any] | None = None,
+            pause_collection: dict[str, Any] | None = None,
+            payment_settings: dict[str, Any] | None = None,
+            metadata: dict[str, Any] | None = None,
+        ) -> None: ...
 
 
 class Product(Model):
@@ -433,51 +345,25 @@ class Product(Model):
     metadata: Field[dict[str, Any] | None] = Field(dict)
     """Key-value pairs attached to the object."""
 
-    def __init__(
-        self,
-        *,
-        name: str | None = None,
-        active: bool | None = None,
-        description: str | None = None,
-        default_price: str | Price | None = None,
-        images: list[Any] | None = None,
-        marketing_features: list[Any] | None = None,
-        package_dimensions: dict[str, Any] | None = None,
-        shippable: bool | None = None,
-        statement_descriptor: str | None = None,
-        tax_code: str | None = None,
-        unit_label: str | None = None,
-        url: str | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if name is not None:
-            values["name"] = name
-        if active is not None:
-            values["active"] = active
-        if description is not None:
-            values["description"] = description
-        if default_price is not None:
-            values["default_price"] = default_price
-        if images is not None:
-            values["images"] = images
-        if marketing_features is not None:
-            values["marketing_features"] = marketing_features
-        if package_dimensions is not None:
-            values["package_dimensions"] = package_dimensions
-        if shippable is not None:
-            values["shippable"] = shippable
-        if statement_descriptor is not None:
-            values["statement_descriptor"] = statement_descriptor
-        if tax_code is not None:
-            values["tax_code"] = tax_code
-        if unit_label is not None:
-            values["unit_label"] = unit_label
-        if url is not None:
-            values["url"] = url
-        if metadata is not None:
-            values["metadata"] = metadata
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            name: str | None = None,
+            active: bool | None = None,
+            description: str | None = None,
+            default_price: str | Price | None = None,
+            images: list[Any] | None = None,
+            marketing_features: list[Any] | None = None,
+            package_dimensions: dict[str, Any] | None = None,
+            shippable: bool | None = None,
+            statement_descriptor: str | None = None,
+            tax_code: str | None = None,
+            unit_label: str | None = None,
+            url: str | None = None,
+            metadata: dict[str, Any] | None = None,
+        ) -> None: ...
 
 
 class Price(Model):
@@ -530,57 +416,27 @@ class Price(Model):
     metadata: Field[dict[str, Any] | None] = Field(dict)
     """Key-value pairs attached to the object."""
 
-    def __init__(
-        self,
-        *,
-        product: str | Product | None = None,
-        active: bool | None = None,
-        currency: str | None = None,
-        unit_amount: int | None = None,
-        unit_amount_decimal: str | None = None,
-        nickname: str | None = None,
-        lookup_key: str | None = None,
-        recurring: dict[str, Any] | None = None,
-        billing_scheme: Literal["per_unit", "tiered"] | None = None,
-        tiers_mode: Literal["graduated", "volume"] | None = None,
-        tiers: list[Any] | None = None,
-        tax_behavior: Literal["inclusive", "exclusive", "unspecified"] | None = None,
-        transform_quantity: dict[str, Any] | None = None,
-        custom_unit_amount: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if product is not None:
-            values["product"] = product
-        if active is not None:
-            values["active"] = active
-        if currency is not None:
-            values["currency"] = currency
-        if unit_amount is not None:
-            values["unit_amount"] = unit_amount
-        if unit_amount_decimal is not None:
-            values["unit_amount_decimal"] = unit_amount_decimal
-        if nickname is not None:
-            values["nickname"] = nickname
-        if lookup_key is not None:
-            values["lookup_key"] = lookup_key
-        if recurring is not None:
-            values["recurring"] = recurring
-        if billing_scheme is not None:
-            values["billing_scheme"] = billing_scheme
-        if tiers_mode is not None:
-            values["tiers_mode"] = tiers_mode
-        if tiers is not None:
-            values["tiers"] = tiers
-        if tax_behavior is not None:
-            values["tax_behavior"] = tax_behavior
-        if transform_quantity is not None:
-            values["transform_quantity"] = transform_quantity
-        if custom_unit_amount is not None:
-            values["custom_unit_amount"] = custom_unit_amount
-        if metadata is not None:
-            values["metadata"] = metadata
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            product: str | Product | None = None,
+            active: bool | None = None,
+            currency: str | None = None,
+            unit_amount: int | None = None,
+            unit_amount_decimal: str | None = None,
+            nickname: str | None = None,
+            lookup_key: str | None = None,
+            recurring: dict[str, Any] | None = None,
+            billing_scheme: Literal["per_unit", "tiered"] | None = None,
+            tiers_mode: Literal["graduated", "volume"] | None = None,
+            tiers: list[Any] | None = None,
+            tax_behavior: Literal["inclusive", "exclusive", "unspecified"] | None = None,
+            transform_quantity: dict[str, Any] | None = None,
+            custom_unit_amount: dict[str, Any] | None = None,
+            metadata: dict[str, Any] | None = None,
+        ) -> None: ...
 
 
 PaymentIntentStatus: TypeAlias = Literal[
@@ -664,72 +520,32 @@ class PaymentIntent(Model):
     metadata: Field[dict[str, Any] | None] = Field(dict)
     """Key-value pairs attached to the object."""
 
-    def __init__(
-        self,
-        *,
-        amount: int | None = None,
-        currency: str | None = None,
-        customer: str | Customer | None = None,
-        description: str | None = None,
-        receipt_email: str | None = None,
-        application_fee_amount: int | None = None,
-        automatic_payment_methods: dict[str, Any] | None = None,
-        capture_method: Literal["automatic", "automatic_async", "manual"] | None = None,
-        confirmation_method: Literal["automatic", "manual"] | None = None,
-        payment_method: str | None = None,
-        payment_method_types: list[str] | None = None,
-        payment_method_options: dict[str, Any] | None = None,
-        setup_future_usage: Literal["off_session", "on_session"] | None = None,
-        shipping: dict[str, Any] | None = None,
-        statement_descriptor: str | None = None,
-        statement_descriptor_suffix: str | None = None,
-        on_behalf_of: str | None = None,
-        transfer_data: dict[str, Any] | None = None,
-        transfer_group: str | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if amount is not None:
-            values["amount"] = amount
-        if currency is not None:
-            values["currency"] = currency
-        if customer is not None:
-            values["customer"] = customer
-        if description is not None:
-            values["description"] = description
-        if receipt_email is not None:
-            values["receipt_email"] = receipt_email
-        if application_fee_amount is not None:
-            values["application_fee_amount"] = application_fee_amount
-        if automatic_payment_methods is not None:
-            values["automatic_payment_methods"] = automatic_payment_methods
-        if capture_method is not None:
-            values["capture_method"] = capture_method
-        if confirmation_method is not None:
-            values["confirmation_method"] = confirmation_method
-        if payment_method is not None:
-            values["payment_method"] = payment_method
-        if payment_method_types is not None:
-            values["payment_method_types"] = payment_method_types
-        if payment_method_options is not None:
-            values["payment_method_options"] = payment_method_options
-        if setup_future_usage is not None:
-            values["setup_future_usage"] = setup_future_usage
-        if shipping is not None:
-            values["shipping"] = shipping
-        if statement_descriptor is not None:
-            values["statement_descriptor"] = statement_descriptor
-        if statement_descriptor_suffix is not None:
-            values["statement_descriptor_suffix"] = statement_descriptor_suffix
-        if on_behalf_of is not None:
-            values["on_behalf_of"] = on_behalf_of
-        if transfer_data is not None:
-            values["transfer_data"] = transfer_data
-        if transfer_group is not None:
-            values["transfer_group"] = transfer_group
-        if metadata is not None:
-            values["metadata"] = metadata
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            amount: int | None = None,
+            currency: str | None = None,
+            customer: str | Customer | None = None,
+            description: str | None = None,
+            receipt_email: str | None = None,
+            application_fee_amount: int | None = None,
+            automatic_payment_methods: dict[str, Any] | None = None,
+            capture_method: Literal["automatic", "automatic_async", "manual"] | None = None,
+            confirmation_method: Literal["automatic", "manual"] | None = None,
+            payment_method: str | None = None,
+            payment_method_types: list[str] | None = None,
+            payment_method_options: dict[str, Any] | None = None,
+            setup_future_usage: Literal["off_session", "on_session"] | None = None,
+            shipping: dict[str, Any] | None = None,
+            statement_descriptor: str | None = None,
+            statement_descriptor_suffix: str | None = None,
+            on_behalf_of: str | None = None,
+            transfer_data: dict[str, Any] | None = None,
+            transfer_group: str | None = None,
+            metadata: dict[str, Any] | None = None,
+        ) -> None: ...
 
 
 class Charge(Model):
@@ -794,51 +610,23 @@ class Charge(Model):
     metadata: Field[dict[str, Any] | None] = Field(dict)
     """Key-value pairs attached to the object."""
 
-    def __init__(
-        self,
-        *,
-        amount: int | None = None,
-        currency: str | None = None,
-        customer: str | Customer | None = None,
-        description: str | None = None,
-        receipt_email: str | None = None,
-        application_fee_amount: int | None = None,
-        fraud_details: dict[str, Any] | None = None,
-        shipping: dict[str, Any] | None = None,
-        statement_descriptor: str | None = None,
-        statement_descriptor_suffix: str | None = None,
-        on_behalf_of: str | None = None,
-        transfer_data: dict[str, Any] | None = None,
-        transfer_group: str | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        values: dict[str, Any] = {}
-        if amount is not None:
-            values["amount"] = amount
-        if currency is not None:
-            values["currency"] = currency
-        if customer is not None:
-            values["customer"] = customer
-        if description is not None:
-            values["description"] = description
-        if receipt_email is not None:
-            values["receipt_email"] = receipt_email
-        if application_fee_amount is not None:
-            values["application_fee_amount"] = application_fee_amount
-        if fraud_details is not None:
-            values["fraud_details"] = fraud_details
-        if shipping is not None:
-            values["shipping"] = shipping
-        if statement_descriptor is not None:
-            values["statement_descriptor"] = statement_descriptor
-        if statement_descriptor_suffix is not None:
-            values["statement_descriptor_suffix"] = statement_descriptor_suffix
-        if on_behalf_of is not None:
-            values["on_behalf_of"] = on_behalf_of
-        if transfer_data is not None:
-            values["transfer_data"] = transfer_data
-        if transfer_group is not None:
-            values["transfer_group"] = transfer_group
-        if metadata is not None:
-            values["metadata"] = metadata
-        self._init_values(values)
+    if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+        def __init__(
+            self,
+            *,
+            amount: int | None = None,
+            currency: str | None = None,
+            customer: str | Customer | None = None,
+            description: str | None = None,
+            receipt_email: str | None = None,
+            application_fee_amount: int | None = None,
+            fraud_details: dict[str, Any] | None = None,
+            shipping: dict[str, Any] | None = None,
+            statement_descriptor: str | None = None,
+            statement_descriptor_suffix: str | None = None,
+            on_behalf_of: str | None = None,
+            transfer_data: dict[str, Any] | None = None,
+            transfer_group: str | None = None,
+            metadata: dict[str, Any] | None = None,
+        ) -> None: ...
