@@ -328,6 +328,7 @@ class ClassSpec:
         "nested_keys",
         "nested_leaves",
         "non_nullable",
+        "plain_records",
         "reference_keys",
         "references",
         "required",
@@ -342,6 +343,9 @@ class ClassSpec:
         self.nested = tuple(f for f in fields if len(f.path) > 1)
         #: no dotted field: ``_values`` may be the record's ``data`` dict itself
         self.flat = not self.nested
+        #: no dotted field and no list or dict field: an answer's ``data`` can be adopted
+        #: as it is (``Record._absorb_answer``)
+        self.plain_records = self.flat and not any(f.mutable for f in fields)
         self.references = tuple(f for f in fields if f.kind == "reference")
         self.reference_keys = tuple(f.key for f in self.references)
         self.required = tuple(f for f in fields if f.required)

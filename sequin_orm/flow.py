@@ -51,7 +51,8 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -322,43 +323,59 @@ class CommitFlow:
         """Outcomes of a readable 2xx answer; raises ``APIResponseValidationError`` when the
         answer cannot be matched to the objects (design §3)."""
         records = answer.get("records") if isinstance(answer, dict) else None
-        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        if not isinstance(records, list) or not all(map(isinstance, records, repeat(dict))):
             raise _invalid("The answer has no list of records")
         step = request.step
         if step.kind == "create":
             return self._apply_creates(request, records)
-        by_id = {r.get("upstream_id"): r for r in records if _same_target(r, step)}
+        sync_id, collection_id = step.sync_id, step.collection_id
+        by_id = {
+            r.get("upstream_id"): r
+            for r in records
+            if r.get("sync_id", sync_id) == sync_id
+            and r.get("collection_id", collection_id) == collection_id
+        }
         if step.kind == "update":  # an update's answer never deletes an object
             by_id = {key: r for key, r in by_id.items() if r.get("deleted") is not True}
         outcomes: list[ObjectOutcome] = []
-        missing = [obj for obj in step.objects if obj.upstream_id not in by_id]
+        missing = [obj for obj in step.objects if obj._upstream_id not in by_id]
         unmatched = _invalid(f"The answer names no record for {len(missing)} object(s)")
-        nothing: list[dict[str, Any] | None] = [None] * len(step.objects)  # deletes send no data
-        sent = request.payloads or nothing
-        for obj, data in zip(step.objects, sent, strict=True):
-            record = by_id.get(obj.upstream_id)
+        applied = _APPLIED[step.kind]
+        if step.kind == "update":
+            assert request.payloads is not None
+            for obj, sent in zip(step.objects, request.payloads, strict=True):
+                record = by_id.get(obj._upstream_id)
+                if record is None:
+                    outcomes.append(ObjectOutcome(obj, Outcome.UNKNOWN, unmatched))
+                else:
+                    obj._absorb_answer(record, sent)
+                    outcomes.append(ObjectOutcome(obj, applied))
+            return outcomes
+        for obj in step.objects:
+            record = by_id.get(obj._upstream_id)
             if record is None:
                 outcomes.append(ObjectOutcome(obj, Outcome.UNKNOWN, unmatched))
                 continue
-            obj._absorb_record(record, data)
-            if step.kind == "delete":
-                obj._absorb_delete()
-                self._identity.discard(obj)
-            outcomes.append(ObjectOutcome(obj, _APPLIED[step.kind]))
+            obj._absorb_record(record)
+            obj._absorb_delete()
+            self._identity.discard(obj)
+            outcomes.append(ObjectOutcome(obj, applied))
         return outcomes
 
     def _apply_creates(
         self, request: Request, records: list[dict[str, Any]]
     ) -> list[ObjectOutcome]:
         step = request.step
-        problem = _create_answer_problem(step, records, self._identity)
+        members = self._identity.members(step.sync_id, step.collection_id)
+        problem = _create_answer_problem(step, records, members)
         if problem is not None:
             raise _invalid(problem)
         assert request.payloads is not None
-        sync_id, identity = step.sync_id, self._identity
+        sync_id = step.sync_id
         for obj, record, sent in zip(step.objects, records, request.payloads, strict=True):
-            obj._absorb_created(record, sent, sync_id)
-            identity.add(obj)
+            obj._sync_id = sync_id
+            obj._absorb_answer(record, sent)
+            members[record["upstream_id"]] = obj  # checked: a new id, of this sync
         return [ObjectOutcome(obj, Outcome.CREATED) for obj in step.objects]
 
     def _failure(self, request: Request, error: SequinError) -> list[ObjectOutcome]:
@@ -396,34 +413,32 @@ def _stages_of(steps: Sequence[Step]) -> list[list[tuple[int, Step]]]:
 
 
 def _create_answer_problem(
-    step: Step, records: list[dict[str, Any]], identity: IdentityMap
+    step: Step, records: list[dict[str, Any]], taken: Mapping[str, Model]
 ) -> str | None:
-    """Why the records of a create answer cannot be given to the step's objects, if so."""
+    """Why the records of a create answer cannot be given to the step's objects, if so.
+
+    ``taken``: the tracked objects of the step's sync and collection, by upstream id.
+    """
     if len(records) != len(step.objects):
         return f"Expected {len(step.objects)} records in the answer, got {len(records)}"
     collection_id, sync_id = step.collection_id, step.sync_id
     if any(obj._state is not NEW for obj in step.objects):
         return "An object of this create is no longer new (created elsewhere meanwhile)"
-    seen: set[str] = set()
-    for record in records:
-        upstream_id = record.get("upstream_id")
-        if upstream_id.__class__ is not str or not upstream_id:
-            return "A created record came back without an upstream_id"
-        if upstream_id in seen:
-            return "The answer gives two created records the same upstream_id"
-        seen.add(upstream_id)
-        if not _same_target(record, step):
-            return f"The answer holds records of another sync or collection than {collection_id}"
-        if identity.get(sync_id, collection_id, upstream_id) is not None:
-            return f"The answer gives a new object the upstream_id {upstream_id!r} of another"
+    ids = [r.get("upstream_id") for r in records]
+    if not all(upstream_id.__class__ is str and upstream_id for upstream_id in ids):
+        return "A created record came back without an upstream_id"
+    if len(set(ids)) != len(ids):
+        return "The answer gives two created records the same upstream_id"
+    if any(
+        r.get("sync_id", sync_id) != sync_id
+        or r.get("collection_id", collection_id) != collection_id
+        for r in records
+    ):
+        return f"The answer holds records of another sync or collection than {collection_id}"
+    if not taken.keys().isdisjoint(ids):
+        upstream_id = next(i for i in ids if i in taken)
+        return f"The answer gives a new object the upstream_id {upstream_id!r} of another"
     return None
-
-
-def _same_target(record: dict[str, Any], step: Step) -> bool:
-    """Whether ``record`` (when it says) belongs to the step's sync and collection."""
-    sync: object = record.get("sync_id", step.sync_id)
-    collection: object = record.get("collection_id", step.collection_id)
-    return sync == step.sync_id and collection == step.collection_id
 
 
 def _unknown(step: Step, error: SequinError) -> list[ObjectOutcome]:

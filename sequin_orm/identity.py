@@ -23,6 +23,11 @@ class IdentityMap:
     def get(self, sync_id: str, collection_id: str, upstream_id: str) -> Model | None:
         return self._by_collection.get((sync_id, collection_id), {}).get(upstream_id)
 
+    def members(self, sync_id: str, collection_id: str) -> dict[str, Model]:
+        """The tracked objects of one sync and collection by upstream id (the dict itself:
+        a caller that verified an id is not taken may add the object under it)."""
+        return self._by_collection.setdefault((sync_id, collection_id), {})
+
     def get_like(self, obj: Model) -> Model | None:
         """The tracked object with ``obj``'s identity, if any."""
         if obj.upstream_id is None or obj.sync_id is None:

@@ -678,30 +678,26 @@ class Record(metaclass=_RecordType):
             deleted = self._state is DELETED
         self._state = DELETED if deleted else PERSISTENT
 
-    def _absorb_created(
-        self, record: dict[str, Any], sent: Mapping[str, Any], sync_id: str
-    ) -> None:
-        """The answer to this object's create, from JSON the library parsed (no one else holds
-        it). The common case keeps the answer's ``data`` as values and last-known data at once,
-        without a merge or a copy; anything else goes through ``_absorb_record``."""
+    def _absorb_answer(self, record: dict[str, Any], sent: Mapping[str, Any]) -> None:
+        """The answer to this object's create or update, from JSON the library parsed (no one
+        else holds it). The common case keeps the answer's ``data`` as values and last-known
+        data at once, without a merge or a copy: nothing was assigned while the request was
+        out, and the answer repeats every key sent and every key known. Anything else goes
+        through ``_absorb_record``."""
         data = record.get("data")
-        spec = self._spec
+        raw = self._raw
         if (
-            isinstance(data, dict)
+            data.__class__ is dict
             and self._changed is None
             and not self._extra
-            and spec.flat
-            and not spec.mutable
+            and self._spec.plain_records
             and data.keys() >= sent.keys()
-            and spec.top_level_keys.issuperset(data)
+            and (raw is None or data.keys() >= raw.keys())
+            and self._spec.top_level_keys.issuperset(data)
         ):
-            self._raw = data
-            self._values = data
-            self._bind_sync(sync_id)
-            deleted = self._absorb_meta(record)
-            self._state = DELETED if deleted else PERSISTENT
+            self._raw = self._values = data
+            self._state = DELETED if self._absorb_meta(record) else PERSISTENT
             return
-        self._bind_sync(sync_id)
         self._absorb_record(record, sent)
 
     def _hand_over(self) -> set[str] | None:
