@@ -5,7 +5,7 @@ Our exception hierarchy::
     SequinError
     ├── ConfigurationError            a setting or environment variable is missing or wrong
     ├── ModelError                    misuse of a model: unknown field, wrong type, deleted …
-    │   ├── UnknownFieldError         (also an AttributeError)
+    │   ├── UnknownFieldError         (also an AttributeError): a query names no field
     │   ├── FieldTypeError            (also a TypeError)
     │   └── ReadOnlyFieldError        (also an AttributeError)
     ├── CommitError                   some request of a commit failed; carries the CommitResult
@@ -100,7 +100,11 @@ class ModelError(SequinError):
 
 
 class UnknownFieldError(ModelError, AttributeError):
-    """Assignment to an attribute the model does not declare."""
+    """A field name the model does not declare, in a mirror query (``filter(Emial=...)``).
+
+    Assigning an undeclared attribute raises Python's own ``AttributeError``: models keep
+    their attributes in slots, and type checkers flag the name first.
+    """
 
 
 class FieldTypeError(ModelError, TypeError):

@@ -367,10 +367,6 @@ class ClassSpec:
             k: frozenset(v) for k, v in leaves.items()
         }
 
-    def reference_values(self, obj: Record) -> tuple[Any, ...]:
-        """The values of the reference fields of ``obj`` (None where unset)."""
-        return tuple(map(obj._values.get, self.reference_keys))
-
 
 def compile_spec(cls: type) -> ClassSpec:
     """The field table of ``cls``: its ``Field`` descriptors, base classes' first."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -51,5 +52,4 @@ class IdentityMap:
         return sum(len(members) for members in self._by_collection.values())
 
     def __iter__(self) -> Iterator[Model]:
-        for members in self._by_collection.values():
-            yield from members.values()
+        return chain.from_iterable(members.values() for members in self._by_collection.values())

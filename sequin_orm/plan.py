@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypedDict, cast
 import attrs
 
 from sequin_orm.errors import ModelError
-from sequin_orm.fields import specs_of
 from sequin_orm.record import NEW, PERSISTENT, Record
 
 if TYPE_CHECKING:
@@ -140,14 +139,15 @@ def plan_commit(
 
 def unsaved_references(obj: Model) -> list[Model]:
     """Objects ``obj`` references through reference fields that have no upstream id yet."""
-    values = specs_of(type(obj)).reference_values(obj)
-    if not any(values):  # no reference set (models are always truthy): the common case
-        return []
+    values = obj._values
+    keys = obj._spec.reference_keys
+    if values.keys().isdisjoint(keys):
+        return []  # no reference set: the common case
     # every Record at run time is a Model (the class users declare); the check needs the base
     return [
         cast("Model", value)
-        for value in values
-        if isinstance(value, Record) and value.upstream_id is None
+        for value in map(values.get, keys)
+        if isinstance(value, Record) and value._upstream_id is None
     ]
 
 

@@ -684,7 +684,7 @@ class Record(metaclass=_RecordType):
         data at once, without a merge or a copy: nothing was assigned while the request was
         out, and the answer repeats every key sent and every key known. Anything else goes
         through ``_absorb_record``."""
-        data = record.get("data")
+        data: Any = record.get("data")
         raw = self._raw
         if (
             data.__class__ is dict

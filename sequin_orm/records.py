@@ -32,7 +32,12 @@ def identity_of(record: Mapping[str, Any]) -> tuple[_Str, _Str, bool | None]:
     if not sync_id:
         sync = get("sync")
         sync_id = sync.get("id") if isinstance(sync, dict) else None
-    return text_of(upstream_id), text_of(sync_id), None if deleted is None else bool(deleted)
+    # text_of, inline: every loaded or saved object comes through here
+    return (
+        upstream_id if upstream_id and isinstance(upstream_id, str) else None,
+        sync_id if sync_id and isinstance(sync_id, str) else None,
+        None if deleted is None else bool(deleted),
+    )
 
 
 def read_meta(record: Mapping[str, Any]) -> MetaValues:

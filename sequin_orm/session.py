@@ -100,14 +100,19 @@ class UnitOfWork:
     def add(self, obj: Model, **options: Unpack[WriteKwargs]) -> None:
         """Track ``obj``: it is created or updated at the next commit (no request now)."""
         checked = WriteOptions.of(**options) if options else PLAIN
-        _check_savable(obj)
-        self._own(obj)
-        _bind_sync(obj, checked.sync_id)
-        if obj._state is PERSISTENT:
+        state = obj._state
+        if state is not NEW and state is not PERSISTENT:
+            _check_savable(obj)
+        if obj._owner is not self._ref:
+            self._own(obj)
+        if checked.sync_id is not None:
+            _bind_sync(obj, checked.sync_id)
+        tracked = self._tracked
+        if state is PERSISTENT and obj not in tracked:  # a tracked object is remembered
             self._remember_identity(obj)
         if self._deletes:
             self._deletes.pop(obj, None)
-        self._tracked[obj] = checked
+        tracked[obj] = checked
 
     def delete(self, obj: Model, **options: Unpack[WriteKwargs]) -> None:
         """Mark ``obj`` for deletion at the next commit; a new object is simply dropped."""
@@ -270,7 +275,7 @@ class UnitOfWork:
         saves = [
             Pending(obj, sync_of(obj, entry), entry.awaiting)
             for obj, entry in saved
-            if obj.is_dirty
+            if obj._state is NEW or obj.is_dirty
         ]
         deletes = [
             Pending(obj, sync_of(obj, entry), entry.awaiting)
@@ -324,11 +329,17 @@ class UnitOfWork:
 
         ``load()`` puts objects in the identity map alone: a dict entry less per object.
         """
-        saved = [(obj, entry) for obj, entry in self._tracked.items() if self._owns(obj)]
+        ref, tracked, deletes = self._ref, self._tracked, self._deletes
+        # self._owns(obj), inline: a commit asks it of every object
+        saved = [
+            (obj, entry)
+            for obj, entry in tracked.items()
+            if (owner := obj._owner) is ref or owner is None or owner() is None
+        ]
         saved += [
             (obj, PLAIN)
             for obj in self._identity
-            if obj not in self._tracked and obj not in self._deletes and self._owns(obj)
+            if obj not in tracked and obj not in deletes and self._owns(obj)
         ]
         return saved
 
@@ -510,11 +521,19 @@ def _bind_sync(obj: Model, sync_id: str | None) -> None:
 
 def save_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
     """``Model.save()``: enqueue in the current session, or send one mutation now."""
+    session = _current.get()
+    if session is not None:
+        session.add(obj, **options)
+        return _pending(obj)
     return _send_solo(_solo_save(obj, options, Session))
 
 
 async def asave_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
     """``Model.asave()``: enqueue in the current session, or send one mutation now."""
+    session = _current.get()
+    if session is not None:
+        session.add(obj, **options)
+        return _pending(obj)
     return await _asend_solo(_solo_save(obj, options, AsyncSession))
 
 
@@ -570,12 +589,8 @@ class _Solo(Generic[_U]):
 def _solo_save(
     obj: Model, options: WriteKwargs, session_type: Callable[[], _U]
 ) -> SaveResult | _Solo[_U]:
-    """Enqueue ``obj`` in the current session, or say that nothing is to be sent (the
-    result either way); else a one-object unit of work to send."""
-    session = _current.get()
-    if session is not None:
-        session.add(obj, **options)
-        return _pending(obj)
+    """Outside a session: say that nothing is to be sent (the result), or a one-object
+    unit of work to send."""
     WriteOptions.of(**options)  # bad options are refused even when nothing is sent
     _check_savable(obj)
     if not obj.is_dirty:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement
 
-from sequin_orm.errors import ModelError
+from sequin_orm.errors import ModelError, UnknownFieldError
 from sequin_orm.fields import Field, parse_date, parse_datetime
 from sequin_orm.mirror.tables import records
 from sequin_orm.model import Model
@@ -54,7 +54,7 @@ def target(model: type[Model], name: str) -> Target:
     if issubclass(model, DynamicModel):
         return Target(name, "text", (name,))  # no declared fields: any data key, as text
     hint = f"; lookups are __{', __'.join(LOOKUPS)}" if "__" in name else ""
-    raise ModelError(
+    raise UnknownFieldError(
         f"{model.__name__} has no field {name!r} to query (fields are named as in the record's "
         f"data, e.g. 'Email'; also 'upstream_id' and 'sync_id'){hint}"
     )

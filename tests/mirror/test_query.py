@@ -9,7 +9,7 @@ import pytest
 
 import sequin_orm
 from sequin_orm.emulator import Emulator
-from sequin_orm.errors import ModelError, NotFoundError
+from sequin_orm.errors import ModelError, NotFoundError, UnknownFieldError
 from sequin_orm.mirror import Mirror, MultipleRecordsError
 from sequin_orm.models import salesforce
 from tests.mirror.records import record
@@ -148,7 +148,7 @@ def test_results_join_the_session_and_save_as_updates(
 
 def test_bad_lookups_fail_before_any_query(contacts: Mirror) -> None:
     q = contacts.query(salesforce.Contact)
-    with pytest.raises(ModelError, match="has no field 'Emial'"):
+    with pytest.raises(UnknownFieldError, match="has no field 'Emial'"):
         q.filter(Emial="x")
     with pytest.raises(ModelError, match=r"has no field 'Email__startwith'.*lookups are"):
         q.filter(Email__startwith="x")
