@@ -2,7 +2,8 @@
 
 ``Model`` (model.py) adds what talks to the API: ``save()``, ``delete()`` and ``objects``.
 A model class declares its fields as ``Field`` descriptors (fields.py) and, when generated,
-a typed keyword-only ``__init__`` written out in full::
+its constructor's keywords, typed, for type checkers and editors (``Record.__init__`` takes
+them at run time: one construction path)::
 
     class Contact(Model):
         __slots__ = ()
@@ -12,11 +13,9 @@ a typed keyword-only ``__init__`` written out in full::
         FirstName: Field[str | None] = Field(str)
         Id: ReadOnlyField[str | None] = ReadOnlyField(str)
 
-        def __init__(self, *, FirstName: str | None = None) -> None:
-            values: dict[str, Any] = {}
-            if FirstName is not None:
-                values["FirstName"] = FirstName
-            self._init_values(values)
+        if TYPE_CHECKING:  # the keywords Record.__init__ takes
+
+            def __init__(self, *, FirstName: str | None = None) -> None: ...
 
 What an object holds (all in slots):
 
@@ -30,8 +29,13 @@ What an object holds (all in slots):
   for an object never loaded. Loading a record whose keys are all declared keeps ONE dict:
   ``_values is _raw`` until the first assignment copies it.
 - ``_extra``: ``data`` keys no field declares (``obj.extra``); ``None`` when empty.
-- record metadata (``_upstream_id``, ``_sync_id``, ...), ``_state``, and ``_owner`` (the
-  session an object is pending in; only the session layer reads and writes it).
+- ``_upstream_id``, ``_sync_id``, and ``_meta`` (the rest of the record's metadata, packed),
+  ``_state``, and ``_owner`` (the session an object is pending in; only the session layer
+  reads and writes it).
+
+Slots are written directly (``self._values = ...``): there is no ``__setattr__``, so an
+assignment to a field goes straight to its descriptor and anything undeclared is Python's
+``AttributeError``.
 
 Nothing here does I/O.
 """
@@ -167,7 +171,7 @@ class Record(metaclass=_RecordType):
     _state: State
     _upstream_id: str | None
     _sync_id: str | None
-    #: record_id, timestamps, updated_idx, stream and sync, packed in one bytes value
+    #: record_id, timestamps, updated_idx, stream and sync, packed in one string
     #: (records.pack_meta): rarely read, and less memory per loaded object than its parts
     _meta: Packed | None
     #: The session this object is pending in (read and written by the session layer only).

@@ -92,16 +92,17 @@ _SAYS_NOTHING = (None,) * len(PACKED_KEYS)
 _USUAL = len(PACKED_KEYS) - 1  # the keys a whole record has (not the alias created_at)
 
 #: JSON text of the values of ``PACKED_KEYS`` (see ``pack_meta``).
-Packed = bytes
+Packed = str
 
 
 def pack_meta(record: Mapping[str, Any], known: Packed | None = None) -> Packed | None:
-    """The rarely read metadata of ``record`` as ONE bytes value, over what was ``known``:
+    """The rarely read metadata of ``record`` as ONE string, over what was ``known``:
     keys the record lacks keep their known value (None: nothing known or said).
 
-    Only gathered and encoded here (two C calls for a whole record); values are checked when
-    read (``meta_text``, ``meta_index``, ``meta_sync``). One bytes value per object costs
-    less memory than the strings it holds would, and nothing is parsed until asked for.
+    Only gathered and encoded here (a few C calls for a whole record); values are checked
+    when read (``meta_text``, ``meta_index``, ``meta_sync``). One string per object costs
+    less memory than the strings it holds would, and nothing is parsed until asked for. (A
+    str, not orjson's bytes: those keep a 4 KiB buffer whatever their length.)
     """
     said = tuple(map(record.get, PACKED_KEYS))
     if said == _SAYS_NOTHING:
@@ -109,9 +110,10 @@ def pack_meta(record: Mapping[str, Any], known: Packed | None = None) -> Packed 
     if known is not None and None in said[:_USUAL]:
         said = tuple(o if n is None else n for n, o in zip(said, unpack_meta(known), strict=True))
     try:
-        return orjson.dumps(said, default=_unpackable, option=_AS_ABSENT)
+        packed = orjson.dumps(said, default=_unpackable, option=_AS_ABSENT)
     except orjson.JSONEncodeError:  # a value JSON cannot hold (a lone surrogate …): absent
-        return orjson.dumps(tuple(_packable(value) for value in said), option=_AS_ABSENT)
+        packed = orjson.dumps(tuple(_packable(value) for value in said), option=_AS_ABSENT)
+    return packed.decode()
 
 
 def unpack_meta(packed: Packed | None) -> list[Any]:
