@@ -332,7 +332,10 @@ class ClassSpec:
         "reference_keys",
         "references",
         "required",
+        "required_keys",
+        "str_keys",
         "top_level_keys",
+        "wire_ready",
         "writable",
     )
 
@@ -346,9 +349,17 @@ class ClassSpec:
         #: no dotted field and no list or dict field: an answer's ``data`` can be adopted
         #: as it is (``Record._absorb_answer``)
         self.plain_records = self.flat and not any(f.mutable for f in fields)
+        #: keys whose values are sent as they are: JSON scalars once checked (no date to
+        #: format, no model to reference, no list or dict to copy, no nesting)
+        self.wire_ready = frozenset(
+            f.key for f in fields if f.simple and not f.mutable and not f.read_only
+        )
         self.references = tuple(f for f in fields if f.kind == "reference")
         self.reference_keys = tuple(f.key for f in self.references)
         self.required = tuple(f for f in fields if f.required)
+        self.required_keys = tuple(f.key for f in self.required)
+        #: keys of the fields an ASCII ``str`` passes without a check
+        self.str_keys = frozenset(f.key for f in fields if f.takes_str)
         self.mutable = tuple(f for f in fields if f.mutable)
         self.writable = tuple(f for f in fields if not f.read_only)
         #: the keywords of ``__init__``: every field that is not read-only

@@ -72,7 +72,7 @@ from sequin_orm.errors import (
 from sequin_orm.identity import IdentityMap
 from sequin_orm.plan import Step, mutation_body, payloads_of, unsaved_references
 from sequin_orm.record import NEW
-from sequin_orm.results import CommitResult, ObjectOutcome, Outcome
+from sequin_orm.results import CommitResult, ObjectOutcome, Outcome, outcomes
 from sequin_orm.retry import Safety, is_retryable, retry_delay
 
 if TYPE_CHECKING:
@@ -337,30 +337,30 @@ class CommitFlow:
         }
         if step.kind == "update":  # an update's answer never deletes an object
             by_id = {key: r for key, r in by_id.items() if r.get("deleted") is not True}
-        outcomes: list[ObjectOutcome] = []
-        missing = [obj for obj in step.objects if obj._upstream_id not in by_id]
-        unmatched = _invalid(f"The answer names no record for {len(missing)} object(s)")
-        applied = _APPLIED[step.kind]
+        missing = {obj for obj in step.objects if obj._upstream_id not in by_id}
         if step.kind == "update":
             assert request.payloads is not None
             for obj, sent in zip(step.objects, request.payloads, strict=True):
+                upstream_id = obj._upstream_id  # never None for an update
+                record = by_id.get(upstream_id)
+                if record is not None and upstream_id is not None:
+                    obj._absorb_answer(record, sent, upstream_id, sync_id)
+        else:
+            for obj in step.objects:
                 record = by_id.get(obj._upstream_id)
-                if record is None:
-                    outcomes.append(ObjectOutcome(obj, Outcome.UNKNOWN, unmatched))
-                else:
-                    obj._absorb_answer(record, sent)
-                    outcomes.append(ObjectOutcome(obj, applied))
-            return outcomes
-        for obj in step.objects:
-            record = by_id.get(obj._upstream_id)
-            if record is None:
-                outcomes.append(ObjectOutcome(obj, Outcome.UNKNOWN, unmatched))
-                continue
-            obj._absorb_record(record)
-            obj._absorb_delete()
-            self._identity.discard(obj)
-            outcomes.append(ObjectOutcome(obj, applied))
-        return outcomes
+                if record is not None:
+                    obj._absorb_record(record)
+                    obj._absorb_delete()
+                    self._identity.discard(obj)
+        if not missing:
+            return outcomes(step.objects, _APPLIED[step.kind])
+        unmatched = _invalid(f"The answer names no record for {len(missing)} object(s)")
+        return [
+            ObjectOutcome(obj, Outcome.UNKNOWN, unmatched)
+            if obj in missing
+            else ObjectOutcome(obj, _APPLIED[step.kind])
+            for obj in step.objects
+        ]
 
     def _apply_creates(
         self, request: Request, records: list[dict[str, Any]]
@@ -373,10 +373,10 @@ class CommitFlow:
         assert request.payloads is not None
         sync_id = step.sync_id
         for obj, record, sent in zip(step.objects, records, request.payloads, strict=True):
-            obj._sync_id = sync_id
-            obj._absorb_answer(record, sent)
-            members[record["upstream_id"]] = obj  # checked: a new id, of this sync
-        return [ObjectOutcome(obj, Outcome.CREATED) for obj in step.objects]
+            upstream_id = record["upstream_id"]  # checked: a new id, of this sync
+            obj._absorb_answer(record, sent, upstream_id, sync_id)
+            members[upstream_id] = obj
+        return outcomes(step.objects, Outcome.CREATED)
 
     def _failure(self, request: Request, error: SequinError) -> list[ObjectOutcome]:
         """Outcomes of a request that failed; objects keep what was not certainly applied."""

@@ -220,14 +220,14 @@ def _chunked(
     awaiting: Await | None,
     stage: int,
 ) -> list[Step]:
+    pending = list(pending)
+    keys = list(map(_GROUP, pending))  # (sync_id, collection_id) of each, in C
     groups: dict[tuple[str, str], list[Pending]] = {}
-    for p in pending:
-        key = (p.sync_id, p.obj.collection_id)
-        group = groups.get(key)
-        if group is None:
-            groups[key] = [p]
-        else:
-            group.append(p)
+    if len(set(keys)) == 1:
+        groups[keys[0]] = pending  # the common case: one sync and collection
+    else:
+        for key, p in zip(keys, pending, strict=True):
+            groups.setdefault(key, []).append(p)
     steps: list[Step] = []
     for (sync_id, collection_id), members in groups.items():
         size = batch_size(type(members[0].obj))
@@ -242,4 +242,5 @@ def _chunked(
 
 
 _OBJ: Callable[[Pending], Model] = operator.attrgetter("obj")
+_GROUP: Callable[[Pending], tuple[str, str]] = operator.attrgetter("sync_id", "obj.collection_id")
 _AWAITING: Callable[[Pending], Await | None] = operator.attrgetter("awaiting")

@@ -217,19 +217,21 @@ class Record(metaclass=_RecordType):
         dropped): absent fields with a default get it, and the object becomes ``NEW``."""
         cls = type(self)
         spec = cls._spec
-        by_key = spec.by_key
         nones = False
-        for key, value in values.items():
-            field = by_key[key]
-            kind = value.__class__
-            if kind is str:
-                if field.takes_str and value.isascii():
-                    continue  # the common case, without a call
-            elif kind in field.fast:
-                continue
-            elif value is None:
-                nones = True
-            field.check(cls, value)
+        # the common case, checked in C: ASCII strings for fields that take strings
+        if not (spec.str_keys.issuperset(values) and _ascii_strings(values.values())):
+            by_key = spec.by_key
+            for key, value in values.items():
+                field = by_key[key]
+                kind = value.__class__
+                if kind is str:
+                    if field.takes_str and value.isascii():
+                        continue  # an ASCII string needs no other check
+                elif kind in field.fast:
+                    continue
+                elif value is None:
+                    nones = True
+                field.check(cls, value)
         if nones:
             values = {k: v for k, v in values.items() if v is not None}
         if spec.defaults:
@@ -513,6 +515,9 @@ class Record(metaclass=_RecordType):
     def create_data(self) -> dict[str, Any]:
         """The ``data`` of a create: every set field and every ``extra`` key."""
         extra = self._extra
+        if not extra and self._spec.wire_ready.issuperset(self._values):
+            self._check_required()
+            return dict(self._values)  # the common case: nothing to convert or copy
         data = self._extra_payload(extra, extra) if extra else {}
         by_key = self._spec.by_key
         for key, value in self._values.items():
@@ -532,6 +537,15 @@ class Record(metaclass=_RecordType):
     def update_data(self) -> dict[str, Any]:
         """The ``data`` of an update: only changed fields and changed ``extra`` keys (PATCH)."""
         extra = self._extra
+        assigned = self._changed
+        if (
+            not extra
+            and assigned is not None
+            and self._spec.plain_records  # nothing changes in place
+            and self._spec.wire_ready.issuperset(assigned)
+        ):  # the common case: the assigned values, as they are
+            values, order = self._values, _ORDER[type(self)]
+            return {key: values[key] for key in sorted(assigned, key=order.__getitem__)}
         data: dict[str, Any] = {}
         if extra:
             changed_extra = self._changed_extra_keys()
@@ -606,14 +620,17 @@ class Record(metaclass=_RecordType):
         without a value (new objects), an ``extra`` key that a field declares, a value in
         ``extra`` or in a list or dict field that is not JSON. Cheap when there is no
         ``extra`` and no list or dict field (the values of the others are checked when set)."""
+        spec = self._spec
         if self._state is NEW:
             self._check_required()
-        elif self._spec.create_only:
-            changed = self._spec.create_only.intersection(self._changed_keys())
+        elif spec.create_only:
+            changed = spec.create_only.intersection(self._changed_keys())
             if changed:
-                _refuse_create_only(type(self), self._spec.by_key[min(changed)].name)
-        name = type(self).__name__
+                _refuse_create_only(type(self), spec.by_key[min(changed)].name)
         extra = self._extra
+        if not extra and not spec.mutable:
+            return
+        name = type(self).__name__
         if extra:
             self._check_extra_keys(extra)
             for key, value in extra.items():
@@ -630,6 +647,8 @@ class Record(metaclass=_RecordType):
         if not required:
             return
         get = self._values.get
+        if None not in map(get, self._spec.required_keys):
+            return  # the common case, without a loop in Python
         missing = [f.name for f in required if get(f.key) is None]
         if missing:
             raise ModelError(
@@ -682,12 +701,18 @@ class Record(metaclass=_RecordType):
             deleted = self._state is DELETED
         self._state = DELETED if deleted else PERSISTENT
 
-    def _absorb_answer(self, record: dict[str, Any], sent: Mapping[str, Any]) -> None:
+    def _absorb_answer(
+        self, record: dict[str, Any], sent: Mapping[str, Any], upstream_id: str, sync_id: str
+    ) -> None:
         """The answer to this object's create or update, from JSON the library parsed (no one
-        else holds it). The common case keeps the answer's ``data`` as values and last-known
-        data at once, without a merge or a copy: nothing was assigned while the request was
-        out, and the answer repeats every key sent and every key known. Anything else goes
-        through ``_absorb_record``."""
+        else holds it), verified by the caller: the record of ``upstream_id`` in ``sync_id``.
+
+        The common case keeps the answer's ``data`` as values and last-known data at once,
+        without a merge or a copy: nothing was assigned while the request was out, and the
+        answer repeats every key sent and every key known. Anything else goes through
+        ``_absorb_record``."""
+        self._upstream_id = upstream_id
+        self._sync_id = sync_id
         data: Any = record.get("data")
         raw = self._raw
         if (
@@ -700,7 +725,8 @@ class Record(metaclass=_RecordType):
             and self._spec.top_level_keys.issuperset(data)
         ):
             self._raw = self._values = data
-            self._state = DELETED if self._absorb_meta(record) else PERSISTENT
+            self._meta = pack_meta(record, self._meta)
+            self._state = DELETED if record.get("deleted") else PERSISTENT
             return
         self._absorb_record(record, sent)
 
@@ -804,6 +830,14 @@ class _FieldOrder(dict[type, dict[str, int]]):
 
 
 _ORDER = _FieldOrder()
+
+
+def _ascii_strings(values: Iterable[Any]) -> bool:
+    """Whether every value is an ASCII ``str``: one pass in C (``join`` refuses the rest)."""
+    try:
+        return "".join(values).isascii()
+    except TypeError:
+        return False
 
 
 def _refuse_create_only(cls: type[Record], name: str) -> NoReturn:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import repeat
 from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
@@ -13,7 +14,7 @@ from sequin_orm.errors import SequinError
 if TYPE_CHECKING:
     from sequin_orm.model import Model
 
-__all__ = ["CommitResult", "ObjectOutcome", "Outcome", "SaveResult"]
+__all__ = ["CommitResult", "ObjectOutcome", "Outcome", "SaveResult", "outcomes"]
 
 
 class Outcome(enum.Enum):
@@ -36,6 +37,13 @@ class ObjectOutcome(NamedTuple):
     obj: Model
     outcome: Outcome
     error: SequinError | None = None
+
+
+def outcomes(objects: Iterable[Model], outcome: Outcome) -> list[ObjectOutcome]:
+    """``ObjectOutcome(obj, outcome)`` of each object, without error. Built in C (a commit
+    makes one per object; the named tuple's own ``__new__`` is a Python call)."""
+    fields = zip(objects, repeat(outcome), repeat(None))
+    return list(map(tuple.__new__, repeat(ObjectOutcome), fields))
 
 
 @attrs.frozen

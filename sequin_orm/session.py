@@ -184,7 +184,7 @@ class UnitOfWork:
                 existing._absorb_record(record)
             return existing
         _check_savable(obj)
-        self._remember_identity(obj)  # only there: saved when it changes (see _saved_objects)
+        self._remember_identity(obj)  # only there: saved when it changes (see _dirty_objects)
         return obj
 
     # -- views ---------------------------------------------------------------------------
@@ -197,7 +197,7 @@ class UnitOfWork:
     @property
     def dirty(self) -> tuple[Model, ...]:
         """Persistent objects with changes to send."""
-        return tuple(o for o, _ in self._saved_objects() if o.state is PERSISTENT and o.is_dirty)
+        return tuple(o for o, _ in self._dirty_objects() if o._state is PERSISTENT)
 
     @property
     def deleted(self) -> tuple[Model, ...]:
@@ -254,7 +254,7 @@ class UnitOfWork:
         """Forget pending changes: new objects leave the session, others revert (no request)."""
         if self._committing.locked():
             raise ModelError("rollback() while this Session is committing")
-        for obj, _ in list(self._saved_objects()):
+        for obj, _ in self._dirty_objects():
             if obj.state is NEW:
                 self.expunge(obj)
             else:
@@ -269,21 +269,18 @@ class UnitOfWork:
     def _plan(self, awaiting: Await | None, settings: Settings) -> tuple[list[Step], list[Model]]:
         """The commit's requests, and the new objects referenced but not to be created (their
         create is unknown). Raises ``ModelError`` for what cannot be sent, before any request."""
-        saved = self._saved_objects()
+        saved = self._dirty_objects()
         references, unknown = self._cascade_references(saved)
         sync_of = self._sync_resolver(settings)
-        saves = [
-            Pending(obj, sync_of(obj, entry), entry.awaiting)
-            for obj, entry in saved
-            if obj._state is NEW or obj.is_dirty
-        ]
+        saves = []
+        for obj, entry in saved:
+            obj._check_sendable()
+            saves.append(Pending(obj, sync_of(obj, entry), entry.awaiting))
         deletes = [
             Pending(obj, sync_of(obj, entry), entry.awaiting)
             for obj, entry in self._deletes.items()
             if self._owns(obj)
         ]
-        for pending in saves:
-            pending.obj._check_sendable()
         steps = plan_commit(
             saves,
             deletes,
@@ -307,7 +304,11 @@ class UnitOfWork:
         referring to them are held back, not sent)."""
         references: dict[Model, list[Model]] = {}
         unknown: list[Model] = []
-        queue = [obj for obj, _ in saved]
+        # objects with a reference field set (the first check of unsaved_references, inline:
+        # most objects have none)
+        queue = [
+            obj for obj, _ in saved if not obj._values.keys().isdisjoint(obj._spec.reference_keys)
+        ]
         while queue:
             obj = queue.pop()
             refs = unsaved_references(obj)
@@ -324,22 +325,23 @@ class UnitOfWork:
                     queue.append(ref)
         return references, unknown
 
-    def _saved_objects(self) -> list[tuple[Model, WriteOptions]]:
-        """What a commit saves when dirty: objects added, then objects only loaded.
-
-        ``load()`` puts objects in the identity map alone: a dict entry less per object.
-        """
+    def _dirty_objects(self) -> list[tuple[Model, WriteOptions]]:
+        """What a commit saves: objects with something to send that no other session took,
+        those added first, then those only loaded (``load()`` puts objects in the identity
+        map alone: a dict entry less per object)."""
         ref, tracked, deletes = self._ref, self._tracked, self._deletes
-        # self._owns(obj), inline: a commit asks it of every object
+        # is_dirty and self._owns(obj), inline for the common cases: a commit asks them of
+        # every object of the session
         saved = [
             (obj, entry)
             for obj, entry in tracked.items()
-            if (owner := obj._owner) is ref or owner is None or owner() is None
+            if ((state := obj._state) is NEW or (state is PERSISTENT and obj.is_dirty))
+            and ((owner := obj._owner) is ref or owner is None or owner() is None)
         ]
         saved += [
             (obj, PLAIN)
             for obj in self._identity
-            if obj not in tracked and obj not in deletes and self._owns(obj)
+            if obj not in tracked and obj not in deletes and obj.is_dirty and self._owns(obj)
         ]
         return saved
 
