@@ -513,10 +513,16 @@ class Record(metaclass=_RecordType):
     # -- what to send (pure) -------------------------------------------------------------
 
     def create_data(self) -> dict[str, Any]:
-        """The ``data`` of a create: every set field and every ``extra`` key."""
+        """The ``data`` of a create: every set field and every ``extra`` key; ``ModelError``
+        when a required field has no value."""
+        self._check_required()
+        return self._create_payload()
+
+    def _create_payload(self) -> dict[str, Any]:
+        """``create_data()`` without the check of required fields (a commit checks every
+        object before its first request: ``_check_sendable``)."""
         extra = self._extra
         if not extra and self._spec.wire_ready.issuperset(self._values):
-            self._check_required()
             return dict(self._values)  # the common case: nothing to convert or copy
         data = self._extra_payload(extra, extra) if extra else {}
         by_key = self._spec.by_key
@@ -531,7 +537,6 @@ class Record(metaclass=_RecordType):
                 data[key] = value
             else:
                 assign(data, field.path, to_wire(field, value))
-        self._check_required()
         return data
 
     def update_data(self) -> dict[str, Any]:

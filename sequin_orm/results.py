@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import operator
 from collections.abc import Iterable, Iterator
 from itertools import repeat
 from typing import TYPE_CHECKING, NamedTuple
@@ -39,6 +40,9 @@ class ObjectOutcome(NamedTuple):
     error: SequinError | None = None
 
 
+_ERROR = operator.attrgetter("error")
+
+
 def outcomes(objects: Iterable[Model], outcome: Outcome) -> list[ObjectOutcome]:
     """``ObjectOutcome(obj, outcome)`` of each object, without error. Built in C (a commit
     makes one per object; the named tuple's own ``__new__`` is a Python call)."""
@@ -56,7 +60,7 @@ class CommitResult:
     @property
     def ok(self) -> bool:
         """True when every object was applied and nothing reported an error."""
-        return all(o.error is None for o in self.outcomes)
+        return not any(map(_ERROR, self.outcomes))  # errors are exceptions: never falsy
 
     def _objects(self, outcome: Outcome) -> list[Model]:
         return [o.obj for o in self.outcomes if o.outcome is outcome]

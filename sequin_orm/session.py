@@ -271,13 +271,14 @@ class UnitOfWork:
         create is unknown). Raises ``ModelError`` for what cannot be sent, before any request."""
         saved = self._dirty_objects()
         references, unknown = self._cascade_references(saved)
-        sync_of = self._sync_resolver(settings)
+        default_sync = self._sync_resolver(settings)
         saves = []
         for obj, entry in saved:
             obj._check_sendable()
-            saves.append(Pending(obj, sync_of(obj, entry), entry.awaiting))
+            sync_id = obj._sync_id or entry.sync_id or default_sync(type(obj))
+            saves.append(Pending(obj, sync_id, entry.awaiting))
         deletes = [
-            Pending(obj, sync_of(obj, entry), entry.awaiting)
+            Pending(obj, obj._sync_id or entry.sync_id or default_sync(type(obj)), entry.awaiting)
             for obj, entry in self._deletes.items()
             if self._owns(obj)
         ]
@@ -335,7 +336,10 @@ class UnitOfWork:
         saved = [
             (obj, entry)
             for obj, entry in tracked.items()
-            if ((state := obj._state) is NEW or (state is PERSISTENT and obj.is_dirty))
+            if (
+                (state := obj._state) is NEW
+                or (state is PERSISTENT and (obj._changed is not None or obj.is_dirty))
+            )
             and ((owner := obj._owner) is ref or owner is None or owner() is None)
         ]
         saved += [
@@ -345,22 +349,19 @@ class UnitOfWork:
         ]
         return saved
 
-    def _sync_resolver(self, settings: Settings) -> Callable[[Model, WriteOptions], str]:
-        """``sync_of(obj, entry)``: the sync an object is sent to. The default of each model
-        class is looked up once per commit."""
+    def _sync_resolver(self, settings: Settings) -> Callable[[type[Model]], str]:
+        """``default_sync(cls)``: the sync of objects of ``cls`` that name none (the object's
+        own sync, then the one it was saved with, come first). Looked up once per class and
+        commit."""
         defaults: dict[type[Model], str] = {}
 
-        def sync_of(obj: Model, entry: WriteOptions) -> str:
-            sync_id = obj._sync_id or entry.sync_id
-            if sync_id:
-                return sync_id
-            cls = type(obj)
+        def default_sync(cls: type[Model]) -> str:
             default = defaults.get(cls)
             if default is None:
                 default = defaults[cls] = self._default_sync(cls, settings)
             return default
 
-        return sync_of
+        return default_sync
 
     def _default_sync(self, cls: type[Model], settings: Settings) -> str:
         """The sync of objects that name none: the session's, else their provider's."""
