@@ -49,7 +49,6 @@ after an error that proves it was not applied (connection never opened, 429, 503
 
 from __future__ import annotations
 
-import operator
 import random
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -206,7 +205,7 @@ class CommitFlow:
         except ModelError as error:  # a value that cannot be sent: these objects wait
             self._record(index, [ObjectOutcome(obj, Outcome.FAILED, error) for obj in step.objects])
             return None
-        handed = tuple(map(_HAND_OVER, step.objects))
+        handed = tuple([obj._hand_over() for obj in step.objects])
         return Request(index, step, payloads, content, handed)
 
     # -- what came back ------------------------------------------------------------------
@@ -404,9 +403,6 @@ class CommitFlow:
             else:
                 obj._absorb_sent_update(data)
         return [ObjectOutcome(obj, _APPLIED[step.kind], error) for obj in step.objects]
-
-
-_HAND_OVER: Callable[[Model], set[str] | None] = operator.methodcaller("_hand_over")
 
 
 def _stages_of(steps: Sequence[Step]) -> list[list[tuple[int, Step]]]:
