@@ -83,7 +83,8 @@ __all__ = ["MUTATIONS_PATH", "CommitFlow", "Request"]
 MUTATIONS_PATH = "/v1/mutations/run"
 
 _APPLIED = {"create": Outcome.CREATED, "update": Outcome.UPDATED, "delete": Outcome.DELETED}
-_NOT_APPLIED = frozenset({Outcome.FAILED, Outcome.UNKNOWN})
+# compared by identity: an Enum member's hash is a Python call
+_FAILED, _UNKNOWN = Outcome.FAILED, Outcome.UNKNOWN
 
 
 @attrs.frozen(eq=False)
@@ -309,7 +310,7 @@ class CommitFlow:
         """Keep ``outcomes``; objects of ``request`` not applied get their changes back."""
         if not outcomes:
             return
-        not_applied = [o.obj for o in outcomes if o.outcome in _NOT_APPLIED]
+        not_applied = [o.obj for o in outcomes if o.outcome is _FAILED or o.outcome is _UNKNOWN]
         if not_applied:
             if request is not None:
                 handed = dict(zip(request.step.objects, request.handed, strict=True))
@@ -329,14 +330,14 @@ class CommitFlow:
         if step.kind == "create":
             return self._apply_creates(request, records)
         sync_id, collection_id = step.sync_id, step.collection_id
+        is_update = step.kind == "update"
         by_id = {
             r.get("upstream_id"): r
             for r in records
             if r.get("sync_id", sync_id) == sync_id
             and r.get("collection_id", collection_id) == collection_id
+            and not (is_update and r.get("deleted") is True)  # an update never deletes
         }
-        if step.kind == "update":  # an update's answer never deletes an object
-            by_id = {key: r for key, r in by_id.items() if r.get("deleted") is not True}
         missing = {obj for obj in step.objects if obj._upstream_id not in by_id}
         if step.kind == "update":
             assert request.payloads is not None
@@ -422,17 +423,20 @@ def _create_answer_problem(
     if len(records) != len(step.objects):
         return f"Expected {len(step.objects)} records in the answer, got {len(records)}"
     collection_id, sync_id = step.collection_id, step.sync_id
-    if any(obj._state is not NEW for obj in step.objects):
+    # list comprehensions rather than generators: cheaper per item, and every check passes
+    if any([obj._state is not NEW for obj in step.objects]):
         return "An object of this create is no longer new (created elsewhere meanwhile)"
     ids = [r.get("upstream_id") for r in records]
-    if not all(upstream_id.__class__ is str and upstream_id for upstream_id in ids):
+    if not all([upstream_id.__class__ is str and upstream_id for upstream_id in ids]):
         return "A created record came back without an upstream_id"
     if len(set(ids)) != len(ids):
         return "The answer gives two created records the same upstream_id"
     if any(
-        r.get("sync_id", sync_id) != sync_id
-        or r.get("collection_id", collection_id) != collection_id
-        for r in records
+        [
+            r.get("sync_id", sync_id) != sync_id
+            or r.get("collection_id", collection_id) != collection_id
+            for r in records
+        ]
     ):
         return f"The answer holds records of another sync or collection than {collection_id}"
     if not taken.keys().isdisjoint(ids):

@@ -88,6 +88,8 @@ class CommitResult:
     @property
     def errors(self) -> list[SequinError]:
         """Distinct errors, in order."""
+        if self.ok:
+            return []  # the common case, found in C
         seen: dict[int, SequinError] = {}
         for o in self.outcomes:
             if o.error is not None:
