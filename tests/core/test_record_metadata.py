@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pickle
+import tracemalloc
 
 import pytest
 
@@ -75,3 +76,51 @@ def test_they_are_read_only(name: str) -> None:
     contact = salesforce.Contact(LastName="Idaho")
     with pytest.raises(AttributeError, match=name):  # a property without a setter
         setattr(contact, name, "x")
+
+
+def test_metadata_of_wrong_types_reads_as_absent_and_json_cannot_break_loading() -> None:
+    contact = salesforce.Contact.from_record(
+        {
+            "upstream_id": "003A",
+            "id": 7,  # not a string
+            "updated_idx": True,  # a bool is not an index
+            "stream_id": "\udc00",  # a lone surrogate: not JSON
+            "inserted_at": None,
+            "created_at": "2024-11-10T18:39:00Z",  # the /v1/records example's name for it
+            "sync": {"id": "s", "external_id": ["x"], "metadata": "not a dict"},
+            "data": {"LastName": "Idaho"},
+        }
+    )
+    assert contact.upstream_id == "003A" and contact.sync_id == "s"
+    assert contact.record_id is None and contact.updated_idx is None
+    assert contact.stream_id is None
+    assert contact.inserted_at == "2024-11-10T18:39:00Z"
+    assert contact.sync_external_id is None and contact.sync_metadata is None
+
+
+def test_loaded_objects_hold_little_more_memory_than_their_data() -> None:
+    """Packed metadata must stay small (orjson's bytes keep a 4 KiB buffer: a str is kept)."""
+    records = [
+        {
+            "id": f"rec-{i}",
+            "upstream_id": f"003{i:015d}",
+            "sync": {"id": "sync", "external_id": None, "metadata": {}},
+            "stream_id": "stream",
+            "inserted_at": "2024-11-10T18:39:00.070453Z",
+            "upstream_created_at": "2024-11-10T18:39:00.070453Z",
+            "upstream_updated_at": "2024-11-10T18:39:00.070453Z",
+            "updated_idx": i,
+            "data": {"LastName": f"Idaho {i}", "Email": f"duncan{i}@ginaz.org", "Title": "Sword"},
+        }
+        for i in range(200)
+    ]
+    tracemalloc.start()
+    try:
+        objects = [salesforce.Contact.from_record(r) for r in records]
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert objects[0].record_id == "rec-0"
+    per_object = held / len(objects)
+    # the object, a copy of its data dict and the packed metadata: about 600 bytes
+    assert per_object < 1_200, f"{per_object:.0f} bytes per loaded object"
