@@ -180,7 +180,7 @@ def mutation_body(step: Step, payloads: Sequence[dict[str, Any]] | None) -> dict
 def payloads_of(step: Step) -> list[dict[str, Any]] | None:
     """The ``data`` to send for each object of a create or update step (None for deletes)."""
     if step.kind == "create":
-        return [obj._create_payload() for obj in step.objects]  # checked when planned
+        return [obj.create_data() for obj in step.objects]
     if step.kind == "update":
         return [obj.update_data() for obj in step.objects]
     return None

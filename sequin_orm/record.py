@@ -51,6 +51,8 @@ from sequin_orm.errors import (
     FieldTypeError,
     KeyCasingWarning,
     ModelError,
+    ReadOnlyFieldError,
+    UnknownFieldError,
 )
 from sequin_orm.fields import (
     MISSING,
@@ -65,7 +67,6 @@ from sequin_orm.fields import (
     to_wire,
 )
 from sequin_orm.records import (
-    CREATED,
     CREATED_AT,
     INSERTED_AT,
     RECORD_ID,
@@ -126,23 +127,13 @@ def registered_model(collection_id: str) -> type[Record] | None:
     return _models.get(collection_id)
 
 
-class _RecordType(type):
-    """The metaclass of records: a class that declares no ``__slots__`` gets empty ones, so
-    that objects have no ``__dict__`` and a misspelt attribute raises ``AttributeError``
-    (``'Contact' object has no attribute 'Emial'``) instead of being kept silently."""
-
-    def __new__(
-        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
-    ) -> _RecordType:
-        namespace.setdefault("__slots__", ())
-        return super().__new__(mcs, name, bases, namespace, **kwargs)
-
-
-class Record(metaclass=_RecordType):
+class Record:
     """The state of one record: its values, what changed, what the API last said.
 
     Attributes are slots written directly (no ``__setattr__``): fields are data descriptors
     (fields.py), metadata is read-only properties, anything else is an ``AttributeError``.
+    A model class that declares no ``__slots__`` gives its objects a ``__dict__``; there,
+    ``_setattr_declared_only`` keeps a misspelt field name out of it.
     """
 
     __slots__ = (
@@ -189,6 +180,9 @@ class Record(metaclass=_RecordType):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._spec = compile_spec(cls)
+        if cls.__dictoffset__ and cls.__setattr__ is object.__setattr__:  # a __dict__, no hook
+            # setattr(): an assignment would tell type checkers that any name may be set
+            setattr(cls, "__setattr__", _setattr_declared_only)  # noqa: B010
         if cls.collection_id:
             _register(cls)
 
@@ -401,7 +395,7 @@ class Record(metaclass=_RecordType):
     @property
     def inserted_at(self) -> str | None:
         """When the record was inserted into the stream (ISO 8601), when the record says."""
-        return meta_text(self._meta, INSERTED_AT) or meta_text(self._meta, CREATED)
+        return meta_text(self._meta, INSERTED_AT)
 
     @property
     def sync_external_id(self) -> str | None:
@@ -516,11 +510,6 @@ class Record(metaclass=_RecordType):
         """The ``data`` of a create: every set field and every ``extra`` key; ``ModelError``
         when a required field has no value."""
         self._check_required()
-        return self._create_payload()
-
-    def _create_payload(self) -> dict[str, Any]:
-        """``create_data()`` without the check of required fields (a commit checks every
-        object before its first request: ``_check_sendable``)."""
         extra = self._extra
         if not extra and self._spec.wire_ready.issuperset(self._values):
             return dict(self._values)  # the common case: nothing to convert or copy
@@ -835,6 +824,25 @@ class _FieldOrder(dict[type, dict[str, int]]):
 
 
 _ORDER = _FieldOrder()
+
+
+def _setattr_declared_only(self: Record, name: str, value: Any) -> None:
+    """``__setattr__`` of a model class whose objects have a ``__dict__`` (it declares no
+    ``__slots__``): private names (``_cache``) and what the class declares (fields, properties)
+    are set as usual; a method is not replaced; anything else is ``UnknownFieldError``."""
+    declared = getattr(type(self), name, _MISSING)
+    if name[:1] != "_":
+        if declared is _MISSING:
+            raise UnknownFieldError(
+                f"{type(self).__name__} has no field {name!r}; undeclared record keys go in "
+                f"obj.extra[{name!r}]"
+            )
+        if not hasattr(declared, "__set__"):
+            raise ReadOnlyFieldError(f"{type(self).__name__}.{name} cannot be assigned")
+    object.__setattr__(self, name, value)
+
+
+_MISSING = object()
 
 
 def _ascii_strings(values: Iterable[Any]) -> bool:

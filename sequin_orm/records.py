@@ -74,9 +74,9 @@ def foreign_collection(record: Mapping[str, Any], collection_id: str) -> str | N
 
 # --- the rarely read metadata, packed ---------------------------------------------------------
 
-#: The record keys a packed metadata value holds, in this order. ``created_at`` is
-#: ``inserted_at`` under the name of the ``/v1/records`` example; ``sync`` is the sync object
-#: (``id``, ``external_id``, ``metadata``).
+#: The record keys a packed metadata value holds, in this order (``inserted_at`` is
+#: ``created_at`` in the ``/v1/records`` example); ``sync`` is the sync object (``id``,
+#: ``external_id``, ``metadata``).
 PACKED_KEYS = (
     "id",
     "upstream_created_at",
@@ -85,11 +85,9 @@ PACKED_KEYS = (
     "stream_id",
     "inserted_at",
     "sync",
-    "created_at",
 )
-RECORD_ID, CREATED_AT, UPDATED_AT, UPDATED_IDX, STREAM_ID, INSERTED_AT, SYNC, CREATED = range(8)
-_SAYS_NOTHING = (None,) * len(PACKED_KEYS)
-_USUAL = len(PACKED_KEYS) - 1  # the keys a whole record has (not the alias created_at)
+RECORD_ID, CREATED_AT, UPDATED_AT, UPDATED_IDX, STREAM_ID, INSERTED_AT, SYNC = range(7)
+_SAYS_NOTHING = [None] * len(PACKED_KEYS)
 
 #: JSON text of the values of ``PACKED_KEYS`` (see ``pack_meta``).
 Packed = str
@@ -104,11 +102,13 @@ def pack_meta(record: Mapping[str, Any], known: Packed | None = None) -> Packed 
     less memory than the strings it holds would, and nothing is parsed until asked for. (A
     str, not orjson's bytes: those keep a 4 KiB buffer whatever their length.)
     """
-    said = tuple(map(record.get, PACKED_KEYS))
+    said = list(map(record.get, PACKED_KEYS))
+    if said[INSERTED_AT] is None:  # the name of the /v1/records example
+        said[INSERTED_AT] = record.get("created_at")
     if said == _SAYS_NOTHING:
         return known
-    if known is not None and None in said[:_USUAL]:
-        said = tuple(o if n is None else n for n, o in zip(said, unpack_meta(known), strict=True))
+    if known is not None and None in said:
+        said = [o if n is None else n for n, o in zip(said, unpack_meta(known), strict=True)]
     try:
         packed = orjson.dumps(said, default=_unpackable, option=_AS_ABSENT)
     except orjson.JSONEncodeError:  # a value JSON cannot hold (a lone surrogate …): absent

@@ -107,12 +107,11 @@ class UnitOfWork:
             self._own(obj)
         if checked.sync_id is not None:
             _bind_sync(obj, checked.sync_id)
-        tracked = self._tracked
-        if state is PERSISTENT and obj not in tracked:  # a tracked object is remembered
+        if state is PERSISTENT:
             self._remember_identity(obj)
         if self._deletes:
             self._deletes.pop(obj, None)
-        tracked[obj] = checked
+        self._tracked[obj] = checked
 
     def delete(self, obj: Model, **options: Unpack[WriteKwargs]) -> None:
         """Mark ``obj`` for deletion at the next commit; a new object is simply dropped."""

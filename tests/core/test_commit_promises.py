@@ -297,6 +297,27 @@ def test_a_field_assigned_while_its_create_is_in_flight_stays_pending(emulator: 
     assert contact.changed_fields == {"Title"}
 
 
+def test_a_required_field_cleared_while_an_earlier_stage_is_out_is_not_sent(
+    emulator: Emulator,
+) -> None:
+    account = salesforce.Account(Name="Arrakeen")
+    contact = salesforce.Contact(LastName="Atreides", AccountId=account)  # a later wave
+
+    def clear(request: httpx.Request) -> None:  # while the account's create is out
+        contact.LastName = None
+
+    tamper = Tamper(emulator, before={1: clear})
+    session = Session(_client(tamper))
+    session.add(contact)
+    with pytest.raises(CommitError) as raised:
+        session.commit()
+    result = raised.value.result
+    assert result is not None and result.failed == [contact]
+    assert isinstance(result.errors[0], ModelError) and "LastName" in str(result.errors[0])
+    assert tamper.mutations == 1  # the contact's create was never sent
+    assert account.upstream_id is not None and contact.is_new and _stored(emulator) == []
+
+
 # --- ownership and re-entrancy ----------------------------------------------------------------
 
 
@@ -312,6 +333,17 @@ def test_one_object_is_pending_in_one_session_at_a_time(emulator: Emulator) -> N
     assert first.flush().requests_sent == 0
     second.commit()
     assert len(_stored(emulator)) == 1
+
+
+def test_binding_a_tracked_object_to_a_sync_checks_its_identity_again() -> None:
+    unbound = salesforce.Contact.from_record({"upstream_id": "003X", "data": {"LastName": "A"}})
+    session = Session(_client(httpx.MockTransport(lambda request: httpx.Response(500))))
+    session.add(unbound)  # no sync yet: no identity
+    session.load(
+        salesforce.Contact, {"upstream_id": "003X", "sync_id": "sync-sf", "data": {"LastName": "A"}}
+    )
+    with pytest.raises(ModelError, match="already in this session"):
+        session.add(unbound, sync_id="sync-sf")
 
 
 def test_rolling_back_one_session_keeps_a_change_pending_in_another(emulator: Emulator) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import abc
 import datetime
+import functools
 import pickle
+import weakref
 from typing import Any, ClassVar
 
 import pytest
 
 from sequin_orm import DynamicModel, Model, Session, model_for
-from sequin_orm.errors import FieldTypeError, ModelError, ReadOnlyFieldError
+from sequin_orm.errors import FieldTypeError, ModelError, ReadOnlyFieldError, UnknownFieldError
 from sequin_orm.fields import Field
 from sequin_orm.models import hubspot, salesforce, stripe
 
@@ -176,16 +179,34 @@ def test_unknown_attribute_and_read_only_assignment_raise() -> None:
     assert contact.changed_fields == {"LastName"}  # nothing above changed the object
 
 
-class Harvest(Model):  # a hand-written model that declares no __slots__
+class Tagged(abc.ABC):  # a base with its own metaclass
+    @abc.abstractmethod
+    def tag(self) -> str: ...
+
+
+class Harvest(Model, Tagged):  # a hand-written model that declares no __slots__
     collection_id = "custom:harvest"
     Spice: Field[int | None] = Field(int)
 
+    def tag(self) -> str:
+        return "harvest"
 
-def test_a_model_without_slots_still_refuses_unknown_attributes() -> None:
+    @functools.cached_property
+    def tons(self) -> int:
+        return (self.Spice or 0) * 1000
+
+
+def test_a_model_without_slots_keeps_its_dict_for_its_own_attributes_only() -> None:
     harvest = Harvest(Spice=3)
-    with pytest.raises(AttributeError, match="Spic"):
+    harvest._seen = True  # private names and cached properties live in the __dict__
+    assert harvest.tons == 3000 and harvest.tag() == "harvest"
+    assert weakref.ref(harvest)() is harvest
+    with pytest.raises(UnknownFieldError, match="extra"):
         harvest.Spic = 4  # type: ignore[attr-defined]
-    assert not hasattr(harvest, "__dict__")
+    with pytest.raises(ReadOnlyFieldError):
+        harvest.tag = None  # type: ignore[method-assign,assignment]
+    harvest.Spice = 5  # a field still goes through its descriptor
+    assert harvest.changed_fields == {"Spice"} and "Spic" not in vars(harvest)
 
 
 def test_read_only_fields_are_never_sent() -> None:

@@ -124,3 +124,11 @@ def test_loaded_objects_hold_little_more_memory_than_their_data() -> None:
     per_object = held / len(objects)
     # the object, a copy of its data dict and the packed metadata: about 600 bytes
     assert per_object < 1_200, f"{per_object:.0f} bytes per loaded object"
+
+
+def test_a_later_record_naming_it_created_at_replaces_inserted_at() -> None:
+    contact = salesforce.Contact.from_record(
+        {"upstream_id": "003A", "inserted_at": "2024-01-01T00:00:00Z", "data": {}}
+    )
+    contact._absorb_record({"upstream_id": "003A", "created_at": "2025-02-02T00:00:00Z"})
+    assert contact.inserted_at == "2025-02-02T00:00:00Z"
