@@ -741,7 +741,8 @@ class Record:
         self, sent: Mapping[str, Any]
     ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """What changed since ``sent`` was built: ``(values by key, extra)``: keys assigned
-        since the hand-over, and lists or dicts that differ from what was sent."""
+        since the hand-over, and lists or dicts that differ from what was sent (or, when not
+        sent, from the last-known data: changed in place while the request was out)."""
         spec = self._spec
         if self._changed is None and not spec.mutable and not self._extra:
             return None, None  # the common case: nothing assigned while the request was out
@@ -752,7 +753,11 @@ class Record:
             if value is MISSING or field.key in kept or field.read_only:
                 continue
             was = lookup(sent, field.path)
-            if was is not MISSING and not same_json(value, was):
+            if was is MISSING:  # not sent: compare with what was known when it was built
+                was = lookup(self._raw, field.path) if self._raw is not None else MISSING
+                if was is MISSING:
+                    was = field.default_value()
+            if not same_json(value, was):
                 kept[field.key] = value
         kept_extra: dict[str, Any] = {}
         extra = self._extra

@@ -31,7 +31,7 @@ from sequin_orm.errors import (
 )
 from sequin_orm.flow import CommitFlow
 from sequin_orm.identity import IdentityMap
-from sequin_orm.models import salesforce
+from sequin_orm.models import salesforce, stripe
 from sequin_orm.plan import Step
 
 from ..conftest import SYNCS, TOKEN
@@ -295,6 +295,29 @@ def test_a_field_assigned_while_its_create_is_in_flight_stays_pending(emulator: 
         contact.save()
     assert contact.upstream_id is not None and contact.Title == "Duke"
     assert contact.changed_fields == {"Title"}
+
+
+def test_a_dict_changed_in_place_while_an_update_without_it_is_out_stays_pending(
+    emulator: Emulator,
+) -> None:
+    customer = stripe.Customer(name="Irulan", address={"city": "Kaitain"})
+    with Session(_client(emulator.transport())):
+        customer.save()
+    address = customer.address
+    assert address is not None
+
+    def move(request: httpx.Request) -> None:  # the update sends only the name
+        address["city"] = "Arrakeen"
+
+    with Session(_client(Tamper(emulator, before={1: move}))):
+        customer.name = "Princess Irulan"
+        customer.save()
+    assert customer.name == "Princess Irulan" and customer.address == {"city": "Arrakeen"}
+    assert customer.changed_fields == {"address"}
+    with Session(_client(emulator.transport())):
+        customer.save()
+    (stored,) = emulator.records("stripe:customer")
+    assert stored["data"]["address"] == {"city": "Arrakeen"}
 
 
 def test_a_required_field_cleared_while_an_earlier_stage_is_out_is_not_sent(
