@@ -35,7 +35,7 @@ What an object holds (all in slots):
 
 Slots are written directly (``self._values = ...``): there is no ``__setattr__``, so an
 assignment to a field goes straight to its descriptor and anything undeclared is Python's
-``AttributeError``.
+``AttributeError`` (a class without ``__slots__`` gets ``_setattr_declared_only``).
 
 Nothing here does I/O.
 """
@@ -835,9 +835,9 @@ def _setattr_declared_only(self: Record, name: str, value: Any) -> None:
     """``__setattr__`` of a model class whose objects have a ``__dict__`` (it declares no
     ``__slots__``): private names (``_cache``) and what the class declares (fields, properties)
     are set as usual; a method is not replaced; anything else is ``UnknownFieldError``."""
-    declared = getattr(type(self), name, _MISSING)
     if name[:1] != "_":
-        if declared is _MISSING:
+        declared = getattr(type(self), name, MISSING)
+        if declared is MISSING:
             raise UnknownFieldError(
                 f"{type(self).__name__} has no field {name!r}; undeclared record keys go in "
                 f"obj.extra[{name!r}]"
@@ -845,9 +845,6 @@ def _setattr_declared_only(self: Record, name: str, value: Any) -> None:
         if not hasattr(declared, "__set__"):
             raise ReadOnlyFieldError(f"{type(self).__name__}.{name} cannot be assigned")
     object.__setattr__(self, name, value)
-
-
-_MISSING = object()
 
 
 def _ascii_strings(values: Iterable[Any]) -> bool:

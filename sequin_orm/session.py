@@ -523,20 +523,21 @@ def _bind_sync(obj: Model, sync_id: str | None) -> None:
 
 def save_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
     """``Model.save()``: enqueue in the current session, or send one mutation now."""
-    session = _current.get()
-    if session is not None:
-        session.add(obj, **options)
-        return _pending(obj)
-    return _send_solo(_solo_save(obj, options, Session))
+    return _enqueued(obj, options) or _send_solo(_solo_save(obj, options, Session))
 
 
 async def asave_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
     """``Model.asave()``: enqueue in the current session, or send one mutation now."""
+    return _enqueued(obj, options) or await _asend_solo(_solo_save(obj, options, AsyncSession))
+
+
+def _enqueued(obj: Model, options: WriteKwargs) -> SaveResult | None:
+    """The pending result of ``obj`` added to the current session; None outside one."""
     session = _current.get()
-    if session is not None:
-        session.add(obj, **options)
-        return _pending(obj)
-    return await _asend_solo(_solo_save(obj, options, AsyncSession))
+    if session is None:
+        return None
+    session.add(obj, **options)
+    return _pending(obj)
 
 
 def delete_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
