@@ -6,7 +6,8 @@ one JSON command per stdin line with one JSON line:
 - ``{"cmd": "reset"}``: fresh state (one Salesforce sync) and zeroed counters;
 - ``{"cmd": "seed", "n": N}``: N existing contacts, answers their records;
 - ``{"cmd": "stats"}``: requests answered, seconds spent answering them (the emulator's share
-  of the time), the process CPU time, and a digest of the mutation bodies received;
+  of the time), the process CPU time, and a digest of the mutation bodies received (in any
+  order);
 - ``{"cmd": "quit"}``.
 
 The server runs in its own process so the client's CPU time is the client's alone.
@@ -62,10 +63,11 @@ class TimedEmulator:
             self.requests, self.busy = 0, 0.0
 
     def stats(self) -> dict[str, Any]:
+        # Sorted: a client sending chunks concurrently may deliver them in any order.
         digest = hashlib.sha256()
         mutations = self.emu.mutation_requests()
-        for request in mutations:
-            digest.update(json.dumps(request.json, sort_keys=True).encode())
+        for body in sorted(json.dumps(request.json, sort_keys=True) for request in mutations):
+            digest.update(body.encode())
         with self.lock:
             return {
                 "requests": self.requests,
