@@ -152,10 +152,12 @@ def test_a_401_stops_new_requests_and_those_in_flight_are_recorded(
 
         error = asyncio.run(commit())
 
-    refused_at = min(at for at, status in slow.answered if status == 401)
-    assert all(start <= refused_at for start in slow.started)  # nothing sent after it was seen
+    # Only the first wave went out: the 401 is one of its answers, and nothing was handed out
+    # after it. (Comparing the transport's start times with the 401's answer time raced: a pool
+    # thread handed its request before the 401 can be scheduled after it.)
     result = error.result
     assert result is not None and result.requests_sent == len(slow.started) <= 4
+    assert 401 in [status for _, status in slow.answered]
     assert len(result.created) == 10 * sum(status == 200 for _, status in slow.answered)
     assert len(result.created) + len(result.failed) == 100
     assert all(c.is_new and c.is_dirty for c in result.failed)
