@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import operator
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -88,6 +89,7 @@ PACKED_KEYS = (
 )
 RECORD_ID, CREATED_AT, UPDATED_AT, UPDATED_IDX, STREAM_ID, INSERTED_AT, SYNC = range(7)
 _SAYS_NOTHING = [None] * len(PACKED_KEYS)
+_said_by_every_key = operator.itemgetter(*PACKED_KEYS)
 
 #: JSON text of the values of ``PACKED_KEYS`` (see ``pack_meta``).
 Packed = str
@@ -102,18 +104,35 @@ def pack_meta(record: Mapping[str, Any], known: Packed | None = None) -> Packed 
     less memory than the strings it holds would, and nothing is parsed until asked for. (A
     str, not orjson's bytes: those keep a 4 KiB buffer whatever their length.)
     """
-    said = list(map(record.get, PACKED_KEYS))
-    if said[INSERTED_AT] is None:  # the name of the /v1/records example
-        said[INSERTED_AT] = record.get("created_at")
-    if said == _SAYS_NOTHING:
-        return known
-    if known is not None and None in said:
-        said = [o if n is None else n for n, o in zip(said, unpack_meta(known), strict=True)]
+    said: Sequence[Any] | None
+    try:
+        said = _said_by_every_key(record)  # an answer of the API: one C call
+    except KeyError:
+        said = tuple(map(record.get, PACKED_KEYS))
+    if said[INSERTED_AT] is None or (known is not None and None in said):
+        said = _said_over_known(record, said, known)
+        if said is None:
+            return known
     try:
         packed = orjson.dumps(said, default=_unpackable, option=_AS_ABSENT)
     except orjson.JSONEncodeError:  # a value JSON cannot hold (a lone surrogate …): absent
         packed = orjson.dumps(tuple(_packable(value) for value in said), option=_AS_ABSENT)
     return packed.decode()
+
+
+def _said_over_known(
+    record: Mapping[str, Any], said: Sequence[Any], known: Packed | None
+) -> list[Any] | None:
+    """``said`` completed: ``created_at`` for a missing ``inserted_at``, the ``known`` values
+    for keys the record lacks. None when the record says nothing."""
+    values = list(said)
+    if values[INSERTED_AT] is None:  # the name of the /v1/records example
+        values[INSERTED_AT] = record.get("created_at")
+    if values == _SAYS_NOTHING:
+        return None
+    if known is not None and None in values:
+        return [o if n is None else n for n, o in zip(values, unpack_meta(known), strict=True)]
+    return values
 
 
 def unpack_meta(packed: Packed | None) -> list[Any]:
