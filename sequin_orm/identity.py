@@ -37,10 +37,13 @@ class IdentityMap:
 
     def add(self, obj: Model) -> Model | None:
         """Track ``obj``; returns the object tracked under its identity (None: no identity)."""
-        upstream_id, sync_id = obj.upstream_id, obj.sync_id
+        upstream_id, sync_id = obj._upstream_id, obj._sync_id
         if upstream_id is None or sync_id is None:
             return obj
-        members = self._by_collection.setdefault((sync_id, obj.collection_id), {})
+        key = (sync_id, obj.collection_id)
+        members = self._by_collection.get(key)
+        if members is None:
+            members = self._by_collection[key] = {}
         return members.setdefault(upstream_id, obj)
 
     def discard(self, obj: Model) -> None:

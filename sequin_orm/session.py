@@ -630,7 +630,7 @@ _PENDING_NEW = SaveResult(None, pending=True)  # frozen: one for every enqueued 
 
 
 def _pending(obj: Model) -> SaveResult:
-    upstream_id = obj.upstream_id
+    upstream_id = obj._upstream_id
     return _PENDING_NEW if upstream_id is None else SaveResult(upstream_id, pending=True)
 
 
