@@ -104,15 +104,16 @@ def pack_meta(record: Mapping[str, Any], known: Packed | None = None) -> Packed 
     less memory than the strings it holds would, and nothing is parsed until asked for. (A
     str, not orjson's bytes: those keep a 4 KiB buffer whatever their length.)
     """
-    said: Sequence[Any] | None
+    said: Sequence[Any]
     try:
         said = _said_by_every_key(record)  # an answer of the API: one C call
     except KeyError:
         said = tuple(map(record.get, PACKED_KEYS))
     if said[INSERTED_AT] is None or (known is not None and None in said):
-        said = _said_over_known(record, said, known)
-        if said is None:
+        completed = _said_over_known(record, said, known)
+        if completed is None:
             return known
+        said = completed
     try:
         packed = orjson.dumps(said, default=_unpackable, option=_AS_ABSENT)
     except orjson.JSONEncodeError:  # a value JSON cannot hold (a lone surrogate …): absent
