@@ -162,12 +162,12 @@ def mutation_body(step: Step, payloads: Sequence[dict[str, Any]] | None) -> dict
         "collection_id": step.collection_id,
     }
     if step.kind == "delete":
-        body["upstream_ids"] = [obj.upstream_id for obj in step.objects]
+        body["upstream_ids"] = [obj._upstream_id for obj in step.objects]
     elif step.kind == "create":
         body["records"] = [{"data": data} for data in payloads or ()]
     else:
         body["records"] = [
-            {"upstream_id": obj.upstream_id, "data": data}
+            {"upstream_id": obj._upstream_id, "data": data}
             for obj, data in zip(step.objects, payloads or (), strict=True)
         ]
     if step.awaiting is not None and step.awaiting.consumer_ids:
