@@ -53,17 +53,17 @@ class Model(Record):
         ``Session``: enqueue and return at once (``result.pending``). Options: ``sync_id``,
         ``await_consumer_ids``, ``await_consumers_timeout``.
         """
-        return save_object(self, **options)
+        return save_object(self, options)
 
     def delete(self, **options: Unpack[WriteKwargs]) -> SaveResult:
         """Delete the record (hits the network outside a session; enqueues inside one)."""
-        return delete_object(self, **options)
+        return delete_object(self, options)
 
     async def asave(self, **options: Unpack[WriteKwargs]) -> SaveResult:
         """The async twin of ``save()``: one mutation now through the default async client,
         or enqueue into the active session (``AsyncSession`` or ``Session``)."""
-        return await asave_object(self, **options)
+        return await asave_object(self, options)
 
     async def adelete(self, **options: Unpack[WriteKwargs]) -> SaveResult:
         """The async twin of ``delete()``."""
-        return await adelete_object(self, **options)
+        return await adelete_object(self, options)

@@ -521,12 +521,12 @@ def _bind_sync(obj: Model, sync_id: str | None) -> None:
 # --- save() and delete() of a single object --------------------------------------------------
 
 
-def save_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
+def save_object(obj: Model, options: WriteKwargs) -> SaveResult:
     """``Model.save()``: enqueue in the current session, or send one mutation now."""
     return _enqueued(obj, options) or _send_solo(_solo_save(obj, options, Session))
 
 
-async def asave_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
+async def asave_object(obj: Model, options: WriteKwargs) -> SaveResult:
     """``Model.asave()``: enqueue in the current session, or send one mutation now."""
     return _enqueued(obj, options) or await _asend_solo(_solo_save(obj, options, AsyncSession))
 
@@ -536,16 +536,19 @@ def _enqueued(obj: Model, options: WriteKwargs) -> SaveResult | None:
     session = _current.get()
     if session is None:
         return None
-    session.add(obj, **options)
+    if options:
+        session.add(obj, **options)
+    else:  # a plain call: unpacking an empty dict costs a generic call
+        session.add(obj)
     return _pending(obj)
 
 
-def delete_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
+def delete_object(obj: Model, options: WriteKwargs) -> SaveResult:
     """``Model.delete()``: enqueue in the current session, or send one delete now."""
     return _send_solo(_solo_delete(obj, options, Session))
 
 
-async def adelete_object(obj: Model, **options: Unpack[WriteKwargs]) -> SaveResult:
+async def adelete_object(obj: Model, options: WriteKwargs) -> SaveResult:
     """``Model.adelete()``: enqueue in the current session, or send one delete now."""
     return await _asend_solo(_solo_delete(obj, options, AsyncSession))
 
