@@ -154,7 +154,7 @@ def test_a_401_stops_new_requests_and_those_in_flight_are_recorded(
 
     # Only the first wave went out: the 401 is one of its answers, and nothing was handed out
     # after it. (Comparing the transport's start times with the 401's answer time raced: a pool
-    # thread handed its request before the 401 can be scheduled after it.)
+    # thread given its request before the 401 came back may reach the transport after it.)
     result = error.result
     assert result is not None and result.requests_sent == len(slow.started) <= 4
     assert 401 in [status for _, status in slow.answered]
