@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypedDict, cast
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 import attrs
 
 from sequin_orm.errors import ModelError
-from sequin_orm.record import NEW, PERSISTENT, Record
+from sequin_orm.record import Record
 
 if TYPE_CHECKING:
     from sequin_orm.model import Model
@@ -86,15 +86,10 @@ def await_of(consumer_ids: list[str] | None, timeout_ms: int | None) -> Await | 
     return Await(tuple(consumer_ids), timeout_ms)
 
 
-class Pending(NamedTuple):
-    """An object waiting in a session, with the options it was saved or deleted with.
-
-    A tuple: a commit builds one per object.
-    """
-
-    obj: Model
-    sync_id: str
-    awaiting: Await | None = None
+#: An object waiting in a session: ``(obj, sync_id, awaiting)``, the sync it is written to and
+#: the consumers its request waits for. A plain tuple: a commit builds one per object, and a
+#: named tuple's constructor is a Python call.
+Pending = tuple["Model", str, "Await | None"]
 
 
 @attrs.frozen
@@ -114,7 +109,8 @@ class Step:
 
 
 def plan_commit(
-    saves: Sequence[Pending],
+    creates: Sequence[Pending],
+    updates: Sequence[Pending],
     deletes: Sequence[Pending],
     *,
     batch_size: Callable[[type[Model]], int],
@@ -126,11 +122,10 @@ def plan_commit(
     ``references``: each object's ``unsaved_references()`` (objects without any may be left
     out).
     """
-    creates = [p for p in saves if p.obj._state is NEW]  # the state property, without a call
-    updates = [p for p in saves if p.obj._state is PERSISTENT]
     waves = _create_waves(creates, references)
     stages: list[tuple[Kind, Sequence[Pending]]] = [("create", wave) for wave in waves]
-    stages += [("update", updates), ("delete", deletes)]
+    stages.append(("update", updates))
+    stages.append(("delete", deletes))
     steps: list[Step] = []
     for stage, (kind, pending) in enumerate(stages):
         steps += _chunked(kind, pending, batch_size, awaiting, stage)
@@ -192,24 +187,24 @@ def _create_waves(
     """Split creates into waves; every object's unsaved references are in earlier waves."""
     needs: dict[Model, list[Model]] = {}
     if any(references.values()):
-        new_objects = {p.obj for p in creates}
-        for p in creates:
-            refs = [ref for ref in references.get(p.obj, ()) if ref in new_objects]
+        new_objects = set(map(_OBJ, creates))
+        for obj, *_ in creates:
+            refs = [ref for ref in references.get(obj, ()) if ref in new_objects]
             if refs:
-                needs[p.obj] = refs
+                needs[obj] = refs
     if not needs:  # the common case: no new object refers to another
         return [list(creates)] if creates else []
     remaining = list(creates)
     waves: list[list[Pending]] = []
     done: set[Model] = set()
     while remaining:
-        wave = [p for p in remaining if all(ref in done for ref in needs.get(p.obj, ()))]
+        wave = [p for p in remaining if all(ref in done for ref in needs.get(p[0], ()))]
         if not wave:
-            names = ", ".join(sorted({type(p.obj).__name__ for p in remaining}))
+            names = ", ".join(sorted({type(obj).__name__ for obj, *_ in remaining}))
             raise ModelError(f"Reference cycle among new objects ({names}): nothing was sent")
         waves.append(wave)
-        done.update(p.obj for p in wave)
-        remaining = [p for p in remaining if p.obj not in done]
+        done.update(map(_OBJ, wave))
+        remaining = [p for p in remaining if p[0] not in done]
     return waves
 
 
@@ -221,7 +216,8 @@ def _chunked(
     stage: int,
 ) -> list[Step]:
     pending = list(pending)
-    keys = list(map(_GROUP, pending))  # (sync_id, collection_id) of each, in C
+    # (sync_id, collection_id) of each, in C
+    keys = list(zip(map(_SYNC, pending), map(_COLLECTION, map(_OBJ, pending)), strict=True))
     groups: dict[tuple[str, str], list[Pending]] = {}
     if len(set(keys)) == 1:
         groups[keys[0]] = pending  # the common case: one sync and collection
@@ -230,7 +226,7 @@ def _chunked(
             groups.setdefault(key, []).append(p)
     steps: list[Step] = []
     for (sync_id, collection_id), members in groups.items():
-        size = batch_size(type(members[0].obj))
+        size = batch_size(type(members[0][0]))
         for start in range(0, len(members), size):
             chunk = members[start : start + size]
             step_await = awaiting
@@ -241,6 +237,7 @@ def _chunked(
     return steps
 
 
-_OBJ: Callable[[Pending], Model] = operator.attrgetter("obj")
-_GROUP: Callable[[Pending], tuple[str, str]] = operator.attrgetter("sync_id", "obj.collection_id")
-_AWAITING: Callable[[Pending], Await | None] = operator.attrgetter("awaiting")
+_OBJ: Callable[[Pending], Model] = operator.itemgetter(0)
+_SYNC: Callable[[Pending], str] = operator.itemgetter(1)
+_AWAITING: Callable[[Pending], Await | None] = operator.itemgetter(2)
+_COLLECTION: Callable[[Model], str] = operator.attrgetter("collection_id")

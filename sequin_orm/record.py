@@ -616,7 +616,8 @@ class Record:
         ``extra`` and no list or dict field (the values of the others are checked when set)."""
         spec = self._spec
         if self._state is NEW:
-            self._check_required()
+            if None in map(self._values.get, spec.required_keys):  # in C: the common case
+                self._check_required()
         elif spec.create_only:
             changed = spec.create_only.intersection(self._changed_keys())
             if changed:

@@ -103,7 +103,13 @@ class UnitOfWork:
         state = obj._state
         if state is not NEW and state is not PERSISTENT:
             _check_savable(obj)
-        if obj._owner is not self._ref:
+        owner = obj._owner
+        if owner is self._ref:
+            if self._tracked.get(obj) is checked:
+                return  # saved again as it was (its identity is in the map: see flow.py)
+        elif owner is None:
+            obj._owner = self._ref
+        else:
             self._own(obj)
         if checked.sync_id is not None:
             _bind_sync(obj, checked.sync_id)
@@ -270,19 +276,25 @@ class UnitOfWork:
         create is unknown). Raises ``ModelError`` for what cannot be sent, before any request."""
         saved = self._dirty_objects()
         references, unknown = self._cascade_references(saved)
-        default_sync = self._sync_resolver(settings)
-        saves = []
+        default_sync = _DefaultSyncs(self, settings)
+        creates: list[Pending] = []
+        updates: list[Pending] = []
         for obj, entry in saved:
             obj._check_sendable()
-            sync_id = obj._sync_id or entry.sync_id or default_sync(type(obj))
-            saves.append(Pending(obj, sync_id, entry.awaiting))
+            sync_id = obj._sync_id or entry.sync_id or default_sync[type(obj)]
+            state = obj._state
+            if state is NEW:
+                creates.append((obj, sync_id, entry.awaiting))
+            elif state is PERSISTENT:
+                updates.append((obj, sync_id, entry.awaiting))
         deletes = [
-            Pending(obj, obj._sync_id or entry.sync_id or default_sync(type(obj)), entry.awaiting)
+            (obj, obj._sync_id or entry.sync_id or default_sync[type(obj)], entry.awaiting)
             for obj, entry in self._deletes.items()
             if self._owns(obj)
         ]
         steps = plan_commit(
-            saves,
+            creates,
+            updates,
             deletes,
             batch_size=lambda cls: settings.batch_size_for(cls.provider, cls.batch_size),
             awaiting=awaiting,
@@ -331,13 +343,20 @@ class UnitOfWork:
         map alone: a dict entry less per object)."""
         ref, tracked, deletes = self._ref, self._tracked, self._deletes
         # is_dirty and self._owns(obj), inline for the common cases: a commit asks them of
-        # every object of the session
+        # every object of the session (an object still holding its last-known data as values,
+        # without extra, nothing assigned, is clean without a call)
         saved = [
             (obj, entry)
             for obj, entry in tracked.items()
             if (
                 (state := obj._state) is NEW
-                or (state is PERSISTENT and (obj._changed is not None or obj.is_dirty))
+                or (
+                    state is PERSISTENT
+                    and (
+                        obj._changed is not None
+                        or ((obj._values is not obj._raw or obj._extra) and obj.is_dirty)
+                    )
+                )
             )
             and ((owner := obj._owner) is ref or owner is None or owner() is None)
         ]
@@ -347,20 +366,6 @@ class UnitOfWork:
             if obj not in tracked and obj not in deletes and obj.is_dirty and self._owns(obj)
         ]
         return saved
-
-    def _sync_resolver(self, settings: Settings) -> Callable[[type[Model]], str]:
-        """``default_sync(cls)``: the sync of objects of ``cls`` that name none (the object's
-        own sync, then the one it was saved with, come first). Looked up once per class and
-        commit."""
-        defaults: dict[type[Model], str] = {}
-
-        def default_sync(cls: type[Model]) -> str:
-            default = defaults.get(cls)
-            if default is None:
-                default = defaults[cls] = self._default_sync(cls, settings)
-            return default
-
-        return default_sync
 
     def _default_sync(self, cls: type[Model], settings: Settings) -> str:
         """The sync of objects that name none: the session's, else their provider's."""
@@ -377,6 +382,20 @@ class UnitOfWork:
                 f"Another {type(obj).__name__} with upstream_id {obj.upstream_id!r} is already "
                 "in this session"
             )
+
+
+class _DefaultSyncs(dict[type, str]):
+    """Model class -> the sync of its objects that name none (the object's own sync, then the
+    one it was saved with, come first): looked up once per class and commit."""
+
+    def __init__(self, session: UnitOfWork, settings: Settings) -> None:
+        super().__init__()
+        self._session = session
+        self._settings = settings
+
+    def __missing__(self, cls: type[Model]) -> str:
+        default = self[cls] = self._session._default_sync(cls, settings=self._settings)
+        return default
 
 
 class Session(UnitOfWork):

@@ -369,6 +369,29 @@ def test_binding_a_tracked_object_to_a_sync_checks_its_identity_again() -> None:
         session.add(unbound, sync_id="sync-sf")
 
 
+def test_saved_again_after_its_update_a_ref_without_a_sync_keeps_one_identity(
+    emulator: Emulator,
+) -> None:
+    (created,) = _created(emulator, 1)
+    assert created.upstream_id is not None
+    session = Session(_client(emulator.transport()))
+    ref = salesforce.Contact.ref(created.upstream_id)  # no sync: no identity until answered
+    ref.Title = "Naib"
+    session.add(ref)
+    session.commit()
+    assert ref.sync_id == "sync-sf"
+    ref.Title = "Sayyadina"
+    session.add(ref)  # tracked as it was: the cheap path of add()
+    record = _stored(emulator)[0]
+    assert session.load(salesforce.Contact, record) is ref  # the answer gave it its identity
+    twin = salesforce.Contact.from_record(record)
+    twin.Title = "Reverend Mother"
+    with pytest.raises(ModelError, match="already in this session"):
+        session.add(twin)
+    session.commit()
+    assert _stored(emulator)[0]["data"]["Title"] == "Sayyadina"
+
+
 def test_rolling_back_one_session_keeps_a_change_pending_in_another(emulator: Emulator) -> None:
     (contact,) = _created(emulator, 1)
     client = _client(emulator.transport())
