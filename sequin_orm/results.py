@@ -111,11 +111,11 @@ class CommitResult:
         return f"{', '.join(parts) or 'nothing to do'} in {self.requests_sent} request(s)"
 
 
-@attrs.frozen
-class SaveResult:
+class SaveResult(NamedTuple):
     """What ``save()`` or ``delete()`` did.
 
-    ``pending`` is True inside a session: the change was only enqueued.
+    ``pending`` is True inside a session: the change was only enqueued. A tuple: a session
+    returns one per ``save()``.
     """
 
     upstream_id: str | None
@@ -129,3 +129,12 @@ class SaveResult:
     def saved(self) -> bool:
         """True when a request changed the record."""
         return self.created or self.updated or self.deleted
+
+
+_NO_FIELDS: frozenset[str] = frozenset()
+
+
+def pending_result(upstream_id: str | None) -> SaveResult:
+    """``SaveResult(upstream_id, pending=True)``, built in C (the named tuple's own
+    ``__new__`` is a Python call, and a session returns one per ``save()``)."""
+    return tuple.__new__(SaveResult, (upstream_id, False, False, False, True, _NO_FIELDS))

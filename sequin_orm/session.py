@@ -48,7 +48,7 @@ from sequin_orm.requestor import (
     async_requestor_of,
     requestor_of,
 )
-from sequin_orm.results import CommitResult, SaveResult
+from sequin_orm.results import CommitResult, SaveResult, pending_result
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -121,18 +121,20 @@ class UnitOfWork:
 
     def delete(self, obj: Model, **options: Unpack[WriteKwargs]) -> None:
         """Mark ``obj`` for deletion at the next commit; a new object is simply dropped."""
-        checked = WriteOptions.of(**options)
-        if obj.state is DELETED:
+        checked = WriteOptions.of(**options) if options else PLAIN
+        state = obj._state
+        if state is DELETED:
             raise ModelError(f"This {type(obj).__name__} is already deleted")
-        if obj.state is UNKNOWN:
+        if state is UNKNOWN:
             raise ModelError(_UNKNOWN_MESSAGE)
-        if obj.state is NEW:
+        if state is NEW:
             if obj not in self._tracked:
                 raise ModelError(f"Cannot delete a {type(obj).__name__} that was never saved")
             del self._tracked[obj]
             return
         self._own(obj)
-        _bind_sync(obj, checked.sync_id)
+        if checked.sync_id is not None:
+            _bind_sync(obj, checked.sync_id)
         self._remember_identity(obj)
         self._tracked.pop(obj, None)
         self._deletes[obj] = checked
@@ -529,9 +531,7 @@ def _check_savable(obj: Model) -> None:
         raise ModelError(_UNKNOWN_MESSAGE)
 
 
-def _bind_sync(obj: Model, sync_id: str | None) -> None:
-    if sync_id is None:
-        return
+def _bind_sync(obj: Model, sync_id: str) -> None:
     if obj.state is not NEW and obj.sync_id not in (None, sync_id):
         raise ModelError(f"This {type(obj).__name__} belongs to sync {obj.sync_id}, not {sync_id}")
     obj._bind_sync(sync_id)
@@ -639,7 +639,10 @@ def _solo_delete(
     """Like ``_solo_save`` for a delete."""
     session = _current.get()
     if session is not None:
-        session.delete(obj, **options)
+        if options:
+            session.delete(obj, **options)
+        else:  # a plain call: unpacking an empty dict costs a generic call
+            session.delete(obj)
         return _pending(obj)
     if obj.state is NEW:
         raise ModelError(f"Cannot delete a {type(obj).__name__} that was never saved")
@@ -648,12 +651,12 @@ def _solo_delete(
     return _Solo(solo, obj, lambda: SaveResult(obj.upstream_id, deleted=True))
 
 
-_PENDING_NEW = SaveResult(None, pending=True)  # frozen: one for every enqueued new object
+_PENDING_NEW = pending_result(None)  # a tuple: one for every enqueued new object
 
 
 def _pending(obj: Model) -> SaveResult:
     upstream_id = obj._upstream_id
-    return _PENDING_NEW if upstream_id is None else SaveResult(upstream_id, pending=True)
+    return _PENDING_NEW if upstream_id is None else pending_result(upstream_id)
 
 
 def _raise_for(result: CommitResult) -> None:
