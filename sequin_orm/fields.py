@@ -333,7 +333,7 @@ class ClassSpec:
         "references",
         "required",
         "required_keys",
-        "str_keys",
+        "str_init_keys",
         "top_level_keys",
         "wire_ready",
         "writable",
@@ -358,13 +358,18 @@ class ClassSpec:
         self.reference_keys = tuple(f.key for f in self.references)
         self.required = tuple(f for f in fields if f.required)
         self.required_keys = tuple(f.key for f in self.required)
-        #: keys of the fields an ASCII ``str`` passes without a check
-        self.str_keys = frozenset(f.key for f in fields if f.takes_str)
         self.mutable = tuple(f for f in fields if f.mutable)
         self.writable = tuple(f for f in fields if not f.read_only)
         #: the keywords of ``__init__``: every field that is not read-only
         self.init_names = frozenset(f.name for f in self.writable)
         self.names_are_keys = all(f.name == f.key for f in fields)
+        #: the keywords of ``__init__`` that take an ASCII ``str`` without another check (by
+        #: wire key, so only when names are keys: else every construction is checked)
+        self.str_init_keys = (
+            frozenset(f.key for f in self.writable if f.takes_str)
+            if self.names_are_keys
+            else frozenset()
+        )
         self.create_only = frozenset(f.key for f in fields if f.create_only)
         self.non_nullable = tuple(f for f in fields if not f.nullable)
         #: fields whose absent key reads as something else than None (set at construction)

@@ -53,6 +53,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import repeat
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -71,7 +72,7 @@ from sequin_orm.errors import (
 )
 from sequin_orm.identity import IdentityMap
 from sequin_orm.plan import Step, mutation_body, payloads_of, unsaved_references
-from sequin_orm.record import NEW
+from sequin_orm.record import NEW, hand_over
 from sequin_orm.results import CommitResult, ObjectOutcome, Outcome, outcomes
 from sequin_orm.retry import Safety, is_retryable, retry_delay
 
@@ -85,6 +86,7 @@ MUTATIONS_PATH = "/v1/mutations/run"
 _APPLIED = {"create": Outcome.CREATED, "update": Outcome.UPDATED, "delete": Outcome.DELETED}
 # compared by identity: an Enum member's hash is a Python call
 _FAILED, _UNKNOWN = Outcome.FAILED, Outcome.UNKNOWN
+_OUTCOME = attrgetter("outcome")
 
 
 @attrs.frozen(eq=False)
@@ -206,7 +208,7 @@ class CommitFlow:
         except ModelError as error:  # a value that cannot be sent: these objects wait
             self._record(index, [ObjectOutcome(obj, Outcome.FAILED, error) for obj in step.objects])
             return None
-        handed = tuple([obj._hand_over() for obj in step.objects])
+        handed = hand_over(step.objects)
         return Request(index, step, payloads, content, handed)
 
     # -- what came back ------------------------------------------------------------------
@@ -310,8 +312,9 @@ class CommitFlow:
         """Keep ``outcomes``; objects of ``request`` not applied get their changes back."""
         if not outcomes:
             return
-        not_applied = [o.obj for o in outcomes if o.outcome is _FAILED or o.outcome is _UNKNOWN]
-        if not_applied:
+        kinds = list(map(_OUTCOME, outcomes))
+        if _FAILED in kinds or _UNKNOWN in kinds:  # in C: most answers apply every object
+            not_applied = [o.obj for o in outcomes if o.outcome in (_FAILED, _UNKNOWN)]
             if request is not None:
                 handed = dict(zip(request.step.objects, request.handed, strict=True))
                 for obj in not_applied:

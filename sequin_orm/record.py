@@ -43,8 +43,9 @@ Nothing here does I/O.
 from __future__ import annotations
 
 import enum
+import operator
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 from sequin_orm.errors import (
@@ -82,7 +83,7 @@ from sequin_orm.records import (
     text_of,
 )
 
-__all__ = ["Record", "State", "ref_record", "registered_model"]
+__all__ = ["Record", "State", "hand_over", "ref_record", "registered_model"]
 
 _M = TypeVar("_M", bound="Record")
 
@@ -196,38 +197,9 @@ class Record:
         type; ``ModelError`` for what is not JSON). Nothing is sent.
         """
         spec = self._spec
-        if not spec.init_names.issuperset(values):
-            unknown = min(values.keys() - spec.init_names)
-            raise TypeError(
-                f"{type(self).__name__}.__init__() got an unexpected keyword argument {unknown!r}"
-            )
-        if not spec.names_are_keys:
-            by_name = spec.by_name
-            values = {by_name[name].key: value for name, value in values.items()}
-        self._init_values(values)
-
-    def _init_values(self, values: dict[str, Any]) -> None:
-        """Make a new object holding ``values`` (wire-keyed, checked here; None values are
-        dropped): absent fields with a default get it, and the object becomes ``NEW``."""
-        cls = type(self)
-        spec = cls._spec
-        nones = False
-        # the common case, checked in C: ASCII strings for fields that take strings
-        if not (spec.str_keys.issuperset(values) and _ascii_strings(values.values())):
-            by_key = spec.by_key
-            for key, value in values.items():
-                field = by_key[key]
-                kind = value.__class__
-                if kind is str:
-                    if field.takes_str and value.isascii():
-                        continue  # an ASCII string needs no other check
-                elif kind in field.fast:
-                    continue
-                elif value is None:
-                    nones = True
-                field.check(cls, value)
-        if nones:
-            values = {k: v for k, v in values.items() if v is not None}
+        # the common case, checked in C: keywords of fields that take a str, ASCII strings
+        if not (spec.str_init_keys.issuperset(values) and _ascii_strings(values.values())):
+            values = _checked_values(type(self), values)
         if spec.defaults:
             for field in spec.defaults:
                 if field.key not in values:
@@ -235,7 +207,7 @@ class Record:
         if spec.non_nullable:
             for field in spec.non_nullable:
                 if values.get(field.key) is None:
-                    field.check(cls, None)
+                    field.check(type(self), None)
         self._values = values
         self._state = NEW
         self._changed = None
@@ -509,10 +481,12 @@ class Record:
     def create_data(self) -> dict[str, Any]:
         """The ``data`` of a create: every set field and every ``extra`` key; ``ModelError``
         when a required field has no value."""
-        self._check_required()
+        spec, values = self._spec, self._values
+        if None in map(values.get, spec.required_keys):  # in C: the common case
+            self._check_required()
         extra = self._extra
-        if not extra and self._spec.wire_ready.issuperset(self._values):
-            return dict(self._values)  # the common case: nothing to convert or copy
+        if not extra and spec.wire_ready.issuperset(values):
+            return dict(values)  # the common case: nothing to convert or copy
         data = self._extra_payload(extra, extra) if extra else {}
         by_key = self._spec.by_key
         for key, value in self._values.items():
@@ -532,11 +506,12 @@ class Record:
         """The ``data`` of an update: only changed fields and changed ``extra`` keys (PATCH)."""
         extra = self._extra
         assigned = self._changed
+        spec = self._spec
         if (
             not extra
             and assigned is not None
-            and self._spec.plain_records  # nothing changes in place
-            and self._spec.wire_ready.issuperset(assigned)
+            and spec.plain_records  # nothing changes in place
+            and spec.wire_ready.issuperset(assigned)
         ):  # the common case: the assigned values, as they are
             values, order = self._values, _ORDER[type(self)]
             return {key: values[key] for key in sorted(assigned, key=order.__getitem__)}
@@ -619,9 +594,11 @@ class Record:
             if None in map(self._values.get, spec.required_keys):  # in C: the common case
                 self._check_required()
         elif spec.create_only:
-            changed = spec.create_only.intersection(self._changed_keys())
-            if changed:
-                _refuse_create_only(type(self), spec.by_key[min(changed)].name)
+            # without list or dict fields, what changed is what was assigned
+            changed = self._changed_keys() if spec.mutable else (self._changed or ())
+            if not spec.create_only.isdisjoint(changed):
+                key = min(spec.create_only.intersection(changed))
+                _refuse_create_only(type(self), spec.by_key[key].name)
         extra = self._extra
         if not extra and not spec.mutable:
             return
@@ -658,7 +635,7 @@ class Record:
         """Make the object equal to ``record`` (plus the ``sent`` data it may omit).
 
         ``sent``: the ``data`` that was sent for this object, whose changed keys were handed
-        to the request (``_hand_over``). A key assigned since then, or a list or dict (field
+        to the request (``hand_over``). A key assigned since then, or a list or dict (field
         or ``extra``) changed in place since, keeps its value and stays changed; everything
         else becomes clean and equal to the answer.
         """
@@ -724,13 +701,6 @@ class Record:
             self._state = DELETED if record.get("deleted") else PERSISTENT
             return
         self._absorb_record(record, sent)
-
-    def _hand_over(self) -> set[str] | None:
-        """Give the changed keys to the request just built from them (see ``_absorb_record``);
-        returns them for ``_take_back`` if the request is not applied."""
-        changed = self._changed
-        self._changed = None
-        return changed
 
     def _take_back(self, handed: set[str] | None) -> None:
         """The request that took ``handed`` was not applied: they are changed again."""
@@ -820,6 +790,17 @@ class Record:
 
 Record._spec = compile_spec(Record)
 
+_CHANGED = operator.attrgetter("_changed")
+
+
+def hand_over(records: Sequence[Record]) -> tuple[set[str] | None, ...]:
+    """Give each record's changed keys to the request just built from them (see
+    ``Record._absorb_record``); returns them, for ``_take_back`` if it is not applied."""
+    handed = tuple(map(_CHANGED, records))
+    for record in records:
+        record._changed = None
+    return handed
+
 
 class _FieldOrder(dict[type, dict[str, int]]):
     """Class -> {key: position}: an update lists its fields in declaration order."""
@@ -846,6 +827,35 @@ def _setattr_declared_only(self: Record, name: str, value: Any) -> None:
         if not hasattr(declared, "__set__"):
             raise ReadOnlyFieldError(f"{type(self).__name__}.{name} cannot be assigned")
     object.__setattr__(self, name, value)
+
+
+def _checked_values(cls: type[Record], values: dict[str, Any]) -> dict[str, Any]:
+    """The keywords of ``cls(...)`` by wire key, checked: ``TypeError`` for one that names no
+    writable field, ``FieldTypeError``/``ModelError`` for a value that does not fit; None
+    values dropped (an absent key reads as None)."""
+    spec = cls._spec
+    if not spec.init_names.issuperset(values):
+        unknown = min(values.keys() - spec.init_names)
+        raise TypeError(f"{cls.__name__}.__init__() got an unexpected keyword argument {unknown!r}")
+    if not spec.names_are_keys:
+        by_name = spec.by_name
+        values = {by_name[name].key: value for name, value in values.items()}
+    by_key = spec.by_key
+    nones = False
+    for key, value in values.items():
+        field = by_key[key]
+        kind = value.__class__
+        if kind is str:
+            if field.takes_str and value.isascii():
+                continue  # an ASCII string needs no other check
+        elif kind in field.fast:
+            continue
+        elif value is None:
+            nones = True
+        field.check(cls, value)
+    if nones:
+        values = {k: v for k, v in values.items() if v is not None}
+    return values
 
 
 def _ascii_strings(values: Iterable[Any]) -> bool:

@@ -45,7 +45,7 @@ class DynamicModel(Model):
     __slots__ = ()
 
     def __init__(self, **data: Any) -> None:
-        self._init_values({})
+        super().__init__()
         self.extra.update(data)
 
     def _items(self) -> dict[str, Any]:
@@ -74,7 +74,7 @@ class AirtableRecord(DynamicModel):
     __slots__ = ()
 
     def __init__(self, **fields: Any) -> None:
-        self._init_values({})
+        super().__init__()
         self.extra["fields"] = dict(fields)
 
     @property

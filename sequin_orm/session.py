@@ -539,6 +539,8 @@ def _bind_sync(obj: Model, sync_id: str) -> None:
 
 # --- save() and delete() of a single object --------------------------------------------------
 
+_PENDING_NEW = pending_result(None)  # what save() of a new object in a session returns
+
 
 def save_object(obj: Model, options: WriteKwargs) -> SaveResult:
     """``Model.save()``: enqueue in the current session, or send one mutation now."""
@@ -559,7 +561,8 @@ def _enqueued(obj: Model, options: WriteKwargs) -> SaveResult | None:
         session.add(obj, **options)
     else:  # a plain call: unpacking an empty dict costs a generic call
         session.add(obj)
-    return _pending(obj)
+    upstream_id = obj._upstream_id
+    return _PENDING_NEW if upstream_id is None else pending_result(upstream_id)
 
 
 def delete_object(obj: Model, options: WriteKwargs) -> SaveResult:
@@ -643,20 +646,12 @@ def _solo_delete(
             session.delete(obj, **options)
         else:  # a plain call: unpacking an empty dict costs a generic call
             session.delete(obj)
-        return _pending(obj)
+        return pending_result(obj._upstream_id)
     if obj.state is NEW:
         raise ModelError(f"Cannot delete a {type(obj).__name__} that was never saved")
     solo = session_type()
     solo.delete(obj, **options)
     return _Solo(solo, obj, lambda: SaveResult(obj.upstream_id, deleted=True))
-
-
-_PENDING_NEW = pending_result(None)  # a tuple: one for every enqueued new object
-
-
-def _pending(obj: Model) -> SaveResult:
-    upstream_id = obj._upstream_id
-    return _PENDING_NEW if upstream_id is None else pending_result(upstream_id)
 
 
 def _raise_for(result: CommitResult) -> None:

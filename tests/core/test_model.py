@@ -15,6 +15,7 @@ from sequin_orm import DynamicModel, Model, Session, model_for
 from sequin_orm.errors import FieldTypeError, ModelError, ReadOnlyFieldError, UnknownFieldError
 from sequin_orm.fields import Field
 from sequin_orm.models import hubspot, salesforce, stripe
+from sequin_orm.record import hand_over
 
 RECORD: dict[str, Any] = {
     "id": "4e4a5c0a-7d5e-4a7b-9a59-3d6f8b4d2a10",
@@ -359,7 +360,7 @@ def test_a_field_assigned_while_its_update_is_in_flight_stays_changed() -> None:
     contact.Email = "muaddib@arrakis.org"
     contact.Title = "Duke"
     sent = contact.update_data()
-    contact._hand_over()  # the request takes the changed keys (flow.py)
+    hand_over([contact])  # the request takes the changed keys (flow.py)
     contact.Email = "usul@sietch.org"  # assigned after the request was built
     contact.Phone = "555"  # changed, and not in the request at all
     contact.extra["Spice__c"] = 43
@@ -380,7 +381,7 @@ def test_a_field_assigned_while_its_update_is_in_flight_stays_changed() -> None:
 def test_a_field_assigned_while_its_create_is_in_flight_stays_changed() -> None:
     contact = salesforce.Contact(LastName="Atreides", Email="paul@arrakis.org")
     sent = contact.create_data()
-    contact._hand_over()
+    hand_over([contact])
     contact.Email = "muaddib@arrakis.org"
     contact.Title = "Duke"
     contact.LastName = "Atreides"  # the same value: not a change
@@ -391,11 +392,11 @@ def test_a_field_assigned_while_its_create_is_in_flight_stays_changed() -> None:
     # without changes in flight, the answer leaves it clean
     other = salesforce.Contact(LastName="Idaho")
     sent = other.create_data()
-    other._hand_over()
+    hand_over([other])
     other._absorb_record({"upstream_id": "003B", "data": {"Id": "003B", **sent}}, sent)
     assert not other.is_dirty and other.LastName == "Idaho"
     # an update applied without a record back (_absorb_sent_update) keeps later changes too
-    contact._hand_over()
+    hand_over([contact])
     contact.Email = "usul@sietch.org"
     contact._absorb_sent_update({"Email": "muaddib@arrakis.org", "Title": "Duke"})
     assert contact.changed_fields == {"Email"} and contact.Title == "Duke"
@@ -404,7 +405,7 @@ def test_a_field_assigned_while_its_create_is_in_flight_stays_changed() -> None:
 def test_changes_handed_to_a_request_that_failed_are_taken_back() -> None:
     contact = salesforce.Contact.from_record(RECORD)
     contact.Email = "muaddib@arrakis.org"
-    handed = contact._hand_over()
+    (handed,) = hand_over([contact])
     contact.Title = "Duke"  # assigned while the request is out
     contact._take_back(handed)  # not applied
     assert contact.changed_fields == {"Email", "Title"}
