@@ -31,9 +31,10 @@ class IdentityMap:
 
     def get_like(self, obj: Model) -> Model | None:
         """The tracked object with ``obj``'s identity, if any."""
-        if obj.upstream_id is None or obj.sync_id is None:
+        upstream_id, sync_id = obj._upstream_id, obj._sync_id
+        if upstream_id is None or sync_id is None:
             return None
-        return self.get(obj.sync_id, obj.collection_id, obj.upstream_id)
+        return self.get(sync_id, obj.collection_id, upstream_id)
 
     def add(self, obj: Model) -> Model | None:
         """Track ``obj``; returns the object tracked under its identity (None: no identity)."""
@@ -47,9 +48,13 @@ class IdentityMap:
         return members.setdefault(upstream_id, obj)
 
     def discard(self, obj: Model) -> None:
-        sync_id, upstream_id = obj.sync_id, obj.upstream_id
-        if sync_id is not None and upstream_id is not None and self.get_like(obj) is obj:
-            del self._by_collection[(sync_id, obj.collection_id)][upstream_id]
+        """Stop tracking ``obj`` (nothing happens when another object has its identity)."""
+        upstream_id, sync_id = obj._upstream_id, obj._sync_id
+        if upstream_id is None or sync_id is None:
+            return
+        members = self._by_collection.get((sync_id, obj.collection_id))
+        if members is not None and members.get(upstream_id) is obj:
+            del members[upstream_id]
 
     def __len__(self) -> int:
         return sum(len(members) for members in self._by_collection.values())
