@@ -348,10 +348,7 @@ class CommitFlow:
                 upstream_id = obj._upstream_id  # never None for an update
                 record = by_id.get(upstream_id)
                 if record is not None and upstream_id is not None:
-                    unbound = obj._sync_id is None  # a ref() without a sync: now it has one
                     obj._absorb_answer(record, sent, upstream_id, sync_id)
-                    if unbound:
-                        self._identity.add(obj)
         else:
             for obj in step.objects:
                 record = by_id.get(obj._upstream_id)

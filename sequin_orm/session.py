@@ -106,7 +106,7 @@ class UnitOfWork:
         owner = obj._owner
         if owner is self._ref:
             if self._tracked.get(obj) is checked:
-                return  # saved again as it was (its identity is in the map: see flow.py)
+                return  # saved again as it was (its identity is in the map: see _plan)
         elif owner is None:
             obj._owner = self._ref
         else:
@@ -288,12 +288,16 @@ class UnitOfWork:
             if state is NEW:
                 creates.append((obj, sync_id, entry.awaiting))
             elif state is PERSISTENT:
+                if obj._sync_id is None:
+                    self._bind_to(obj, sync_id)
                 updates.append((obj, sync_id, entry.awaiting))
-        deletes = [
-            (obj, obj._sync_id or entry.sync_id or default_sync[type(obj)], entry.awaiting)
-            for obj, entry in self._deletes.items()
-            if self._owns(obj)
-        ]
+        deletes = []
+        for obj, entry in self._deletes.items():
+            if self._owns(obj):
+                sync_id = obj._sync_id or entry.sync_id or default_sync[type(obj)]
+                if obj._sync_id is None:
+                    self._bind_to(obj, sync_id)
+                deletes.append((obj, sync_id, entry.awaiting))
         steps = plan_commit(
             creates,
             updates,
@@ -376,6 +380,13 @@ class UnitOfWork:
         if not cls.provider:
             raise ConfigurationError(f"{cls.__name__} has no provider: pass sync_id=")
         return settings.sync_for(cls.provider)
+
+    def _bind_to(self, obj: Model, sync_id: str) -> None:
+        """A persistent object that names no sync (``Model.ref()``) belongs to the one it is
+        written to, and now has an identity in this session (``ModelError`` when another
+        object has it: both would be sent)."""
+        obj._bind_sync(sync_id)
+        self._remember_identity(obj)
 
     def _remember_identity(self, obj: Model) -> None:
         existing = self._identity.add(obj)

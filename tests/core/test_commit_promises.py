@@ -392,6 +392,33 @@ def test_saved_again_after_its_update_a_ref_without_a_sync_keeps_one_identity(
     assert _stored(emulator)[0]["data"]["Title"] == "Sayyadina"
 
 
+def test_a_ref_without_a_sync_written_with_the_identity_of_another_object_is_refused(
+    emulator: Emulator,
+) -> None:
+    (created,) = _created(emulator, 1)
+    assert created.upstream_id is not None
+    session = Session(_client(emulator.transport()))
+    twin = session.load(salesforce.Contact, _stored(emulator)[0])  # in the identity map
+    ref = salesforce.Contact.ref(created.upstream_id)  # no sync: no identity when added
+    ref.Title = "Naib"
+    session.add(ref)
+    sent = len(emulator.requests)
+    with pytest.raises(ModelError, match="already in this session"):
+        session.commit()  # the commit binds it to the default sync: twin's identity
+    assert len(emulator.requests) == sent  # refused before any request
+    first, second = (
+        salesforce.Contact.ref(created.upstream_id),
+        salesforce.Contact.ref(created.upstream_id),
+    )
+    first.Title, second.Title = "One", "Two"
+    other = Session(_client(emulator.transport()))
+    other.add(first)
+    other.add(second)
+    with pytest.raises(ModelError, match="already in this session"):
+        other.commit()  # one update request would name the record twice
+    assert len(emulator.requests) == sent and twin.Title is None
+
+
 def test_rolling_back_one_session_keeps_a_change_pending_in_another(emulator: Emulator) -> None:
     (contact,) = _created(emulator, 1)
     client = _client(emulator.transport())
