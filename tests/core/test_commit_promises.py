@@ -97,6 +97,12 @@ def _created(emulator: Emulator, n: int) -> list[salesforce.Contact]:
     return contacts
 
 
+def _created_id(emulator: Emulator) -> str:
+    (created,) = _created(emulator, 1)
+    assert created.upstream_id is not None
+    return created.upstream_id
+
+
 def _answer(response: httpx.Response, body: Any) -> httpx.Response:
     return httpx.Response(response.status_code, content=orjson.dumps(body))
 
@@ -372,10 +378,9 @@ def test_binding_a_tracked_object_to_a_sync_checks_its_identity_again() -> None:
 def test_saved_again_after_its_update_a_ref_without_a_sync_keeps_one_identity(
     emulator: Emulator,
 ) -> None:
-    (created,) = _created(emulator, 1)
-    assert created.upstream_id is not None
+    upstream_id = _created_id(emulator)
     session = Session(_client(emulator.transport()))
-    ref = salesforce.Contact.ref(created.upstream_id)  # no sync: no identity until answered
+    ref = salesforce.Contact.ref(upstream_id)  # no sync: no identity until committed
     ref.Title = "Naib"
     session.add(ref)
     session.commit()
@@ -383,7 +388,7 @@ def test_saved_again_after_its_update_a_ref_without_a_sync_keeps_one_identity(
     ref.Title = "Sayyadina"
     session.add(ref)  # tracked as it was: the cheap path of add()
     record = _stored(emulator)[0]
-    assert session.load(salesforce.Contact, record) is ref  # the answer gave it its identity
+    assert session.load(salesforce.Contact, record) is ref  # the commit gave it its identity
     twin = salesforce.Contact.from_record(record)
     twin.Title = "Reverend Mother"
     with pytest.raises(ModelError, match="already in this session"):
@@ -395,21 +400,17 @@ def test_saved_again_after_its_update_a_ref_without_a_sync_keeps_one_identity(
 def test_a_ref_without_a_sync_written_with_the_identity_of_another_object_is_refused(
     emulator: Emulator,
 ) -> None:
-    (created,) = _created(emulator, 1)
-    assert created.upstream_id is not None
+    upstream_id = _created_id(emulator)
     session = Session(_client(emulator.transport()))
     twin = session.load(salesforce.Contact, _stored(emulator)[0])  # in the identity map
-    ref = salesforce.Contact.ref(created.upstream_id)  # no sync: no identity when added
+    ref = salesforce.Contact.ref(upstream_id)  # no sync: no identity when added
     ref.Title = "Naib"
     session.add(ref)
     sent = len(emulator.requests)
     with pytest.raises(ModelError, match="already in this session"):
         session.commit()  # the commit binds it to the default sync: twin's identity
     assert len(emulator.requests) == sent  # refused before any request
-    first, second = (
-        salesforce.Contact.ref(created.upstream_id),
-        salesforce.Contact.ref(created.upstream_id),
-    )
+    first, second = salesforce.Contact.ref(upstream_id), salesforce.Contact.ref(upstream_id)
     first.Title, second.Title = "One", "Two"
     other = Session(_client(emulator.transport()))
     other.add(first)
