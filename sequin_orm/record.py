@@ -483,7 +483,7 @@ class Record:
         when a required field has no value."""
         spec, values = self._spec, self._values
         if None in map(values.get, spec.required_keys):  # in C: the common case
-            self._check_required()
+            self._refuse_missing_required()
         extra = self._extra
         if not extra and spec.wire_ready.issuperset(values):
             return dict(values)  # the common case: nothing to convert or copy
@@ -592,7 +592,7 @@ class Record:
         spec = self._spec
         if self._state is NEW:
             if None in map(self._values.get, spec.required_keys):  # in C: the common case
-                self._check_required()
+                self._refuse_missing_required()
         elif spec.create_only:
             # without list or dict fields, what changed is what was assigned
             changed = self._changed_keys() if spec.mutable else (self._changed or ())
@@ -613,19 +613,12 @@ class Record:
             if value is not None:
                 check_json(value, f"{name}.{field.name}")
 
-    def _check_required(self) -> None:
-        """``ModelError`` naming the required fields that have no value (no request)."""
-        required = self._spec.required
-        if not required:
-            return
+    def _refuse_missing_required(self) -> NoReturn:
+        """``ModelError`` naming the required fields without a value (the callers found one,
+        with ``None in map(values.get, spec.required_keys)``; no request)."""
         get = self._values.get
-        if None not in map(get, self._spec.required_keys):
-            return  # the common case, without a loop in Python
-        missing = [f.name for f in required if get(f.key) is None]
-        if missing:
-            raise ModelError(
-                f"{type(self).__name__} is missing required field(s) {', '.join(missing)}"
-            )
+        missing = [f.name for f in self._spec.required if get(f.key) is None]
+        raise ModelError(f"{type(self).__name__} is missing required field(s) {', '.join(missing)}")
 
     # -- applying what the API said (pure, called by the session) ------------------------
 
