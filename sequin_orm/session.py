@@ -283,21 +283,24 @@ class UnitOfWork:
         updates: list[Pending] = []
         for obj, entry in saved:
             obj._check_sendable()
-            sync_id = obj._sync_id or entry.sync_id or default_sync[type(obj)]
             state = obj._state
             if state is NEW:
+                sync_id = obj._sync_id or entry.sync_id or default_sync[type(obj)]
                 creates.append((obj, sync_id, entry.awaiting))
             elif state is PERSISTENT:
-                if obj._sync_id is None:
-                    self._bind_to(obj, sync_id)
+                sync_id = obj._sync_id or self._bind_to(
+                    obj, entry.sync_id or default_sync[type(obj)]
+                )
                 updates.append((obj, sync_id, entry.awaiting))
-        deletes = []
-        for obj, entry in self._deletes.items():
-            if self._owns(obj):
-                sync_id = obj._sync_id or entry.sync_id or default_sync[type(obj)]
-                if obj._sync_id is None:
-                    self._bind_to(obj, sync_id)
-                deletes.append((obj, sync_id, entry.awaiting))
+        deletes = [
+            (
+                obj,
+                obj._sync_id or self._bind_to(obj, entry.sync_id or default_sync[type(obj)]),
+                entry.awaiting,
+            )
+            for obj, entry in self._deletes.items()
+            if self._owns(obj)
+        ]
         steps = plan_commit(
             creates,
             updates,
@@ -381,12 +384,13 @@ class UnitOfWork:
             raise ConfigurationError(f"{cls.__name__} has no provider: pass sync_id=")
         return settings.sync_for(cls.provider)
 
-    def _bind_to(self, obj: Model, sync_id: str) -> None:
+    def _bind_to(self, obj: Model, sync_id: str) -> str:
         """A persistent object that names no sync (``Model.ref()``) belongs to the one it is
-        written to, and now has an identity in this session (``ModelError`` when another
-        object has it: both would be sent)."""
+        written to (returned), and now has an identity in this session (``ModelError`` when
+        another object has it: both would be sent)."""
         obj._bind_sync(sync_id)
         self._remember_identity(obj)
+        return sync_id
 
     def _remember_identity(self, obj: Model) -> None:
         existing = self._identity.add(obj)
