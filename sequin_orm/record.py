@@ -448,6 +448,23 @@ class Record:
             return False  # nothing assigned, nothing read that could change in place
         return bool(self._changed_keys() or self._changed_extra_keys())
 
+    def _equals_last_known(self) -> bool:
+        """Whether values and ``extra`` are the last-known data: nothing assigned, and no
+        change handed to a request still out (``is_dirty`` is False for those: their keys
+        went with the request, their values are not confirmed yet)."""
+        values, raw, extra = self._values, self._raw, self._extra
+        if self._changed:
+            return False
+        if values is raw:
+            return not extra
+        if raw is None:  # a reference: nothing known
+            return not values and not extra
+        spec = self._spec
+        for field in spec.fields:
+            if not same_json(values.get(field.key, MISSING), lookup(raw, field.path)):
+                return False
+        return same_json(extra or {}, _residual(raw, spec))
+
     def _changed_keys(self) -> set[str]:
         """Keys of fields changed since the last-known data (assigned or changed in place)."""
         changed = set(self._changed or ())

@@ -181,13 +181,14 @@ class UnitOfWork:
     def load(self, cls: type[_M], record: Mapping[str, Any]) -> _M:
         """The object for a record, through the identity map (no request).
 
-        A record already tracked refreshes the tracked object unless it has local changes. The
-        object keeps ``record["data"]`` as its last-known data (no copy): do not change it.
+        A record already tracked refreshes the tracked object unless it has local changes
+        (assigned, or sent by a request whose answer has not come back). The object keeps
+        ``record["data"]`` as its last-known data (no copy): do not change it.
         """
         obj = cls._load(record, adopt=True)
         existing = self._identity.get_like(obj)
         if isinstance(existing, cls):
-            if not existing.is_dirty:
+            if existing._equals_last_known():
                 existing._absorb_record(record)
             return existing
         _check_savable(obj)

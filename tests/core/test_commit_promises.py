@@ -291,6 +291,36 @@ def test_a_field_assigned_while_its_update_is_in_flight_stays_pending(emulator: 
     assert not contact.is_dirty
 
 
+@pytest.mark.parametrize("answer", ["refused", "applied"])
+def test_a_record_loaded_while_its_update_is_in_flight_keeps_the_change(
+    emulator: Emulator, answer: str
+) -> None:
+    contact_id = _created_id(emulator)
+    (before,) = _stored(emulator)
+    session = Session(_client(Tamper(emulator, before={1: lambda _: reload()})))
+    read: list[tuple[bool, str | None]] = []
+
+    def reload() -> None:  # a read through the session while the update is out
+        again = session.load(salesforce.Contact, before)
+        read.append((again is contact, again.Title))
+
+    contact = session.load(salesforce.Contact, before)
+    contact.Title = "Naib"
+    if answer == "refused":
+        emulator.inject(kind="update", error="Title: upstream validation failed")
+    result = session.flush()
+
+    assert read == [(True, "Naib")] and contact.Title == "Naib"
+    if answer == "refused":
+        assert result.failed == [contact] and contact.changed_fields == {"Title"}
+        session.flush()
+    else:
+        assert result.updated == [contact] and not contact.is_dirty
+    assert not contact.is_dirty
+    (stored,) = _stored(emulator)
+    assert stored["upstream_id"] == contact_id and stored["data"]["Title"] == "Naib"
+
+
 def test_a_field_assigned_while_its_create_is_in_flight_stays_pending(emulator: Emulator) -> None:
     contact = salesforce.Contact(LastName="Atreides")
 
