@@ -250,7 +250,8 @@ class Field(Generic[T]):
         elif cls is datetime.datetime:
             if self.kind == "date":
                 self._type_error(owner, value)
-        elif cls is list or cls is dict or types is None:
+        elif cls is not int and cls is not bool and cls is not datetime.date:
+            # a list or dict, any value of an untyped field, a subclass (of str, float …)
             check_json(value, f"{owner.__name__}.{self.name}")
 
     def _accepts_model(self, value: Any) -> bool:

@@ -340,6 +340,35 @@ def test_values_that_are_not_json_are_refused_before_any_request(value: Any) -> 
         customer.update_data()
 
 
+class Text(str):
+    """A str subclass, as ORMs and enums hand out."""
+
+
+class Number(float):
+    """A float subclass, like numpy.float64."""
+
+
+@pytest.mark.parametrize(
+    ("cls", "field", "value", "fine"),
+    [
+        (salesforce.Contact, "Title", Text("bad \ud800 surrogate"), Text("Naib")),
+        (salesforce.Account, "AnnualRevenue", Number("nan"), Number("1.5")),
+    ],
+)
+def test_subclasses_of_json_types_are_checked_like_their_base(
+    cls: type[Any], field: str, value: Any, fine: Any
+) -> None:
+    required = {"LastName": "x"} if cls is salesforce.Contact else {"Name": "x"}
+    with pytest.raises(ModelError, match="surrogate|not a JSON number"):
+        cls(**required, **{field: value})
+    obj = cls(**required)
+    with pytest.raises(ModelError, match="surrogate|not a JSON number"):
+        setattr(obj, field, value)
+    assert getattr(obj, field) is None
+    setattr(obj, field, fine)
+    assert getattr(obj, field) == fine and field in obj.changed_fields
+
+
 def test_an_extra_key_that_a_field_declares_is_refused() -> None:
     contact = salesforce.Contact(LastName="x")
     contact.extra["Email"] = "p@arrakis.org"
