@@ -73,6 +73,7 @@ from sequin_orm.errors import (
 from sequin_orm.identity import IdentityMap
 from sequin_orm.plan import Step, mutation_body, payloads_of, unsaved_references
 from sequin_orm.record import NEW, hand_over
+from sequin_orm.records import nested_sync_id
 from sequin_orm.results import CommitResult, ObjectOutcome, Outcome, outcomes
 from sequin_orm.retry import Safety, is_retryable, retry_delay
 
@@ -337,7 +338,7 @@ class CommitFlow:
         by_id = {
             r.get("upstream_id"): r
             for r in records
-            if r.get("sync_id", sync_id) == sync_id
+            if (r.get("sync_id") or nested_sync_id(r, sync_id)) == sync_id
             and r.get("collection_id", collection_id) == collection_id
             and not (is_update and r.get("deleted") is True)  # an update never deletes
         }
@@ -436,7 +437,7 @@ def _create_answer_problem(
         return "The answer gives two created records the same upstream_id"
     if any(
         [
-            r.get("sync_id", sync_id) != sync_id
+            (r.get("sync_id") or nested_sync_id(r, sync_id)) != sync_id
             or r.get("collection_id", collection_id) != collection_id
             for r in records
         ]

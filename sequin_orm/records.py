@@ -31,14 +31,23 @@ def identity_of(record: Mapping[str, Any]) -> tuple[_Str, _Str, bool | None]:
     get = record.get
     upstream_id, sync_id, deleted = get("upstream_id"), get("sync_id"), get("deleted")
     if not sync_id:
-        sync = get("sync")
-        sync_id = sync.get("id") if isinstance(sync, dict) else None
+        sync_id = nested_sync_id(record, None)
     # text_of, inline: every loaded or saved object comes through here
     return (
         upstream_id if upstream_id and isinstance(upstream_id, str) else None,
         sync_id if sync_id and isinstance(sync_id, str) else None,
         None if deleted is None else bool(deleted),
     )
+
+
+def nested_sync_id(record: Mapping[str, Any], default: str | None) -> Any:
+    """The ``id`` of the record's ``sync`` object, where a record without a flat ``sync_id``
+    names its sync (the documented drift); ``default`` when it has no ``sync``, None when
+    that is not an object. Not checked: compare it, or see ``text_of``."""
+    sync = record.get("sync")
+    if sync is None:
+        return default
+    return sync.get("id", default) if sync.__class__ is dict else None
 
 
 def read_meta(record: Mapping[str, Any]) -> MetaValues:

@@ -657,9 +657,25 @@ def _other_sync(request: httpx.Request, response: httpx.Response) -> httpx.Respo
     return _answer(response, {"records": [{**r, "sync_id": "sync-other"} for r in records]})
 
 
-def test_a_create_answer_from_another_sync_makes_the_objects_unknown(emulator: Emulator) -> None:
+def _other_nested_sync(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    """Records naming their sync only in the ``sync`` object (the documented drift)."""
+    records = response.json()["records"]
+    nested = [{k: v for k, v in r.items() if k != "sync_id"} for r in records]
+    return _answer(response, {"records": [{**r, "sync": {"id": "sync-other"}} for r in nested]})
+
+
+def _same_nested_sync(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    records = response.json()["records"]
+    nested = [{**r, "sync": {"id": r.pop("sync_id")}} for r in records]
+    return _answer(response, {"records": nested})
+
+
+@pytest.mark.parametrize("rewrite", [_other_sync, _other_nested_sync])
+def test_a_create_answer_from_another_sync_makes_the_objects_unknown(
+    emulator: Emulator, rewrite: Rewrite
+) -> None:
     contacts = _contacts(2)
-    session = Session(_client(Tamper(emulator, after={1: _other_sync})))
+    session = Session(_client(Tamper(emulator, after={1: rewrite})))
     for contact in contacts:
         session.add(contact)
     with pytest.raises(CommitError):
@@ -676,7 +692,21 @@ def _unhashable_id(request: httpx.Request, response: httpx.Response) -> httpx.Re
     return _answer(response, {"records": [{"upstream_id": ["x"], "data": {}}]})
 
 
-@pytest.mark.parametrize("rewrite", [_other_sync, _deleted_flag, _unhashable_id])
+def test_an_answer_naming_its_sync_only_in_the_sync_object_is_applied(emulator: Emulator) -> None:
+    contacts = _contacts(2)
+    session = Session(_client(Tamper(emulator, after={1: _same_nested_sync, 2: _same_nested_sync})))
+    for contact in contacts:
+        session.add(contact)
+    session.commit()
+    contacts[0].Title = "Naib"
+    session.add(contacts[0])
+    session.commit()
+    assert all(c.sync_id == SYNCS["salesforce"] and not c.is_dirty for c in contacts)
+
+
+@pytest.mark.parametrize(
+    "rewrite", [_other_sync, _other_nested_sync, _deleted_flag, _unhashable_id]
+)
 def test_an_unusable_update_answer_leaves_the_change_pending(
     emulator: Emulator, rewrite: Rewrite
 ) -> None:

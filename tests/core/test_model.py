@@ -349,20 +349,20 @@ class Number(float):
 
 
 @pytest.mark.parametrize(
-    ("cls", "field", "value", "fine"),
+    ("cls", "field", "value", "fine", "message"),
     [
-        (salesforce.Contact, "Title", Text("bad \ud800 surrogate"), Text("Naib")),
-        (salesforce.Account, "AnnualRevenue", Number("nan"), Number("1.5")),
+        (salesforce.Contact, "Title", Text("bad \ud800 surrogate"), Text("Naib"), "surrogate"),
+        (salesforce.Account, "AnnualRevenue", Number("nan"), Number("1.5"), "not a JSON number"),
     ],
 )
 def test_subclasses_of_json_types_are_checked_like_their_base(
-    cls: type[Any], field: str, value: Any, fine: Any
+    cls: type[Any], field: str, value: Any, fine: Any, message: str
 ) -> None:
     required = {"LastName": "x"} if cls is salesforce.Contact else {"Name": "x"}
-    with pytest.raises(ModelError, match="surrogate|not a JSON number"):
+    with pytest.raises(ModelError, match=message):
         cls(**required, **{field: value})
     obj = cls(**required)
-    with pytest.raises(ModelError, match="surrogate|not a JSON number"):
+    with pytest.raises(ModelError, match=message):
         setattr(obj, field, value)
     assert getattr(obj, field) is None
     setattr(obj, field, fine)
