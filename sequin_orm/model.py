@@ -8,8 +8,14 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from sequin_orm.reading import RecordManager
 from sequin_orm.record import DELETED, NEW, PERSISTENT, UNKNOWN, Record, State, ref_record
-from sequin_orm.results import SaveResult
-from sequin_orm.session import adelete_object, asave_object, delete_object, save_object
+from sequin_orm.results import SaveResult, pending_result
+from sequin_orm.session import (
+    active_unit_of_work,
+    adelete_object,
+    asave_object,
+    delete_object,
+    save_object,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -53,17 +59,35 @@ class Model(Record):
         ``Session``: enqueue and return at once (``result.pending``). Options: ``sync_id``,
         ``await_consumer_ids``, ``await_consumers_timeout``.
         """
-        return save_object(self, options)
+        session = active_unit_of_work()
+        if session is None:
+            return save_object(self, options)
+        if options:
+            session.add(self, **options)
+        else:  # a plain call: unpacking an empty dict costs a generic call
+            session.add(self)
+        return pending_result(self._upstream_id)
 
     def delete(self, **options: Unpack[WriteKwargs]) -> SaveResult:
         """Delete the record (hits the network outside a session; enqueues inside one)."""
-        return delete_object(self, options)
+        session = active_unit_of_work()
+        if session is None:
+            return delete_object(self, options)
+        if options:
+            session.delete(self, **options)
+        else:  # a plain call: unpacking an empty dict costs a generic call
+            session.delete(self)
+        return pending_result(self._upstream_id)
 
     async def asave(self, **options: Unpack[WriteKwargs]) -> SaveResult:
         """The async twin of ``save()``: one mutation now through the default async client,
         or enqueue into the active session (``AsyncSession`` or ``Session``)."""
+        if active_unit_of_work() is not None:
+            return self.save(**options)  # enqueued: nothing to wait for
         return await asave_object(self, options)
 
     async def adelete(self, **options: Unpack[WriteKwargs]) -> SaveResult:
         """The async twin of ``delete()``."""
+        if active_unit_of_work() is not None:
+            return self.delete(**options)  # enqueued: nothing to wait for
         return await adelete_object(self, options)

@@ -137,4 +137,9 @@ _NO_FIELDS: frozenset[str] = frozenset()
 def pending_result(upstream_id: str | None) -> SaveResult:
     """``SaveResult(upstream_id, pending=True)``, built in C (the named tuple's own
     ``__new__`` is a Python call, and a session returns one per ``save()``)."""
+    if upstream_id is None:
+        return _PENDING_NEW
     return tuple.__new__(SaveResult, (upstream_id, False, False, False, True, _NO_FIELDS))
+
+
+_PENDING_NEW = tuple.__new__(SaveResult, (None, False, False, False, True, _NO_FIELDS))

@@ -48,7 +48,7 @@ from sequin_orm.requestor import (
     async_requestor_of,
     requestor_of,
 )
-from sequin_orm.results import CommitResult, SaveResult, pending_result
+from sequin_orm.results import CommitResult, SaveResult
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -555,39 +555,29 @@ def _bind_sync(obj: Model, sync_id: str) -> None:
 
 # --- save() and delete() of a single object --------------------------------------------------
 
-_PENDING_NEW = pending_result(None)  # what save() of a new object in a session returns
+#: The session of the current context, if any: what ``Model.save()`` and ``delete()`` ask
+#: first (``ContextVar.get``, a C call: no frame per object). They enqueue with its ``add``
+#: and ``delete`` (which subclasses may extend) and return ``pending_result``.
+active_unit_of_work = _current.get
 
 
 def save_object(obj: Model, options: WriteKwargs) -> SaveResult:
-    """``Model.save()``: enqueue in the current session, or send one mutation now."""
-    return _enqueued(obj, options) or _send_solo(_solo_save(obj, options, Session))
+    """``Model.save()`` outside a session: send one mutation now (or none if unchanged)."""
+    return _send_solo(_solo_save(obj, options, Session))
 
 
 async def asave_object(obj: Model, options: WriteKwargs) -> SaveResult:
-    """``Model.asave()``: enqueue in the current session, or send one mutation now."""
-    return _enqueued(obj, options) or await _asend_solo(_solo_save(obj, options, AsyncSession))
-
-
-def _enqueued(obj: Model, options: WriteKwargs) -> SaveResult | None:
-    """The pending result of ``obj`` added to the current session; None outside one."""
-    session = _current.get()
-    if session is None:
-        return None
-    if options:
-        session.add(obj, **options)
-    else:  # a plain call: unpacking an empty dict costs a generic call
-        session.add(obj)
-    upstream_id = obj._upstream_id
-    return _PENDING_NEW if upstream_id is None else pending_result(upstream_id)
+    """``Model.asave()`` outside a session: send one mutation now (or none if unchanged)."""
+    return await _asend_solo(_solo_save(obj, options, AsyncSession))
 
 
 def delete_object(obj: Model, options: WriteKwargs) -> SaveResult:
-    """``Model.delete()``: enqueue in the current session, or send one delete now."""
+    """``Model.delete()`` outside a session: send one delete now."""
     return _send_solo(_solo_delete(obj, options, Session))
 
 
 async def adelete_object(obj: Model, options: WriteKwargs) -> SaveResult:
-    """``Model.adelete()``: enqueue in the current session, or send one delete now."""
+    """``Model.adelete()`` outside a session: send one delete now."""
     return await _asend_solo(_solo_delete(obj, options, AsyncSession))
 
 
@@ -656,13 +646,6 @@ def _solo_delete(
     obj: Model, options: WriteKwargs, session_type: Callable[[], _U]
 ) -> SaveResult | _Solo[_U]:
     """Like ``_solo_save`` for a delete."""
-    session = _current.get()
-    if session is not None:
-        if options:
-            session.delete(obj, **options)
-        else:  # a plain call: unpacking an empty dict costs a generic call
-            session.delete(obj)
-        return pending_result(obj._upstream_id)
     if obj.state is NEW:
         raise ModelError(f"Cannot delete a {type(obj).__name__} that was never saved")
     solo = session_type()
