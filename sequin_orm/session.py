@@ -205,7 +205,7 @@ class UnitOfWork:
     @property
     def dirty(self) -> tuple[Model, ...]:
         """Persistent objects with changes to send."""
-        return tuple(o for o, _ in self._dirty_objects() if o._state is PERSISTENT)
+        return tuple(o for o in self._dirty_objects() if o._state is PERSISTENT)
 
     @property
     def deleted(self) -> tuple[Model, ...]:
@@ -262,7 +262,7 @@ class UnitOfWork:
         """Forget pending changes: new objects leave the session, others revert (no request)."""
         if self._committing.locked():
             raise ModelError("rollback() while this Session is committing")
-        for obj, _ in self._dirty_objects():
+        for obj in self._dirty_objects():
             if obj.state is NEW:
                 self.expunge(obj)
             else:
@@ -282,8 +282,10 @@ class UnitOfWork:
         default_sync = _DefaultSyncs(self, settings)
         creates: list[Pending] = []
         updates: list[Pending] = []
-        for obj, entry in saved:
+        tracked = self._tracked
+        for obj in saved:
             obj._check_sendable()
+            entry = tracked.get(obj, PLAIN)  # only loaded: saved as it is
             state = obj._state
             if state is NEW:
                 sync_id = obj._sync_id or entry.sync_id or default_sync[type(obj)]
@@ -318,7 +320,7 @@ class UnitOfWork:
             self.expunge(obj)
 
     def _cascade_references(
-        self, saved: list[tuple[Model, WriteOptions]]
+        self, saved: list[Model]
     ) -> tuple[dict[Model, list[Model]], list[Model]]:
         """Unsaved objects referenced by saved ones are created too (save-update cascade):
         tracked (and owned), and added to ``saved``. Returns the unsaved references of each
@@ -329,7 +331,7 @@ class UnitOfWork:
         # objects with a reference field set (the first check of unsaved_references, inline:
         # most objects have none)
         queue = [
-            obj for obj, _ in saved if not obj._values.keys().isdisjoint(obj._spec.reference_keys)
+            obj for obj in saved if not obj._values.keys().isdisjoint(obj._spec.reference_keys)
         ]
         while queue:
             obj = queue.pop()
@@ -343,21 +345,23 @@ class UnitOfWork:
                 elif ref not in self._tracked:
                     self._own(ref)
                     self._tracked[ref] = PLAIN
-                    saved.append((ref, PLAIN))
+                    saved.append(ref)
                     queue.append(ref)
         return references, unknown
 
-    def _dirty_objects(self) -> list[tuple[Model, WriteOptions]]:
+    def _dirty_objects(self) -> list[Model]:
         """What a commit saves: objects with something to send that no other session took,
         those added first, then those only loaded (``load()`` puts objects in the identity
-        map alone: a dict entry less per object)."""
+        map alone: a dict entry less per object). Their options: ``_tracked.get(obj, PLAIN)``
+        (a list of pairs would keep a tuple per object alive through the commit, and each
+        collection of the garbage collector would walk it)."""
         ref, tracked, deletes = self._ref, self._tracked, self._deletes
         # is_dirty and self._owns(obj), inline for the common cases: a commit asks them of
         # every object of the session (an object still holding its last-known data as values,
         # without extra, nothing assigned, is clean without a call)
         saved = [
-            (obj, entry)
-            for obj, entry in tracked.items()
+            obj
+            for obj in tracked
             if (
                 (state := obj._state) is NEW
                 or (
@@ -371,7 +375,7 @@ class UnitOfWork:
             and ((owner := obj._owner) is ref or owner is None or owner() is None)
         ]
         saved += [
-            (obj, PLAIN)
+            obj
             for obj in self._identity
             if obj not in tracked and obj not in deletes and obj.is_dirty and self._owns(obj)
         ]
