@@ -8,7 +8,7 @@ another new object is created first), then updates, then deletes.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 import attrs
@@ -86,10 +86,15 @@ def await_of(consumer_ids: list[str] | None, timeout_ms: int | None) -> Await | 
     return Await(tuple(consumer_ids), timeout_ms)
 
 
-#: An object waiting in a session: ``(obj, sync_id, awaiting)``, the sync it is written to and
-#: the consumers its request waits for. A plain tuple: a commit builds one per object, and a
-#: named tuple's constructor is a Python call.
-Pending = tuple["Model", str, "Await | None"]
+class Pending(dict[str, list["Model"]]):
+    """Objects of one kind waiting in a session, by the sync they are written to, in the
+    order they were added: ``pending[sync_id].append(obj)``. Groups rather than a tuple per
+    object: a commit keeps no small object per object alive while it plans."""
+
+    def __missing__(self, sync_id: str) -> list[Model]:
+        group: list[Model] = []
+        self[sync_id] = group
+        return group
 
 
 @attrs.frozen
@@ -109,26 +114,34 @@ class Step:
 
 
 def plan_commit(
-    creates: Sequence[Pending],
-    updates: Sequence[Pending],
-    deletes: Sequence[Pending],
+    creates: Pending,
+    updates: Pending,
+    deletes: Pending,
     *,
     batch_size: Callable[[type[Model]], int],
     awaiting: Await | None = None,
+    awaiting_of: Mapping[Model, Await] | None = None,
     references: Mapping[Model, Sequence[Model]],
 ) -> list[Step]:
     """The ordered requests of a commit. Raises ``ModelError`` for a reference cycle.
 
-    ``references``: each object's ``unsaved_references()`` (objects without any may be left
-    out).
+    ``awaiting``: the consumers every request waits for; ``awaiting_of``: those of the objects
+    saved with their own (a request waits for those of all its objects). ``references``:
+    each object's ``unsaved_references()`` (objects without any may be left out).
     """
     waves = _create_waves(creates, references)
-    stages: list[tuple[Kind, Sequence[Pending]]] = [("create", wave) for wave in waves]
+    stages: list[tuple[Kind, Pending]] = [("create", wave) for wave in waves]
     stages.append(("update", updates))
     stages.append(("delete", deletes))
     steps: list[Step] = []
     for stage, (kind, pending) in enumerate(stages):
-        steps += _chunked(kind, pending, batch_size, awaiting, stage)
+        for sync_id, objects in pending.items():
+            for collection_id, members in _by_collection(objects).items():
+                size = batch_size(type(members[0]))
+                for start in range(0, len(members), size):
+                    chunk = tuple(members[start : start + size])
+                    step_await = _awaiting(chunk, awaiting, awaiting_of)
+                    steps.append(Step(kind, sync_id, collection_id, chunk, step_await, stage))
     return steps
 
 
@@ -181,63 +194,63 @@ def payloads_of(step: Step) -> list[dict[str, Any]] | None:
     return None
 
 
-def _create_waves(
-    creates: Sequence[Pending], references: Mapping[Model, Sequence[Model]]
-) -> list[list[Pending]]:
+def _create_waves(creates: Pending, references: Mapping[Model, Sequence[Model]]) -> list[Pending]:
     """Split creates into waves; every object's unsaved references are in earlier waves."""
     needs: dict[Model, list[Model]] = {}
     if any(references.values()):
-        new_objects = set(map(_OBJ, creates))
-        for obj, *_ in creates:
-            refs = [ref for ref in references.get(obj, ()) if ref in new_objects]
-            if refs:
-                needs[obj] = refs
+        new_objects = {obj for objects in creates.values() for obj in objects}
+        for obj, refs in references.items():
+            earlier = [ref for ref in refs if ref in new_objects]
+            if earlier and obj in new_objects:
+                needs[obj] = earlier
     if not needs:  # the common case: no new object refers to another
-        return [list(creates)] if creates else []
-    remaining = list(creates)
-    waves: list[list[Pending]] = []
+        return [creates] if creates else []
+    remaining = creates
+    waves: list[Pending] = []
     done: set[Model] = set()
     while remaining:
-        wave = [p for p in remaining if all(ref in done for ref in needs.get(p[0], ()))]
+        wave = _kept(remaining, lambda obj: all(ref in done for ref in needs.get(obj, ())))
         if not wave:
-            names = ", ".join(sorted({type(obj).__name__ for obj, *_ in remaining}))
-            raise ModelError(f"Reference cycle among new objects ({names}): nothing was sent")
+            names = {type(obj).__name__ for objects in remaining.values() for obj in objects}
+            raise ModelError(
+                f"Reference cycle among new objects ({', '.join(sorted(names))}): nothing was sent"
+            )
         waves.append(wave)
-        done.update(map(_OBJ, wave))
-        remaining = [p for p in remaining if p[0] not in done]
+        for objects in wave.values():
+            done.update(objects)
+        remaining = _kept(remaining, lambda obj: obj not in done)
     return waves
 
 
-def _chunked(
-    kind: Kind,
-    pending: Iterable[Pending],
-    batch_size: Callable[[type[Model]], int],
-    awaiting: Await | None,
-    stage: int,
-) -> list[Step]:
-    pending = list(pending)
-    # (sync_id, collection_id) of each, in C
-    keys = list(zip(map(_SYNC, pending), map(_COLLECTION, map(_OBJ, pending)), strict=True))
-    groups: dict[tuple[str, str], list[Pending]] = {}
-    if len(set(keys)) == 1:
-        groups[keys[0]] = pending  # the common case: one sync and collection
-    else:
-        for key, p in zip(keys, pending, strict=True):
-            groups.setdefault(key, []).append(p)
-    steps: list[Step] = []
-    for (sync_id, collection_id), members in groups.items():
-        size = batch_size(type(members[0][0]))
-        for start in range(0, len(members), size):
-            chunk = members[start : start + size]
-            step_await = awaiting
-            for options in filter(None, map(_AWAITING, chunk)):
-                step_await = options.merged(step_await)
-            objects = tuple(map(_OBJ, chunk))
-            steps.append(Step(kind, sync_id, collection_id, objects, step_await, stage))
-    return steps
+def _kept(pending: Pending, keep: Callable[[Model], bool]) -> Pending:
+    """The objects of ``pending`` that ``keep`` accepts, still grouped by sync."""
+    kept = Pending()
+    for sync_id, objects in pending.items():
+        for obj in objects:
+            if keep(obj):
+                kept[sync_id].append(obj)
+    return kept
 
 
-_OBJ: Callable[[Pending], Model] = operator.itemgetter(0)
-_SYNC: Callable[[Pending], str] = operator.itemgetter(1)
-_AWAITING: Callable[[Pending], Await | None] = operator.itemgetter(2)
+def _by_collection(objects: list[Model]) -> dict[str, list[Model]]:
+    """``objects`` by collection id, in order."""
+    collections = list(map(_COLLECTION, objects))
+    if collections.count(collections[0]) == len(collections):  # in C: the common case
+        return {collections[0]: objects}
+    groups: dict[str, list[Model]] = {}
+    for collection_id, obj in zip(collections, objects, strict=True):
+        groups.setdefault(collection_id, []).append(obj)
+    return groups
+
+
+def _awaiting(
+    chunk: Sequence[Model], awaiting: Await | None, awaiting_of: Mapping[Model, Await] | None
+) -> Await | None:
+    """The consumers a request for ``chunk`` waits for."""
+    if awaiting_of:
+        for options in filter(None, map(awaiting_of.get, chunk)):
+            awaiting = options.merged(awaiting)
+    return awaiting
+
+
 _COLLECTION: Callable[[Model], str] = operator.attrgetter("collection_id")

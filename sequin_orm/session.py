@@ -13,6 +13,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
+from itertools import chain
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -280,36 +281,37 @@ class UnitOfWork:
         saved = self._dirty_objects()
         references, unknown = self._cascade_references(saved)
         default_sync = _DefaultSyncs(self, settings)
-        creates: list[Pending] = []
-        updates: list[Pending] = []
+        creates, updates, deletes = Pending(), Pending(), Pending()
         tracked = self._tracked
         for obj in saved:
             obj._check_sendable()
             entry = tracked.get(obj, PLAIN)  # only loaded: saved as it is
             state = obj._state
             if state is NEW:
-                sync_id = obj._sync_id or entry.sync_id or default_sync[type(obj)]
-                creates.append((obj, sync_id, entry.awaiting))
+                creates[obj._sync_id or entry.sync_id or default_sync[type(obj)]].append(obj)
             elif state is PERSISTENT:
                 sync_id = obj._sync_id or self._bind_to(
                     obj, entry.sync_id or default_sync[type(obj)]
                 )
-                updates.append((obj, sync_id, entry.awaiting))
-        deletes = [
-            (
-                obj,
-                obj._sync_id or self._bind_to(obj, entry.sync_id or default_sync[type(obj)]),
-                entry.awaiting,
-            )
-            for obj, entry in self._deletes.items()
-            if self._owns(obj)
-        ]
+                updates[sync_id].append(obj)
+        for obj, entry in self._deletes.items():
+            if self._owns(obj):
+                sync_id = obj._sync_id or self._bind_to(
+                    obj, entry.sync_id or default_sync[type(obj)]
+                )
+                deletes[sync_id].append(obj)
+        awaiting_of = {
+            obj: entry.awaiting
+            for obj, entry in chain(tracked.items(), self._deletes.items())
+            if entry.awaiting is not None
+        }
         steps = plan_commit(
             creates,
             updates,
             deletes,
             batch_size=lambda cls: settings.batch_size_for(cls.provider, cls.batch_size),
             awaiting=awaiting,
+            awaiting_of=awaiting_of,
             references=references,
         )
         return steps, unknown
