@@ -330,6 +330,7 @@ class ClassSpec:
         "nested_leaves",
         "non_nullable",
         "plain_records",
+        "position",
         "reference_keys",
         "references",
         "required",
@@ -344,6 +345,8 @@ class ClassSpec:
         self.fields = fields
         self.by_name: Mapping[str, Field[Any]] = {f.name: f for f in fields}
         self.by_key: Mapping[str, Field[Any]] = {f.key: f for f in fields}
+        #: a field's place in the declaration, by key (an update lists its fields in order)
+        self.position: Callable[[str], int] = {f.key: i for i, f in enumerate(fields)}.__getitem__
         self.nested = tuple(f for f in fields if len(f.path) > 1)
         #: no dotted field: ``_values`` may be the record's ``data`` dict itself
         self.flat = not self.nested

@@ -530,8 +530,11 @@ class Record:
             and spec.plain_records  # nothing changes in place
             and spec.wire_ready.issuperset(assigned)
         ):  # the common case: the assigned values, as they are
-            values, order = self._values, _ORDER[type(self)]
-            return {key: values[key] for key in sorted(assigned, key=order.__getitem__)}
+            values = self._values
+            data = {}
+            for key in sorted(assigned, key=spec.position):  # a loop: a comprehension is a call
+                data[key] = values[key]
+            return data
         data: dict[str, Any] = {}
         if extra:
             changed_extra = self._changed_extra_keys()
@@ -543,7 +546,7 @@ class Record:
         spec = self._spec
         by_key = spec.by_key
         values = self._values
-        for key in sorted(changed, key=_ORDER[type(self)].__getitem__):
+        for key in sorted(changed, key=spec.position):
             field = by_key[key]
             value = values.get(key)
             if value.__class__ is list or value.__class__ is dict:
@@ -810,17 +813,6 @@ def hand_over(records: Sequence[Record]) -> tuple[set[str] | None, ...]:
     for record in records:
         record._changed = None
     return handed
-
-
-class _FieldOrder(dict[type, dict[str, int]]):
-    """Class -> {key: position}: an update lists its fields in declaration order."""
-
-    def __missing__(self, cls: type) -> dict[str, int]:
-        order = self[cls] = {f.key: i for i, f in enumerate(cls._spec.fields)}  # type: ignore[attr-defined]
-        return order
-
-
-_ORDER = _FieldOrder()
 
 
 def _setattr_declared_only(self: Record, name: str, value: Any) -> None:
