@@ -54,6 +54,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import repeat
 from operator import attrgetter
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -88,6 +89,7 @@ _APPLIED = {"create": Outcome.CREATED, "update": Outcome.UPDATED, "delete": Outc
 # compared by identity: an Enum member's hash is a Python call
 _FAILED, _UNKNOWN = Outcome.FAILED, Outcome.UNKNOWN
 _OUTCOME = attrgetter("outcome")
+_NOTHING_SENT: Mapping[str, Any] = MappingProxyType({})  # the data of a delete
 
 
 @attrs.frozen(eq=False)
@@ -343,18 +345,15 @@ class CommitFlow:
             and not (is_update and r.get("deleted") is True)  # an update never deletes
         }
         missing = {obj for obj in step.objects if obj._upstream_id not in by_id}
-        if step.kind == "update":
-            assert request.payloads is not None
-            for obj, sent in zip(step.objects, request.payloads, strict=True):
-                upstream_id = obj._upstream_id  # never None for an update
-                record = by_id.get(upstream_id)
-                if record is not None and upstream_id is not None:
-                    obj._absorb_answer(record, sent, upstream_id, sync_id)
-        else:
-            for obj in step.objects:
-                record = by_id.get(obj._upstream_id)
-                if record is not None:
-                    obj._absorb_record(record)
+        objects = step.objects
+        payloads = request.payloads if is_update else repeat(_NOTHING_SENT, len(objects))
+        assert payloads is not None
+        for obj, sent in zip(objects, payloads, strict=True):
+            upstream_id = obj._upstream_id  # never None for an update or a delete
+            record = by_id.get(upstream_id)
+            if record is not None and upstream_id is not None:
+                obj._absorb_answer(record, sent, upstream_id, sync_id)
+                if not is_update:
                     obj._absorb_delete()
                     self._identity.discard(obj)
         if not missing:

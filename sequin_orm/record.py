@@ -689,8 +689,9 @@ class Record:
     def _absorb_answer(
         self, record: dict[str, Any], sent: Mapping[str, Any], upstream_id: str, sync_id: str
     ) -> None:
-        """The answer to this object's create or update, from JSON the library parsed (no one
-        else holds it), verified by the caller: the record of ``upstream_id`` in ``sync_id``.
+        """The answer to this object's create, update or delete (``sent``: empty), from JSON
+        the library parsed (no one else holds it), verified by the caller: the record of
+        ``upstream_id`` in ``sync_id``.
 
         The common case keeps the answer's ``data`` as values and last-known data at once,
         without a merge or a copy: nothing was assigned while the request was out, and the

@@ -13,7 +13,6 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from itertools import chain
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -282,6 +281,7 @@ class UnitOfWork:
         references, unknown = self._cascade_references(saved)
         default_sync = _DefaultSyncs(self, settings)
         creates, updates, deletes = Pending(), Pending(), Pending()
+        awaiting_of: dict[Model, Await] = {}
         tracked = self._tracked
         for obj in saved:
             obj._check_sendable()
@@ -294,17 +294,16 @@ class UnitOfWork:
                     obj, entry.sync_id or default_sync[type(obj)]
                 )
                 updates[sync_id].append(obj)
+            if entry.awaiting is not None:
+                awaiting_of[obj] = entry.awaiting
         for obj, entry in self._deletes.items():
             if self._owns(obj):
                 sync_id = obj._sync_id or self._bind_to(
                     obj, entry.sync_id or default_sync[type(obj)]
                 )
                 deletes[sync_id].append(obj)
-        awaiting_of = {
-            obj: entry.awaiting
-            for obj, entry in chain(tracked.items(), self._deletes.items())
-            if entry.awaiting is not None
-        }
+                if entry.awaiting is not None:
+                    awaiting_of[obj] = entry.awaiting
         steps = plan_commit(
             creates,
             updates,
