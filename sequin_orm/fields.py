@@ -216,8 +216,8 @@ class Field(Generic[T]):
             values = obj._values
             if values.get(key) == value:
                 return
-            if values is obj._raw:
-                values = obj._own_values()
+            if values is obj._raw:  # Record._own_values, inline: the first change copies
+                values = obj._values = dict(values)
             values[key] = value
             changed = obj._changed
             if changed is None:
