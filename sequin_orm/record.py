@@ -604,25 +604,20 @@ class Record:
                 f"{field.name} (wire key {key!r}): assign obj.{field.name} instead"
             )
 
-    def _check_sendable(self) -> None:
-        """``ModelError`` for anything a save of this object could not send: a required field
-        without a value (new objects), an ``extra`` key that a field declares, a value in
-        ``extra`` or in a list or dict field that is not JSON. Cheap when there is no
-        ``extra`` and no list or dict field (the values of the others are checked when set)."""
+    def _refuse_create_only_changes(self) -> None:
+        """``ModelError`` when a create-only field of this persistent object changed."""
         spec = self._spec
-        if self._state is NEW:
-            if None in map(self._values.get, spec.required_keys):  # in C: the common case
-                self._refuse_missing_required()
-        elif spec.create_only:
-            # without list or dict fields, what changed is what was assigned
-            changed = self._changed_keys() if spec.mutable else (self._changed or ())
-            if not spec.create_only.isdisjoint(changed):
-                key = min(spec.create_only.intersection(changed))
-                _refuse_create_only(type(self), spec.by_key[key].name)
-        extra = self._extra
-        if not extra and not spec.mutable:
-            return
+        # without list or dict fields, what changed is what was assigned
+        changed = self._changed_keys() if spec.mutable else (self._changed or ())
+        if not spec.create_only.isdisjoint(changed):
+            key = min(spec.create_only.intersection(changed))
+            _refuse_create_only(type(self), spec.by_key[key].name)
+
+    def _check_json_values(self) -> None:
+        """``ModelError`` for an ``extra`` key that a field declares, or a value in ``extra``
+        or in a list or dict field that is not JSON (they can change in place)."""
         name = type(self).__name__
+        extra = self._extra
         if extra:
             self._check_extra_keys(extra)
             for key, value in extra.items():
@@ -805,6 +800,23 @@ class Record:
 Record._spec = compile_spec(Record)
 
 _CHANGED = operator.attrgetter("_changed")
+
+
+def check_sendable(records: Iterable[Record]) -> None:
+    """``ModelError`` for the first record a save could not send: a required field without a
+    value (new records), a create-only field changed, an ``extra`` key that a field declares,
+    a value in ``extra`` or in a list or dict field that is not JSON (the values of other
+    fields were checked when set). One loop, calls only for what is rare: a commit checks
+    every object before its first request."""
+    for record in records:
+        spec = record._spec
+        if record._state is NEW:
+            if None in map(record._values.get, spec.required_keys):  # in C: the common case
+                record._refuse_missing_required()
+        elif spec.create_only:
+            record._refuse_create_only_changes()
+        if record._extra or spec.mutable:
+            record._check_json_values()
 
 
 def hand_over(records: Sequence[Record]) -> tuple[set[str] | None, ...]:

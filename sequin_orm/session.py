@@ -39,7 +39,7 @@ from sequin_orm.plan import (
     unsaved_references,
 )
 from sequin_orm.querying import awaiting_with_mirror
-from sequin_orm.record import DELETED, NEW, PERSISTENT, UNKNOWN, Record
+from sequin_orm.record import DELETED, NEW, PERSISTENT, UNKNOWN, Record, check_sendable
 from sequin_orm.requestor import (
     AsyncRequestor,
     HasAsyncRequestor,
@@ -283,8 +283,8 @@ class UnitOfWork:
         creates, updates, deletes = Pending(), Pending(), Pending()
         awaiting_of: dict[Model, Await] = {}
         tracked = self._tracked
+        check_sendable(saved)
         for obj in saved:
-            obj._check_sendable()
             entry = tracked.get(obj, PLAIN)  # only loaded: saved as it is
             state = obj._state
             if state is NEW:

@@ -25,6 +25,7 @@ from sequin_orm.emulator import Emulator
 from sequin_orm.errors import ModelError
 from sequin_orm.fields import fields_of
 from sequin_orm.models import github, hubspot, linear, salesforce, shopify, stripe
+from sequin_orm.record import check_sendable
 
 TOKEN = "creates-token"
 
@@ -274,7 +275,7 @@ def test_an_in_place_change_of_a_create_only_field_is_refused_before_sending() -
     assert price.recurring is not None
     price.recurring["interval"] = "year"
     with pytest.raises(ModelError, match=r"Price\.recurring is set when the record is created"):
-        price._check_sendable()
+        check_sendable([price])
     price.nickname = "Yearly"  # updatable fields stay updatable
     assert "nickname" in price.update_data()
 
