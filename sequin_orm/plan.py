@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 import attrs
 
 from sequin_orm.errors import ModelError
-from sequin_orm.record import Record
+from sequin_orm.record import Record, create_payloads, update_payloads
 
 if TYPE_CHECKING:
     from sequin_orm.model import Model
@@ -188,9 +188,9 @@ def mutation_body(step: Step, payloads: Sequence[dict[str, Any]] | None) -> dict
 def payloads_of(step: Step) -> list[dict[str, Any]] | None:
     """The ``data`` to send for each object of a create or update step (None for deletes)."""
     if step.kind == "create":
-        return [obj.create_data() for obj in step.objects]
+        return create_payloads(step.objects)
     if step.kind == "update":
-        return [obj.update_data() for obj in step.objects]
+        return update_payloads(step.objects)
     return None
 
 

@@ -498,12 +498,15 @@ class Record:
     def create_data(self) -> dict[str, Any]:
         """The ``data`` of a create: every set field and every ``extra`` key; ``ModelError``
         when a required field has no value."""
-        spec, values = self._spec, self._values
-        if None in map(values.get, spec.required_keys):  # in C: the common case
-            self._refuse_missing_required()
+        return create_payloads((self,))[0]
+
+    def update_data(self) -> dict[str, Any]:
+        """The ``data`` of an update: only changed fields and changed ``extra`` keys (PATCH)."""
+        return update_payloads((self,))[0]
+
+    def _converted_create_data(self) -> dict[str, Any]:
+        """``create_data`` when a value needs converting or copying, or there is ``extra``."""
         extra = self._extra
-        if not extra and spec.wire_ready.issuperset(values):
-            return dict(values)  # the common case: nothing to convert or copy
         data = self._extra_payload(extra, extra) if extra else {}
         by_key = self._spec.by_key
         for key, value in self._values.items():
@@ -519,23 +522,11 @@ class Record:
                 assign(data, field.path, to_wire(field, value))
         return data
 
-    def update_data(self) -> dict[str, Any]:
-        """The ``data`` of an update: only changed fields and changed ``extra`` keys (PATCH)."""
-        extra = self._extra
-        assigned = self._changed
-        spec = self._spec
-        if (
-            not extra
-            and assigned is not None
-            and spec.plain_records  # nothing changes in place
-            and spec.wire_ready.issuperset(assigned)
-        ):  # the common case: the assigned values, as they are
-            values = self._values
-            data = {}
-            for key in sorted(assigned, key=spec.position):  # a loop: a comprehension is a call
-                data[key] = values[key]
-            return data
+    def _converted_update_data(self) -> dict[str, Any]:
+        """``update_data`` when a value needs converting or copying, or may have changed in
+        place, or ``extra`` changed."""
         data: dict[str, Any] = {}
+        extra = self._extra
         if extra:
             changed_extra = self._changed_extra_keys()
             if changed_extra:
@@ -800,6 +791,44 @@ class Record:
 Record._spec = compile_spec(Record)
 
 _CHANGED = operator.attrgetter("_changed")
+
+
+def create_payloads(records: Iterable[Record]) -> list[dict[str, Any]]:
+    """``create_data()`` of each record: one loop, a call only for a record whose values need
+    converting or copying (a commit builds one per object)."""
+    payloads = []
+    for record in records:
+        spec, values = record._spec, record._values
+        if None in map(values.get, spec.required_keys):  # in C: the common case
+            record._refuse_missing_required()
+        if not record._extra and spec.wire_ready.issuperset(values):
+            payloads.append(dict(values))  # the common case: nothing to convert or copy
+        else:
+            payloads.append(record._converted_create_data())
+    return payloads
+
+
+def update_payloads(records: Iterable[Record]) -> list[dict[str, Any]]:
+    """``update_data()`` of each record: one loop, a call only for a record whose values need
+    converting or copying (a commit builds one per object)."""
+    payloads = []
+    for record in records:
+        assigned = record._changed
+        spec = record._spec
+        if (
+            not record._extra
+            and assigned is not None
+            and spec.plain_records  # nothing changes in place
+            and spec.wire_ready.issuperset(assigned)
+        ):  # the common case: the assigned values, as they are, in declaration order
+            values = record._values
+            data = {}
+            for key in sorted(assigned, key=spec.position):
+                data[key] = values[key]
+            payloads.append(data)
+        else:
+            payloads.append(record._converted_update_data())
+    return payloads
 
 
 def check_sendable(records: Iterable[Record]) -> None:
