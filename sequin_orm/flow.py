@@ -73,7 +73,7 @@ from sequin_orm.errors import (
 )
 from sequin_orm.identity import IdentityMap
 from sequin_orm.plan import Step, mutation_body, payloads_of, unsaved_references
-from sequin_orm.record import NEW, hand_over
+from sequin_orm.record import NEW, absorb_answers, hand_over
 from sequin_orm.records import nested_sync_id
 from sequin_orm.results import CommitResult, ObjectOutcome, Outcome, outcomes
 from sequin_orm.retry import Safety, is_retryable, retry_delay
@@ -89,6 +89,7 @@ _APPLIED = {"create": Outcome.CREATED, "update": Outcome.UPDATED, "delete": Outc
 # compared by identity: an Enum member's hash is a Python call
 _FAILED, _UNKNOWN = Outcome.FAILED, Outcome.UNKNOWN
 _OUTCOME = attrgetter("outcome")
+_NEW_ID: Callable[[Model], str] = attrgetter("_upstream_id")  # of an object just created
 _NOTHING_SENT: Mapping[str, Any] = MappingProxyType({})  # the data of a delete
 
 
@@ -344,26 +345,24 @@ class CommitFlow:
             and r.get("collection_id", collection_id) == collection_id
             and not (is_update and r.get("deleted") is True)  # an update never deletes
         }
-        missing = {obj for obj in step.objects if obj._upstream_id not in by_id}
         objects = step.objects
+        answers = [by_id.get(obj._upstream_id) for obj in objects]
         payloads = request.payloads if is_update else repeat(_NOTHING_SENT, len(objects))
         assert payloads is not None
-        for obj, sent in zip(objects, payloads, strict=True):
-            upstream_id = obj._upstream_id  # never None for an update or a delete
-            record = by_id.get(upstream_id)
-            if record is not None and upstream_id is not None:
-                obj._absorb_answer(record, sent, upstream_id, sync_id)
-                if not is_update:
+        absorb_answers(objects, answers, payloads, sync_id)
+        if not is_update:
+            for obj, answer in zip(objects, answers, strict=True):
+                if answer is not None:
                     obj._absorb_delete()
                     self._identity.discard(obj)
-        if not missing:
-            return outcomes(step.objects, _APPLIED[step.kind])
-        unmatched = _invalid(f"The answer names no record for {len(missing)} object(s)")
+        if None not in answers:
+            return outcomes(objects, _APPLIED[step.kind])
+        unmatched = _invalid(f"The answer names no record for {answers.count(None)} object(s)")
         return [
             ObjectOutcome(obj, Outcome.UNKNOWN, unmatched)
-            if obj in missing
+            if answer is None
             else ObjectOutcome(obj, _APPLIED[step.kind])
-            for obj in step.objects
+            for obj, answer in zip(objects, answers, strict=True)
         ]
 
     def _apply_creates(
@@ -375,11 +374,8 @@ class CommitFlow:
         if problem is not None:
             raise _invalid(problem)
         assert request.payloads is not None
-        sync_id = step.sync_id
-        for obj, record, sent in zip(step.objects, records, request.payloads, strict=True):
-            upstream_id = record["upstream_id"]  # checked: a new id, of this sync
-            obj._absorb_answer(record, sent, upstream_id, sync_id)
-            members[upstream_id] = obj
+        absorb_answers(step.objects, records, request.payloads, step.sync_id)
+        members.update(zip(map(_NEW_ID, step.objects), step.objects, strict=True))  # new ids
         return outcomes(step.objects, Outcome.CREATED)
 
     def _failure(self, request: Request, error: SequinError) -> list[ObjectOutcome]:

@@ -672,36 +672,6 @@ class Record:
             deleted = self._state is DELETED
         self._state = DELETED if deleted else PERSISTENT
 
-    def _absorb_answer(
-        self, record: dict[str, Any], sent: Mapping[str, Any], upstream_id: str, sync_id: str
-    ) -> None:
-        """The answer to this object's create, update or delete (``sent``: empty), from JSON
-        the library parsed (no one else holds it), verified by the caller: the record of
-        ``upstream_id`` in ``sync_id``.
-
-        The common case keeps the answer's ``data`` as values and last-known data at once,
-        without a merge or a copy: nothing was assigned while the request was out, and the
-        answer repeats every key sent and every key known. Anything else goes through
-        ``_absorb_record``."""
-        self._upstream_id = upstream_id
-        self._sync_id = sync_id
-        data: Any = record.get("data")
-        raw = self._raw
-        if (
-            data.__class__ is dict
-            and self._changed is None
-            and not self._extra
-            and self._spec.plain_records
-            and data.keys() >= sent.keys()
-            and (raw is None or data.keys() >= raw.keys())
-            and self._spec.top_level_keys.issuperset(data)
-        ):
-            self._raw = self._values = data
-            self._meta = pack_meta(record, self._meta)
-            self._state = DELETED if record.get("deleted") else PERSISTENT
-            return
-        self._absorb_record(record, sent)
-
     def _take_back(self, handed: set[str] | None) -> None:
         """The request that took ``handed`` was not applied: they are changed again."""
         if handed:
@@ -791,6 +761,46 @@ class Record:
 Record._spec = compile_spec(Record)
 
 _CHANGED = operator.attrgetter("_changed")
+
+
+def absorb_answers(
+    records: Sequence[Record],
+    answers: Sequence[dict[str, Any] | None],
+    sent: Iterable[Mapping[str, Any]],
+    sync_id: str,
+) -> None:
+    """Each record takes its answer to a create, update or delete (None: no answer for it).
+
+    ``answers``: JSON the library parsed (no one else holds it), verified by the caller to
+    be the records of their ``upstream_id`` in ``sync_id``; ``sent``: the ``data`` sent for
+    each record (empty for a delete). The common case keeps the answer's ``data`` as values
+    and last-known data at once, without a merge or a copy: nothing was assigned while the
+    request was out, and the answer repeats every key sent and every key known. Anything
+    else goes through ``Record._absorb_record``. One loop: a commit applies one answer per
+    object.
+    """
+    for record, answer, data_sent in zip(records, answers, sent, strict=True):
+        if answer is None:
+            continue
+        record._upstream_id = answer["upstream_id"]
+        record._sync_id = sync_id
+        data: Any = answer.get("data")
+        raw = record._raw
+        spec = record._spec
+        if (
+            data.__class__ is dict
+            and record._changed is None
+            and not record._extra
+            and spec.plain_records
+            and data.keys() >= data_sent.keys()
+            and (raw is None or data.keys() >= raw.keys())
+            and spec.top_level_keys.issuperset(data)
+        ):
+            record._raw = record._values = data
+            record._meta = pack_meta(answer, record._meta)
+            record._state = DELETED if answer.get("deleted") else PERSISTENT
+        else:
+            record._absorb_record(answer, data_sent)
 
 
 def create_payloads(records: Iterable[Record]) -> list[dict[str, Any]]:
