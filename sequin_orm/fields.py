@@ -359,7 +359,7 @@ class ClassSpec:
             f.key for f in fields if f.simple and not f.mutable and not f.read_only
         )
         self.references = tuple(f for f in fields if f.kind == "reference")
-        self.reference_keys = tuple(f.key for f in self.references)
+        self.reference_keys = frozenset(f.key for f in self.references)
         self.required = tuple(f for f in fields if f.required)
         self.required_keys = tuple(f.key for f in self.required)
         self.mutable = tuple(f for f in fields if f.mutable)

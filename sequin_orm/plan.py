@@ -149,7 +149,7 @@ def unsaved_references(obj: Model) -> list[Model]:
     """Objects ``obj`` references through reference fields that have no upstream id yet."""
     values = obj._values
     keys = obj._spec.reference_keys
-    if values.keys().isdisjoint(keys):
+    if keys.isdisjoint(values):
         return []  # no reference set: the common case
     # every Record at run time is a Model (the class users declare); the check needs the base
     return [

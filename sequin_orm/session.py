@@ -332,7 +332,7 @@ class UnitOfWork:
         # objects with a reference field set (the first check of unsaved_references, inline:
         # most objects have none)
         queue = [
-            obj for obj in saved if not obj._values.keys().isdisjoint(obj._spec.reference_keys)
+            obj for obj in saved if not obj._spec.reference_keys.isdisjoint(obj._values)
         ]
         while queue:
             obj = queue.pop()
