@@ -331,9 +331,7 @@ class UnitOfWork:
         unknown: list[Model] = []
         # objects with a reference field set (the first check of unsaved_references, inline:
         # most objects have none)
-        queue = [
-            obj for obj in saved if not obj._spec.reference_keys.isdisjoint(obj._values)
-        ]
+        queue = [obj for obj in saved if not obj._spec.reference_keys.isdisjoint(obj._values)]
         while queue:
             obj = queue.pop()
             refs = unsaved_references(obj)
