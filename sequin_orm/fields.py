@@ -250,8 +250,9 @@ class Field(Generic[T]):
         elif cls is datetime.datetime:
             if self.kind == "date":
                 self._type_error(owner, value)
-        elif cls is not int and cls is not bool and cls is not datetime.date:
-            # a list or dict, any value of an untyped field, a subclass (of str, float …)
+        elif cls is list or cls is dict or types is None or isinstance(value, _JSON_BASES):
+            # a list or dict, any value of an untyped field, a subclass of a JSON type (a str
+            # enum, numpy.float64); other declared types (an Enum, a UUID) are the model's
             check_json(value, f"{owner.__name__}.{self.name}")
 
     def _accepts_model(self, value: Any) -> bool:
@@ -359,6 +360,7 @@ class ClassSpec:
             f.key for f in fields if f.simple and not f.mutable and not f.read_only
         )
         self.references = tuple(f for f in fields if f.kind == "reference")
+        #: a set, for the test of every saved object (the order is ``references``)
         self.reference_keys = frozenset(f.key for f in self.references)
         self.required = tuple(f for f in fields if f.required)
         self.required_keys = tuple(f.key for f in self.required)
@@ -422,6 +424,8 @@ def fields_of(cls: type) -> tuple[Field[Any], ...]:
 
 
 # --- JSON values ----------------------------------------------------------------------------
+
+_JSON_BASES = (str, float, list, dict)  # their subclasses are checked like them
 
 
 def check_json(value: Any, where: str, depth: int = 0) -> None:

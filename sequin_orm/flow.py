@@ -374,8 +374,11 @@ class CommitFlow:
         if problem is not None:
             raise _invalid(problem)
         assert request.payloads is not None
-        absorb_answers(step.objects, records, request.payloads, step.sync_id)
-        members.update(zip(map(_NEW_ID, step.objects), step.objects, strict=True))  # new ids
+        try:
+            absorb_answers(step.objects, records, request.payloads, step.sync_id)
+        finally:  # also when applying a record fails midway: those before it have their ids
+            created = [obj for obj in step.objects if obj._state is not NEW]
+            members.update(zip(map(_NEW_ID, created), created, strict=True))  # checked: new ids
         return outcomes(step.objects, Outcome.CREATED)
 
     def _failure(self, request: Request, error: SequinError) -> list[ObjectOutcome]:

@@ -82,12 +82,12 @@ class Model(Record):
     async def asave(self, **options: Unpack[WriteKwargs]) -> SaveResult:
         """The async twin of ``save()``: one mutation now through the default async client,
         or enqueue into the active session (``AsyncSession`` or ``Session``)."""
-        if active_unit_of_work() is not None:
-            return self.save(**options)  # enqueued: nothing to wait for
+        if active_unit_of_work() is not None:  # enqueued: nothing to wait for
+            return Model.save(self, **options)  # not an override: asave() never called it
         return await asave_object(self, options)
 
     async def adelete(self, **options: Unpack[WriteKwargs]) -> SaveResult:
         """The async twin of ``delete()``."""
-        if active_unit_of_work() is not None:
-            return self.delete(**options)  # enqueued: nothing to wait for
+        if active_unit_of_work() is not None:  # enqueued: nothing to wait for
+            return Model.delete(self, **options)  # not an override: adelete() never called it
         return await adelete_object(self, options)

@@ -148,13 +148,14 @@ def plan_commit(
 def unsaved_references(obj: Model) -> list[Model]:
     """Objects ``obj`` references through reference fields that have no upstream id yet."""
     values = obj._values
-    keys = obj._spec.reference_keys
-    if keys.isdisjoint(values):
+    spec = obj._spec
+    if spec.reference_keys.isdisjoint(values):
         return []  # no reference set: the common case
     # every Record at run time is a Model (the class users declare); the check needs the base
+    # (in declaration order: the order in which cascaded objects are created)
     return [
         cast("Model", value)
-        for value in map(values.get, keys)
+        for value in (values.get(field.key) for field in spec.references)
         if isinstance(value, Record) and value._upstream_id is None
     ]
 

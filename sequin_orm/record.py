@@ -457,13 +457,17 @@ class Record:
             return False
         if values is raw:
             return not extra
-        if raw is None:  # a reference: nothing known
-            return not values and not extra
+        known_data = raw if raw is not None else {}  # None: a reference, nothing known
         spec = self._spec
         for field in spec.fields:
-            if not same_json(values.get(field.key, MISSING), lookup(raw, field.path)):
+            value = values.get(field.key, MISSING)
+            known = lookup(known_data, field.path)
+            if same_json(value, known):
+                continue
+            # an absent key holds the default (reading a field with a factory stores it)
+            if known is not MISSING or not same_json(value, field.default_value()):
                 return False
-        return same_json(extra or {}, _residual(raw, spec))
+        return same_json(extra or {}, _residual(known_data, spec))
 
     def _changed_keys(self) -> set[str]:
         """Keys of fields changed since the last-known data (assigned or changed in place)."""

@@ -47,7 +47,7 @@ def nested_sync_id(record: Mapping[str, Any], default: str | None) -> Any:
     sync = record.get("sync")
     if sync is None:
         return default
-    return sync.get("id", default) if sync.__class__ is dict else None
+    return sync.get("id", default) if isinstance(sync, Mapping) else None
 
 
 def read_meta(record: Mapping[str, Any]) -> MetaValues:

@@ -704,6 +704,30 @@ def test_an_answer_naming_its_sync_only_in_the_sync_object_is_applied(emulator: 
     assert all(c.sync_id == SYNCS["salesforce"] and not c.is_dirty for c in contacts)
 
 
+def _second_too_deep(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+    """The second record carries an undeclared key nested deeper than Python can copy."""
+    first, second = (orjson.dumps(r).decode() for r in response.json()["records"])
+    deep = '{"a":' * 1000 + "1" + "}" * 1000
+    second = second.replace('"data":{', f'"data":{{"Deep__c":{deep},', 1)
+    return httpx.Response(200, content=f'{{"records":[{first},{second}]}}'.encode())
+
+
+def test_a_create_answer_that_fails_midway_keeps_the_created_objects_identity(
+    emulator: Emulator,
+) -> None:
+    first, second = _contacts(2)
+    session = Session(_client(Tamper(emulator, after={1: _second_too_deep})))
+    session.add(first)
+    session.add(second)
+    result = session.flush()
+
+    assert result.unknown == [first, second] and second.is_unknown
+    assert first.upstream_id is not None and first.sync_id is not None
+    assert session.get("salesforce:contact", first.upstream_id, first.sync_id) is first
+    (stored, _) = sorted(_stored(emulator), key=lambda r: r["upstream_id"] != first.upstream_id)
+    assert session.load(salesforce.Contact, stored) is first
+
+
 @pytest.mark.parametrize(
     "rewrite", [_other_sync, _other_nested_sync, _deleted_flag, _unhashable_id]
 )

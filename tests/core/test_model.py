@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import abc
+import asyncio
 import datetime
+import enum
 import functools
 import pickle
+import uuid
 import weakref
 from typing import Any, ClassVar
 
+import orjson
 import pytest
 
-from sequin_orm import DynamicModel, Model, Session, model_for
+from sequin_orm import DynamicModel, Model, SaveResult, Session, model_for
+from sequin_orm.codec import encode_json
 from sequin_orm.errors import FieldTypeError, ModelError, ReadOnlyFieldError, UnknownFieldError
 from sequin_orm.fields import Field
 from sequin_orm.models import hubspot, salesforce, stripe
@@ -367,6 +372,57 @@ def test_subclasses_of_json_types_are_checked_like_their_base(
     assert getattr(obj, field) is None
     setattr(obj, field, fine)
     assert getattr(obj, field) == fine and field in obj.changed_fields
+
+
+class Priority(enum.Enum):
+    HIGH = "high"
+
+
+class Ticket(Model):
+    """Hand-written fields of types orjson writes itself."""
+
+    __slots__ = ()
+    collection_id: ClassVar[str] = "acme:ticket_types"
+    provider: ClassVar[str] = "acme"
+
+    Priority: Field[Priority | None] = Field(Priority)
+    ExternalKey: Field[uuid.UUID | None] = Field(uuid.UUID)
+
+
+def test_declared_types_that_are_not_json_types_are_the_models_to_allow() -> None:
+    key = uuid.UUID(int=1)
+    ticket = Ticket(Priority=Priority.HIGH, ExternalKey=key)
+    ticket.Priority = Priority.HIGH
+    assert orjson.loads(encode_json(ticket.create_data())) == {
+        "Priority": "high",
+        "ExternalKey": str(key),
+    }
+
+
+class AuditedTicket(Model):
+    """A model whose save() does more (an override)."""
+
+    __slots__ = ()
+    collection_id: ClassVar[str] = "acme:audited_ticket"
+    provider: ClassVar[str] = "acme"
+    calls: ClassVar[list[str]] = []
+
+    Title: Field[str | None] = Field(str)
+
+    def save(self, **options: Any) -> SaveResult:
+        AuditedTicket.calls.append("save")
+        return super().save(**options)
+
+
+def test_asave_in_a_session_enqueues_without_calling_a_save_override() -> None:
+    ticket = AuditedTicket(Title="Spice")
+    session = Session()
+    session.activate()
+    try:
+        result = asyncio.run(ticket.asave())
+    finally:
+        session.deactivate()
+    assert result.pending and ticket in session.new and AuditedTicket.calls == []
 
 
 def test_an_extra_key_that_a_field_declares_is_refused() -> None:

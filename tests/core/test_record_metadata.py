@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 import tracemalloc
+from collections import OrderedDict
 
 import pytest
 
@@ -132,3 +133,13 @@ def test_a_later_record_naming_it_created_at_replaces_inserted_at() -> None:
     )
     contact._absorb_record({"upstream_id": "003A", "created_at": "2025-02-02T00:00:00Z"})
     assert contact.inserted_at == "2025-02-02T00:00:00Z"
+
+
+def test_a_sync_object_of_a_dict_subclass_names_the_sync() -> None:
+    record = {
+        "upstream_id": "003A",
+        "collection_id": "salesforce:contact",
+        "sync": OrderedDict(id="sync-tenant-42"),
+        "data": {"LastName": "Idaho"},
+    }
+    assert salesforce.Contact.from_record(record).sync_id == "sync-tenant-42"

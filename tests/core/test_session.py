@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from typing import Any, ClassVar
 
@@ -268,3 +271,56 @@ def test_bad_email_is_the_documented_400_and_nothing_is_lost(
     assert isinstance(error, BadRequestError) and error.status_code == 400
     assert error.message == "Error: Salesforce validation error: `Invalid email`"
     assert contact.is_new and contact.Email == "feyd-at-giedi" and session.new == (contact,)
+
+
+class Ticket(Model):
+    __slots__ = ()
+    collection_id: ClassVar[str] = "acme:ticket"
+    provider: ClassVar[str] = "acme"
+
+    Title: Field[str | None] = Field(str)
+    Tags: Field[list[str] | None] = Field(list, factory=list)
+    Status: Field[str | None] = Field(str, factory=lambda: "open")
+
+
+def _ticket(title: str) -> dict[str, Any]:
+    return {
+        "upstream_id": "T1",
+        "sync_id": "s1",
+        "collection_id": "acme:ticket",
+        "data": {"Title": title},
+    }
+
+
+def test_load_refreshes_a_clean_object_whose_defaults_were_read() -> None:
+    session = Session()
+    ticket = session.load(Ticket, _ticket("v1"))
+    assert ticket.Status == "open" and ticket.Tags == [] and not ticket.is_dirty
+    assert session.load(Ticket, _ticket("v2")) is ticket
+    assert ticket.Title == "v2"
+    ticket.Status = "closed"
+    assert session.load(Ticket, _ticket("v3")) is ticket
+    assert ticket.Title == "v2" and ticket.Status == "closed"  # a local change: not refreshed
+
+
+def test_cascaded_references_are_created_in_declaration_order_whatever_the_hash_seed() -> None:
+    script = (
+        "from sequin_orm.models import salesforce\n"
+        "from sequin_orm.plan import unsaved_references\n"
+        "case = salesforce.Case(Subject='s', AccountId=salesforce.Account(Name='a'),"
+        " ContactId=salesforce.Contact(LastName='c'))\n"
+        "print([type(r).__name__ for r in unsaved_references(case)])\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(4)
+    }
+    models = {"AccountId": "Account", "ContactId": "Contact"}
+    expected = [models[f.key] for f in salesforce.Case._spec.references if f.key in models]
+    assert outputs == {f"{expected}\n"}
