@@ -42,12 +42,10 @@ def identity_of(record: Mapping[str, Any]) -> tuple[_Str, _Str, bool | None]:
 
 def nested_sync_id(record: Mapping[str, Any], default: str | None) -> Any:
     """The ``id`` of the record's ``sync`` object, where a record without a flat ``sync_id``
-    names its sync (the documented drift); ``default`` when it has no ``sync``, None when
-    that is not an object. Not checked: compare it, or see ``text_of``."""
+    names its sync (the documented drift); ``default`` when it names none there (no ``sync``
+    object, or no ``id`` in it). Not checked: compare it, or see ``text_of``."""
     sync = record.get("sync")
-    if sync is None:
-        return default
-    return sync.get("id", default) if isinstance(sync, Mapping) else None
+    return (sync.get("id") if isinstance(sync, Mapping) else None) or default
 
 
 def read_meta(record: Mapping[str, Any]) -> MetaValues:
