@@ -377,7 +377,9 @@ class CommitFlow:
         try:
             absorb_answers(step.objects, records, request.payloads, step.sync_id)
         finally:  # also when applying a record fails midway: those before it have their ids
-            created = [obj for obj in step.objects if obj._state is not NEW]
+            created = step.objects  # applied in order: when the last one was, all were
+            if created[-1]._state is NEW:
+                created = tuple(obj for obj in created if obj._state is not NEW)
             members.update(zip(map(_NEW_ID, created), created, strict=True))  # checked: new ids
         return outcomes(step.objects, Outcome.CREATED)
 
@@ -425,22 +427,19 @@ def _create_answer_problem(
     if len(records) != len(step.objects):
         return f"Expected {len(step.objects)} records in the answer, got {len(records)}"
     collection_id, sync_id = step.collection_id, step.sync_id
-    # list comprehensions rather than generators: cheaper per item, and every check passes
-    if any([obj._state is not NEW for obj in step.objects]):
-        return "An object of this create is no longer new (created elsewhere meanwhile)"
-    ids = [r.get("upstream_id") for r in records]
-    if not all([upstream_id.__class__ is str and upstream_id for upstream_id in ids]):
-        return "A created record came back without an upstream_id"
+    ids = []
+    for obj, r in zip(step.objects, records, strict=True):  # one loop: every check passes
+        if obj._state is not NEW:
+            return "An object of this create is no longer new (created elsewhere meanwhile)"
+        upstream_id = r.get("upstream_id")
+        if upstream_id.__class__ is not str or not upstream_id:
+            return "A created record came back without an upstream_id"
+        named_sync = r.get("sync_id") or nested_sync_id(r, sync_id)
+        if named_sync != sync_id or r.get("collection_id", collection_id) != collection_id:
+            return f"The answer holds records of another sync or collection than {collection_id}"
+        ids.append(upstream_id)
     if len(set(ids)) != len(ids):
         return "The answer gives two created records the same upstream_id"
-    if any(
-        [
-            (r.get("sync_id") or nested_sync_id(r, sync_id)) != sync_id
-            or r.get("collection_id", collection_id) != collection_id
-            for r in records
-        ]
-    ):
-        return f"The answer holds records of another sync or collection than {collection_id}"
     if not taken.keys().isdisjoint(ids):
         upstream_id = next(i for i in ids if i in taken)
         return f"The answer gives a new object the upstream_id {upstream_id!r} of another"
