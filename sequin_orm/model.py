@@ -73,10 +73,7 @@ class Model(Record):
         session = active_unit_of_work()
         if session is None:
             return delete_object(self, options)
-        if options:
-            session.delete(self, **options)
-        else:  # a plain call: unpacking an empty dict costs a generic call
-            session.delete(self)
+        session.delete(self, **options)
         return pending_result(self._upstream_id)
 
     async def asave(self, **options: Unpack[WriteKwargs]) -> SaveResult:
