@@ -352,7 +352,7 @@ class ClassSpec:
         #: no dotted field: ``_values`` may be the record's ``data`` dict itself
         self.flat = not self.nested
         #: no dotted field and no list or dict field: an answer's ``data`` can be adopted
-        #: as it is (``Record._absorb_answer``)
+        #: as it is (``record.absorb_answers``)
         self.plain_records = self.flat and not any(f.mutable for f in fields)
         #: keys whose values are sent as they are: JSON scalars once checked (no date to
         #: format, no model to reference, no list or dict to copy, no nesting)
